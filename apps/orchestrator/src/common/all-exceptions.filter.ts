@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Logger } from 'winston';
+import { DomainError, ErrorCode } from '@app/domain';
+import { sendError } from './error-body';
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  [ErrorCode.InvalidInput]: 400,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.InvalidSignature]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.Duplicate]: 409,
+  [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.Unavailable]: 503,
+  [ErrorCode.Internal]: 500,
+};
+
+/** Maps every error to the documented body; unknown errors become a 500 without internals. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    if (res.headersSent) return;
+
+    if (exception instanceof DomainError) {
+      const status = STATUS_BY_CODE[exception.code];
+      const headers: Record<string, string> = {};
+      if (exception.retryAfterSeconds !== undefined) headers['Retry-After'] = String(exception.retryAfterSeconds);
+      // The rest of a refused upload is not read; close so the client stops sending it.
+      if (status === 413) headers.Connection = 'close';
+      sendError(req, res, status, exception.message, exception.details, headers);
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const details =
+        typeof response === 'object' && response !== null && Array.isArray((response as { message?: unknown }).message)
+          ? ((response as { message: unknown[] }).message.map(String))
+          : [];
+      const message = status === 404 ? `no route for ${req.method} ${req.path}` : exception.message;
+      sendError(req, res, status, message, details);
+      return;
+    }
+    this.logger.error('unhandled error', {
+      correlation_id: req.correlationId,
+      path: req.path,
+      error: exception instanceof Error ? exception.message : String(exception),
+      stack: exception instanceof Error ? exception.stack : undefined,
+    });
+    sendError(req, res, 500, 'internal server error');
+  }
+}

@@ -1,0 +1,58 @@
+import type { IncomingMessage } from 'node:http';
+import { DomainError, ErrorCode } from '@app/domain';
+
+/**
+ * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused
+ * before reading anything; a body that grows past it while streaming is refused at that byte, so
+ * a 30 MB upload never sits in memory.
+ */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        settled = true;
+        cleanup();
+        // Stop buffering; the rest of the upload is discarded as it arrives.
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      reject(new DomainError(ErrorCode.InvalidInput, `could not read the request body: ${error.message}`));
+    };
+    const onAborted = (): void => onError(new Error('client aborted the request'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function tooLarge(limit: number): DomainError {
+  return new DomainError(ErrorCode.PayloadTooLarge, `payload exceeds the limit of ${limit} bytes`);
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Logger } from 'winston';
+import {
+  DomainError,
+  ErrorCode,
+  extractEventFacts,
+  insertEventWithTasks,
+  InvalidStoredJsonError,
+  LOGGER,
+  NewTask,
+  recordInstallationChange,
+  RouteOutcome,
+  routeEvent,
+  TaskEnqueuer,
+  TaskType,
+} from '@app/domain';
+import { verifyGithubSignature } from '@app/github';
+import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
+import { FailureLimiter } from './failure-limiter';
+import { readRawBody } from './raw-body';
+import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
+
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const EVENT_NAME = /^[a-z_]{1,64}$/;
+/** GitHub headers worth keeping; never credentials, cookies or the signature. */
+const STORED_HEADERS = [
+  'x-github-delivery',
+  'x-github-event',
+  'x-github-hook-id',
+  'x-github-hook-installation-target-id',
+  'x-github-hook-installation-target-type',
+  'x-github-enterprise-host',
+  'x-github-enterprise-version',
+  'user-agent',
+  'content-type',
+  'content-length',
+];
+
+type BodyFormat = 'json' | 'form';
+
+const CHECK_TASK_TYPES = new Set<TaskType>([TaskType.CheckFailureAnalysis, TaskType.CheckSuiteFailureAnalysis]);
+
+/**
+ * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
+ * acknowledged that is not committed; nothing unverified is stored.
+ */
+@Injectable()
+export class WebhookIntakeService {
+  private readonly limiter: FailureLimiter;
+
+  constructor(
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly enqueuer: TaskEnqueuer,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.limiter = new FailureLimiter(config.webhookFailureRatePerSecond, config.webhookFailureBurst);
+  }
+
+  async receive(req: Request): Promise<WebhookAcceptedDto> {
+    try {
+      return await this.receiveVerified(req);
+    } catch (error) {
+      throw this.limitFailures(req, error);
+    }
+  }
+
+  private async receiveVerified(req: Request): Promise<WebhookAcceptedDto> {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.config.webhookMaxPayloadBytes) {
+      throw new DomainError(
+        ErrorCode.PayloadTooLarge,
+        `payload exceeds the limit of ${this.config.webhookMaxPayloadBytes} bytes`,
+      );
+    }
+    const { deliveryId, eventType, format } = this.checkHeaders(req);
+    const raw = await readRawBody(req, this.config.webhookMaxPayloadBytes);
+    const verdict = verifyGithubSignature(raw, req.headers['x-hub-signature-256'], this.config.webhookSecrets);
+    if (!verdict.ok) {
+      throw new DomainError(
+        ErrorCode.InvalidSignature,
+        verdict.reason === 'missing' ? 'missing X-Hub-Signature-256 header' : 'invalid signature',
+      );
+    }
+    const { payload, json } = parseBody(raw, format);
+    const outcome = routeEvent(eventType, payload, this.config.routing);
+    const facts = extractEventFacts(payload);
+    const tasks: NewTask[] =
+      outcome.kind === 'tasks'
+        ? outcome.tasks.map((draft) => ({ ...draft, taskId: randomUUID(), maxRetries: this.config.task.maxRetries }))
+        : [];
+
+    const stored = await this.store(
+      {
+        deliveryId,
+        eventType,
+        action: facts.action?.slice(0, 64) ?? null,
+        repository: facts.repository,
+        installationId: facts.installationId,
+        senderLogin: facts.senderLogin,
+        payloadJson: json,
+        headers: pickHeaders(req),
+        processedAtIntake: tasks.length === 0,
+        receivedVia: 'webhook',
+      },
+      tasks,
+      outcome,
+    );
+    if (!stored) {
+      throw new DomainError(ErrorCode.Duplicate, `delivery ${deliveryId} was already received`);
+    }
+    if (tasks.length > 0) {
+      void this.enqueuer.enqueue(
+        tasks.map((t) => ({ taskId: t.taskId, taskType: t.taskType, attemptsLeft: t.maxRetries + 1 })),
+      );
+    }
+    return {
+      status: 'accepted',
+      delivery_id: deliveryId,
+      event_type: eventType,
+      result: describeOutcome(outcome, tasks),
+    };
+  }
+
+  private checkHeaders(req: Request): { deliveryId: string; eventType: string; format: BodyFormat } {
+    const problems: string[] = [];
+    const deliveryId = single(req.headers['x-github-delivery']);
+    const eventType = single(req.headers['x-github-event']);
+    if (!deliveryId) problems.push('X-GitHub-Delivery header is required');
+    else if (!DELIVERY_ID.test(deliveryId)) problems.push('X-GitHub-Delivery header is malformed');
+    if (!eventType) problems.push('X-GitHub-Event header is required');
+    else if (!EVENT_NAME.test(eventType)) problems.push('X-GitHub-Event header is malformed');
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    let format: BodyFormat = 'json';
+    if (mediaType === 'application/x-www-form-urlencoded') format = 'form';
+    else if (mediaType !== 'application/json') {
+      problems.push('Content-Type must be application/json or application/x-www-form-urlencoded');
+    }
+    if (problems.length > 0) throw new DomainError(ErrorCode.InvalidInput, 'invalid webhook headers', problems);
+    return { deliveryId: deliveryId as string, eventType: eventType as string, format };
+  }
+
+  private async store(
+    event: Parameters<typeof insertEventWithTasks>[1],
+    tasks: NewTask[],
+    outcome: RouteOutcome,
+  ): Promise<boolean> {
+    const write = async (): Promise<boolean> => {
+      if (outcome.kind === 'installation') {
+        return this.dataSource.transaction(async (m) => {
+          const result = await insertEventWithTasks(m, event, tasks);
+          if (result) await recordInstallationChange(m, outcome.change);
+          return result !== null;
+        });
+      }
+      return (await insertEventWithTasks(this.dataSource, event, tasks)) !== null;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('storage deadline passed')), this.config.intakeStoreTimeoutMs);
+      });
+      return await Promise.race([write(), deadline]);
+    } catch (error) {
+      if (error instanceof InvalidStoredJsonError) {
+        throw new DomainError(ErrorCode.InvalidInput, 'payload contains text PostgreSQL cannot store', [
+          'JSON strings must not contain \\u0000 or unpaired surrogates',
+        ]);
+      }
+      this.logger.error('could not store webhook delivery', {
+        delivery_id: event.deliveryId,
+        event_type: event.eventType,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw new DomainError(ErrorCode.Unavailable, 'storage unavailable; the delivery was not stored', [], 5);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** Unverified requests count against the client's failure budget; over it they get 429. */
+  private limitFailures(req: Request, error: unknown): unknown {
+    if (!(error instanceof DomainError)) return error;
+    const counted = [
+      ErrorCode.InvalidSignature,
+      ErrorCode.InvalidInput,
+      ErrorCode.PayloadTooLarge,
+    ].includes(error.code);
+    if (!counted) return error;
+    const wait = this.limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+    if (wait === 0) return error;
+    return new DomainError(
+      ErrorCode.RateLimited,
+      'too many unverified webhook requests from this address',
+      [],
+      wait,
+    );
+  }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? undefined : value;
+}
+
+function pickHeaders(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of STORED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') out[name] = value.slice(0, 512);
+  }
+  return out;
+}
+
+function parseBody(raw: Buffer, format: BodyFormat): { payload: Record<string, unknown>; json: string } {
+  let json = raw.toString('utf8');
+  if (format === 'form') {
+    const field = new URLSearchParams(json).get('payload');
+    if (field === null) {
+      throw new DomainError(ErrorCode.InvalidInput, 'form-encoded delivery has no payload field');
+    }
+    json = field;
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch {
+    throw new DomainError(ErrorCode.InvalidInput, 'payload is not valid JSON');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new DomainError(ErrorCode.InvalidInput, 'payload must be a JSON object');
+  }
+  return { payload: payload as Record<string, unknown>, json };
+}
+
+function describeOutcome(outcome: RouteOutcome, tasks: NewTask[]): Record<string, unknown> {
+  switch (outcome.kind) {
+    case 'tasks':
+      // Check events can fan out to several PRs, so they always report a count.
+      if (tasks.length === 1 && !CHECK_TASK_TYPES.has(tasks[0].taskType)) {
+        return { status: 'queued', task_id: tasks[0].taskId, task_type: tasks[0].taskType, action: outcome.action };
+      }
+      return {
+        status: 'queued',
+        tasks_created: tasks.length,
+        task_ids: tasks.map((t) => t.taskId),
+        action: outcome.action,
+      };
+    case 'ignored':
+      return { status: 'ignored', reason: outcome.reason, action: outcome.action };
+    case 'pong':
+      return { status: 'pong', zen: outcome.zen, hook_id: outcome.hookId };
+    case 'installation':
+      return {
+        status: 'processed',
+        action: outcome.action,
+        installation_id: outcome.change.installationId,
+        repositories_added: outcome.change.repositoriesAdded.length,
+        repositories_removed: outcome.change.repositoriesRemoved.length,
+      };
+  }
+}

@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { analyzePullRequest, DomainError, ErrorCode, TaskType } from '@app/domain';
+import { GithubClient } from '@app/github';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { agentTriggerChild } from './agent-trigger';
+import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
+
+/** Lists the PR's files, classifies them and decides whether an agent run is warranted. */
+@Injectable()
+export class PullRequestAnalysisHandler implements TaskHandler {
+  readonly taskType = TaskType.PullRequestAnalysis;
+
+  constructor(
+    private readonly github: GithubClient,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+  ) {}
+
+  async handle({ task }: TaskContext): Promise<HandlerResult> {
+    const action = inputString(task.inputData, 'action') ?? '';
+    const draft = task.inputData.draft === true;
+    if (!task.repository || task.prNumber === null) {
+      throw new DomainError(ErrorCode.InvalidInput, 'task has no repository or pull request number');
+    }
+    if (draft && action !== 'ready_for_review') {
+      return { outputData: { skipped: true, reason: 'draft pull request', action } };
+    }
+    const files = await this.github.listPullRequestFiles(task.repository, task.prNumber);
+    const analysis = analyzePullRequest({
+      action,
+      draft,
+      files,
+      synchronizeCodeFileThreshold: this.config.analysis.synchronizeCodeFileThreshold,
+    });
+    const children = analysis.shouldTriggerAgent
+      ? [
+          agentTriggerChild(task, {
+            kind: action === 'synchronize' ? 'pull_request_update' : 'new_pull_request',
+            repository: task.repository,
+            prNumber: task.prNumber,
+            branch: task.branch,
+            headSha: task.commitSha,
+            reasons: analysis.reasons,
+            prTitle: inputString(task.inputData, 'title'),
+            prUrl: inputString(task.inputData, 'html_url'),
+          }),
+        ]
+      : [];
+    return { outputData: { action, ...analysis, files_total: files.length }, children };
+  }
+}

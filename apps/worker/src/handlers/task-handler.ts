@@ -1,0 +1,37 @@
+import type { ChildTaskDraft, TaskType, WebhookEventEntity, WorkflowTaskEntity } from '@app/domain';
+
+export interface TaskContext {
+  task: WorkflowTaskEntity;
+  /** The delivery that implied the task (its payload), when it still exists. */
+  event: WebhookEventEntity | null;
+  /** Aborted when the attempt's deadline passes. */
+  signal: AbortSignal;
+  attempt: number;
+  /** Lets a handler persist progress that must survive a crash (an agent run id). */
+  checkpoint: (update: { codegenTaskId: string; codegenTaskUrl: string | null }) => Promise<void>;
+}
+
+export interface HandlerResult {
+  outputData: Record<string, unknown>;
+  children?: ChildTaskDraft[];
+  codegen?: { id: string; url: string | null };
+}
+
+/** One per task type. Throw an ExternalServiceError with transient=true to be retried. */
+export interface TaskHandler {
+  readonly taskType: TaskType;
+  handle(ctx: TaskContext): Promise<HandlerResult>;
+}
+
+export const TASK_HANDLERS = Symbol('TASK_HANDLERS');
+
+/** Reads a string field from a task's JSON input without trusting its shape. */
+export function inputString(input: Record<string, unknown>, key: string): string | null {
+  const value = input[key];
+  return typeof value === 'string' ? value : null;
+}
+
+export function inputNumber(input: Record<string, unknown>, key: string): number | null {
+  const value = input[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bull';
+import type { Logger } from 'winston';
+import {
+  LOGGER,
+  QueueName,
+  queueForTaskType,
+  RunTaskJob,
+  TaskEnqueuer,
+  TaskRepository,
+} from '@app/domain';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+
+export interface RelayPassResult {
+  pendingEnqueued: number;
+  queuedRestored: number;
+  expiredRequeued: number;
+}
+
+/**
+ * PostgreSQL is the source of truth; Redis is transport. The relay closes every gap between
+ * them: tasks committed but never enqueued, queued tasks whose jobs Redis lost, and running
+ * tasks whose worker died. Every add uses jobId = task id, so overlapping relays are harmless.
+ */
+@Injectable()
+export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly enqueuer: TaskEnqueuer,
+    private readonly moduleRef: ModuleRef,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass; public so operators' tooling and tests can run it on demand. */
+  async runOnce(): Promise<RelayPassResult> {
+    const result: RelayPassResult = { pendingEnqueued: 0, queuedRestored: 0, expiredRequeued: 0 };
+    if (!this.redisReady()) return result;
+    const { batchSize, pendingAgeMs, queuedCheckAgeMs } = this.config.relay;
+
+    const pending = await this.tasks.listStalePending(pendingAgeMs, batchSize);
+    result.pendingEnqueued = (await this.enqueuer.enqueue(pending)).length;
+
+    const quiet = await this.tasks.listQuietQueued(queuedCheckAgeMs, batchSize);
+    const missing = [];
+    for (const candidate of quiet) {
+      const job = await this.queue(queueForTaskType(candidate.taskType)).getJob(candidate.taskId);
+      if (!job) missing.push(candidate);
+    }
+    result.queuedRestored = (await this.enqueuer.enqueue(missing)).length;
+    await this.tasks.touch(quiet.map((c) => c.taskId));
+
+    const expired = await this.tasks.listExpiredLeases(batchSize);
+    const requeue = [];
+    for (const candidate of expired) {
+      const job = await this.queue(queueForTaskType(candidate.taskType)).getJob(candidate.taskId);
+      // A job that still exists belongs to Bull's stalled-job recovery; leave it to Bull.
+      if (!job && (await this.tasks.requeueExpired(candidate.taskId))) requeue.push(candidate);
+    }
+    result.expiredRequeued = (await this.enqueuer.enqueue(requeue)).length;
+    await this.enqueuer.flush();
+
+    if (result.pendingEnqueued + result.queuedRestored + result.expiredRequeued > 0) {
+      this.logger.info('relay re-enqueued tasks from PostgreSQL', {
+        pending_enqueued: result.pendingEnqueued,
+        queued_restored: result.queuedRestored,
+        expired_requeued: result.expiredRequeued,
+      });
+    }
+    return result;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => this.logger.warn('relay pass failed', { error: String(error) }))
+        .finally(() => {
+          this.running = null;
+          this.schedule();
+        });
+    }, this.config.relay.intervalMs);
+  }
+
+  private queue(name: QueueName): Queue<RunTaskJob> {
+    return this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
+  }
+
+  private redisReady(): boolean {
+    return Object.values(QueueName).every((name) => this.queue(name).client.status === 'ready');
+  }
+}

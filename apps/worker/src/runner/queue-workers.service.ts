@@ -1,0 +1,65 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
+import { ModuleRef } from '@nestjs/core';
+import type { Job, Queue } from 'bull';
+import type { Logger } from 'winston';
+import { JobName, LOGGER, QueueName, RunTaskJob } from '@app/domain';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { TaskRunner } from './task-runner.service';
+
+type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
+
+/**
+ * Registers the Bull processors with configured concurrency. Every job name must have a
+ * handler, or the worker refuses to start.
+ */
+@Injectable()
+export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly queues = new Map<QueueName, Queue<RunTaskJob>>();
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly runner: TaskRunner,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const handlers: Record<JobName, JobHandler> = {
+      [JobName.RunTask]: (job, queue) => this.runTask(job, queue),
+    };
+    const missing = Object.values(JobName).filter((name) => !handlers[name]);
+    if (missing.length > 0) throw new Error(`no handler for job name(s): ${missing.join(', ')}`);
+    const concurrency: Record<QueueName, number> = {
+      [QueueName.Analysis]: this.config.analysisConcurrency,
+      [QueueName.Codegen]: this.config.codegenConcurrency,
+    };
+    for (const name of Object.values(QueueName)) {
+      const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
+      this.queues.set(name, queue);
+      for (const jobName of Object.values(JobName)) {
+        void queue.process(jobName, concurrency[name], (job: Job<RunTaskJob>) => handlers[jobName](job, name));
+      }
+      queue.on('error', (error) => this.logger.warn('queue connection error', { queue: name, error: String(error) }));
+    }
+    this.logger.info('worker started', {
+      worker_id: this.config.workerId,
+      concurrency,
+      codegen_mode: this.config.codegen.dryRun ? 'dry-run (no CODEGEN_TOKEN): prompts are recorded, no agent runs start' : 'live',
+    });
+  }
+
+  /** Lets running jobs finish (Bull waits for active jobs on close) before the pool closes. */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+  }
+
+  private async runTask(job: Job<RunTaskJob>, queue: QueueName): Promise<unknown> {
+    const taskId = job.data?.taskId;
+    if (typeof taskId !== 'string' || !/^[0-9a-f-]{36}$/i.test(taskId)) {
+      this.logger.error('dropping a job without a valid task id', { queue, job_id: String(job.id) });
+      return 'invalid';
+    }
+    return this.runner.run(taskId, queue);
+  }
+}

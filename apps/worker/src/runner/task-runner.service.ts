@@ -1,0 +1,146 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Logger } from 'winston';
+import {
+  ClaimedTask,
+  ExternalServiceError,
+  isTransientError,
+  LOGGER,
+  QueueName,
+  TaskEnqueuer,
+  TaskRepository,
+  WebhookEventEntity,
+} from '@app/domain';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { HandlerRegistry } from '../handlers/handler-registry';
+
+/** Thrown to Bull so it schedules the next attempt with backoff. */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+export type RunOutcome = 'completed' | 'failed' | 'retrying' | 'skipped' | 'lost';
+
+/**
+ * Runs one attempt of a task: claim → execution row → handler under a deadline → outcome.
+ * Transient errors go back to Bull with backoff until the task's retries are spent; permanent
+ * ones fail the task at once.
+ */
+@Injectable()
+export class TaskRunner {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly enqueuer: TaskEnqueuer,
+    private readonly handlers: HandlerRegistry,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async run(taskId: string, queueName: QueueName): Promise<RunOutcome> {
+    const leaseMs = this.config.task.timeoutMs + 30_000;
+    const claim = await this.tasks.claimForRun(taskId, this.config.workerId, queueName, leaseMs);
+    if (!claim) {
+      this.logger.debug('task is terminal or unknown; nothing to do', { task_id: taskId });
+      return 'skipped';
+    }
+    const log = {
+      task_id: taskId,
+      task_type: claim.task.taskType,
+      attempt: claim.attempt,
+      execution_id: claim.executionId,
+    };
+    if (claim.abandonedExecutions > 0) {
+      this.logger.warn('took over a task whose worker stopped', { ...log, abandoned: claim.abandonedExecutions });
+    }
+    const handler = this.handlers.get(claim.task.taskType);
+    if (!handler) {
+      await this.tasks.finish(claim, { kind: 'failed', error: `no handler for ${claim.task.taskType}` });
+      return 'failed';
+    }
+    const started = Date.now();
+    try {
+      const event = claim.task.webhookEventId
+        ? await this.dataSource.getRepository(WebhookEventEntity).findOneBy({ id: claim.task.webhookEventId })
+        : null;
+      const result = await this.withDeadline((signal) =>
+        handler.handle({
+          task: claim.task,
+          event,
+          signal,
+          attempt: claim.attempt,
+          checkpoint: (u) => this.tasks.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
+        }),
+      );
+      const finished = await this.tasks.finish(
+        claim,
+        { kind: 'completed', outputData: result.outputData, codegen: result.codegen },
+        result.children ?? [],
+      );
+      if (!finished) return this.lost(log);
+      if (finished.children.length > 0) {
+        await this.enqueuer.enqueue(
+          finished.children.map((c) => ({ ...c, attemptsLeft: claim.task.maxRetries + 1 })),
+        );
+      }
+      this.logger.info('task completed', { ...log, duration_ms: Date.now() - started, children: finished.children.length });
+      return 'completed';
+    } catch (error) {
+      return this.fail(claim, error, log);
+    }
+  }
+
+  private async fail(claim: ClaimedTask, error: unknown, log: Record<string, unknown>): Promise<RunOutcome> {
+    const message = describeError(error);
+    const transient = isTransientError(error);
+    if (transient && claim.task.retryCount < claim.task.maxRetries) {
+      const scheduled = await this.tasks.scheduleRetry(claim, message);
+      if (!scheduled) return this.lost(log);
+      this.logger.warn('task attempt failed; retrying with backoff', { ...log, error: message });
+      throw new RetryLaterError(message, error instanceof ExternalServiceError ? error.retryAfterMs : undefined);
+    }
+    const finished = await this.tasks.finish(claim, {
+      kind: 'failed',
+      error: message,
+      outputData: { error_kind: transient ? 'retries_exhausted' : 'permanent', attempts: claim.attempt },
+    });
+    if (!finished) return this.lost(log);
+    this.logger.error('task failed', { ...log, error: message, transient });
+    return 'failed';
+  }
+
+  private lost(log: Record<string, unknown>): RunOutcome {
+    this.logger.warn('another worker took this task over; dropping this attempt', log);
+    return 'lost';
+  }
+
+  private async withDeadline<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new ExternalServiceError('worker', `attempt exceeded its deadline of ${this.config.task.timeoutMs} ms`, true));
+      }, this.config.task.timeoutMs);
+    });
+    try {
+      return await Promise.race([work(controller.signal), deadline]);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof ExternalServiceError) {
+    return `${error.service}: ${error.message}${error.status ? ` (HTTP ${error.status})` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,88 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'winston';
+import { ExternalServiceError, PersistenceModule, retryDelayMs } from '@app/domain';
+import { CodegenClient, CodegenModule } from '@app/codegen';
+import { GithubModule } from '@app/github';
+import { WORKER_CONFIG, WorkerConfig } from './config/worker.config';
+import { CheckFailureAnalysisHandler } from './handlers/check-failure-analysis.handler';
+import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure-analysis.handler';
+import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
+import { HandlerRegistry } from './handlers/handler-registry';
+import { PullRequestAnalysisHandler } from './handlers/pull-request-analysis.handler';
+import { PushAnalysisHandler } from './handlers/push-analysis.handler';
+import { RelayService } from './relay/relay.service';
+import { QueueWorkers } from './runner/queue-workers.service';
+import { RetryLaterError, TaskRunner } from './runner/task-runner.service';
+
+const HANDLERS = [
+  PullRequestAnalysisHandler,
+  CheckFailureAnalysisHandler,
+  CheckSuiteFailureAnalysisHandler,
+  PushAnalysisHandler,
+  CodegenTriggerHandler,
+];
+
+/** The worker: Bull processors, task handlers and the relay; no HTTP API. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
+    const policy = { breakerThreshold: config.breaker.threshold, halfOpenAfterMs: config.breaker.halfOpenAfterMs };
+    const codegen = config.codegen.dryRun
+      ? { imports: [], providers: [{ provide: CodegenClient, useValue: null }] }
+      : {
+          imports: [
+            CodegenModule.forRoot({
+              baseUrl: config.codegen.baseUrl,
+              token: config.codegen.token as string,
+              orgId: config.codegen.orgId,
+              timeoutMs: config.codegen.timeoutMs,
+              ...policy,
+            }),
+          ],
+          providers: [],
+        };
+    return {
+      module: WorkerModule,
+      imports: [
+        PersistenceModule.forRoot({
+          config,
+          applicationName: 'worker',
+          logger,
+          queueSettings: {
+            backoffStrategies: {
+              // Exponential with jitter, capped; a Retry-After from the service wins when longer.
+              task: (attemptsMade: number, error?: Error) =>
+                Math.max(
+                  retryDelayMs(attemptsMade, config.task.backoffBaseMs, config.task.backoffMaxMs),
+                  Math.min(
+                    config.task.backoffMaxMs,
+                    (error instanceof RetryLaterError || error instanceof ExternalServiceError ? error.retryAfterMs : 0) ?? 0,
+                  ),
+                ),
+            },
+          },
+        }),
+        GithubModule.forRoot({
+          apiUrl: config.github.apiUrl,
+          token: config.github.token,
+          timeoutMs: config.github.timeoutMs,
+          ...policy,
+        }),
+        ...codegen.imports,
+      ],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        ...HANDLERS,
+        ...codegen.providers,
+        {
+          provide: HandlerRegistry,
+          useFactory: (...handlers: ConstructorParameters<typeof HandlerRegistry>[0]) => new HandlerRegistry(handlers),
+          inject: HANDLERS,
+        },
+        TaskRunner,
+        QueueWorkers,
+        RelayService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './codegen-client';
+export * from './codegen.module';
+export * from './codegen.types';

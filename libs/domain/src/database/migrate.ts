@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ConfigError, EnvReader } from '../config/env-reader';
+import { buildDataSourceOptions } from './data-source-options';
+
+/** Runs pending migrations against DATABASE_URL; the deploy step before the apps start. */
+export async function runMigrations(databaseUrl: string): Promise<string[]> {
+  const dataSource = new DataSource(
+    buildDataSourceOptions({
+      databaseUrl,
+      databasePoolSize: 2,
+      databaseConnectTimeoutMs: 10_000,
+      applicationName: 'orchestrator-migrate',
+    }),
+  );
+  await dataSource.initialize();
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const env = new EnvReader(process.env);
+  const databaseUrl = env.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
+  env.done();
+  const applied = await runMigrations(databaseUrl);
+  process.stdout.write(
+    JSON.stringify({
+      level: 'info',
+      message: applied.length ? `applied ${applied.length} migration(s)` : 'schema is up to date',
+      migrations: applied,
+      timestamp: new Date().toISOString(),
+    }) + '\n',
+  );
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    const message = error instanceof ConfigError ? error.message : `migration failed: ${String(error)}`;
+    process.stderr.write(message + '\n');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,63 @@
+import { LoggerService } from '@nestjs/common';
+import { createLogger, format, Logger, transports } from 'winston';
+import type { LogLevel } from '../config/common.config';
+
+/** Fields that must never reach a log line, whatever a caller passes. */
+const REDACTED_KEYS = /^(authorization|cookie|x-hub-signature(-256)?|token|secret|password|codegen_token|github_token)$/i;
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = REDACTED_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
+  }
+  return out;
+}
+
+/** Creates the process logger: one JSON object per line on stdout. */
+export function createJsonLogger(service: string, level: LogLevel): Logger {
+  return createLogger({
+    level,
+    defaultMeta: { service },
+    format: format.combine(
+      format((info) => redact(info) as typeof info)(),
+      format.timestamp(),
+      format.errors({ stack: true }),
+      format.json(),
+    ),
+    transports: [new transports.Console()],
+  });
+}
+
+/** Lets Nest's own messages go through the same JSON logger. */
+export class NestJsonLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, context?: string): void {
+    this.write('info', message, context);
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.logger.error(String(message), { context, stack: trace });
+  }
+  warn(message: unknown, context?: string): void {
+    this.write('warn', message, context);
+  }
+  debug(message: unknown, context?: string): void {
+    this.write('debug', message, context);
+  }
+  verbose(message: unknown, context?: string): void {
+    this.write('debug', message, context);
+  }
+
+  private write(level: string, message: unknown, context?: string): void {
+    if (typeof message === 'object' && message !== null) {
+      this.logger.log(level, 'event', { context, ...(message as Record<string, unknown>) });
+    } else {
+      this.logger.log(level, String(message), { context });
+    }
+  }
+}
+
+/** Injection token of the process's winston logger. */
+export const LOGGER = Symbol('LOGGER');

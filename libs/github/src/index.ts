@@ -1,0 +1,4 @@
+export * from './github-client';
+export * from './github.module';
+export * from './github.types';
+export * from './signature';

@@ -1,0 +1,361 @@
+import {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+  createServer,
+} from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/** A request the fake received. Header names are lower case. */
+export interface RecordedRequest {
+  method: string;
+  /** Path with query string, e.g. `/repos/o/r/pulls/1/files?per_page=100&page=2`. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
+  body: unknown;
+}
+
+/** Answer that replaces the normal one for the next requests (see `failNext`). */
+export interface InjectedFailure {
+  status: number;
+  /** Sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+  /** Wait before answering (on top of `setLatency`). */
+  delayMs?: number;
+  /** JSON body; default `{ message: 'Injected failure' }`. A status 200 with a body fakes a malformed answer. */
+  body?: unknown;
+  /** Extra headers, e.g. `{ 'x-ratelimit-remaining': '0' }`. */
+  headers?: Record<string, string>;
+}
+
+/** A changed file; omitted counts default to a one-line change. */
+export interface FakePullRequestFile {
+  filename: string;
+  status?: string;
+  additions?: number;
+  deletions?: number;
+  changes?: number;
+}
+
+/** A pull request; omitted fields get plausible values. */
+export interface FakePullRequest {
+  state?: 'open' | 'closed';
+  draft?: boolean;
+  title?: string;
+  headSha?: string;
+  headRef?: string;
+  baseRef?: string;
+  labels?: string[];
+  merged?: boolean;
+}
+
+/** A check run; omitted fields get plausible values. */
+export interface FakeCheckRun {
+  id?: number;
+  name: string;
+  status?: string;
+  conclusion?: string | null;
+  detailsUrl?: string | null;
+  htmlUrl?: string | null;
+}
+
+/** Options of {@link GithubFake.start}. */
+export interface GithubFakeOptions {
+  /** When set, requests without `Authorization: Bearer <token>` get 401. */
+  token?: string;
+}
+
+const RATE_LIMIT = 5000;
+
+/**
+ * GitHub REST API fake: a real HTTP server on 127.0.0.1 serving programmed pull requests, files
+ * and check runs with GitHub's JSON shapes and pagination, plus fault injection. A GHES-style
+ * `/api/v3` prefix is accepted and ignored.
+ */
+export class GithubFake {
+  /** Every request received since start or the last `reset()`, in arrival order. */
+  readonly requests: RecordedRequest[] = [];
+  /** Value of `x-ratelimit-remaining` on the next answer; decremented per answer. */
+  rateLimitRemaining = RATE_LIMIT;
+  private readonly files = new Map<string, FakePullRequestFile[]>();
+  private readonly pullRequests = new Map<string, FakePullRequest>();
+  private readonly checkRuns = new Map<string, FakeCheckRun[]>();
+  private readonly failures: InjectedFailure[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private latencyMs = 0;
+
+  private constructor(
+    private readonly server: Server,
+    /** Base URL, e.g. `http://127.0.0.1:54321`; use it as the client's `apiUrl`. */
+    readonly url: string,
+    private readonly options: GithubFakeOptions,
+  ) {}
+
+  /** Starts the fake on a free port. */
+  static async start(options: GithubFakeOptions = {}): Promise<GithubFake> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const fake = new GithubFake(server, `http://127.0.0.1:${port}`, options);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      fake.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: String(error) }));
+      });
+    });
+    return fake;
+  }
+
+  /** Stops the server, dropping open connections and pending delayed answers. */
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Forgets recorded requests, programmed data, failures and latency. */
+  reset(): void {
+    this.requests.length = 0;
+    this.files.clear();
+    this.pullRequests.clear();
+    this.checkRuns.clear();
+    this.failures.length = 0;
+    this.latencyMs = 0;
+    this.rateLimitRemaining = RATE_LIMIT;
+  }
+
+  /** Files served by `GET /repos/{repo}/pulls/{n}/files`, paginated by `per_page`/`page`. */
+  setPullRequestFiles(repo: string, prNumber: number, files: FakePullRequestFile[]): void {
+    this.files.set(`${repo}#${prNumber}`, files);
+  }
+
+  /** Pull request served by `GET /repos/{repo}/pulls/{n}`. */
+  setPullRequest(repo: string, prNumber: number, pr: FakePullRequest = {}): void {
+    this.pullRequests.set(`${repo}#${prNumber}`, pr);
+  }
+
+  /** Runs served by `GET /repos/{repo}/check-suites/{id}/check-runs` as `{ total_count, check_runs }`. */
+  setCheckRuns(repo: string, suiteId: number, runs: FakeCheckRun[]): void {
+    this.checkRuns.set(`${repo}@${suiteId}`, runs);
+  }
+
+  /** The next `count` requests, whatever their route, get `failure` instead of their answer. */
+  failNext(count: number, failure: InjectedFailure): void {
+    for (let i = 0; i < count; i++) this.failures.push(failure);
+  }
+
+  /** Delays every answer by `ms`. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    this.requests.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+    });
+    const failure = this.failures.shift();
+    await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
+
+    if (failure) {
+      const headers: Record<string, string> = { ...failure.headers };
+      if (failure.retryAfterSeconds !== undefined)
+        headers['retry-after'] = String(failure.retryAfterSeconds);
+      return this.send(
+        res,
+        failure.status,
+        failure.body ?? { message: 'Injected failure' },
+        headers,
+      );
+    }
+    if (
+      this.options.token !== undefined &&
+      req.headers.authorization !== `Bearer ${this.options.token}`
+    ) {
+      return this.send(res, 401, { message: 'Bad credentials' });
+    }
+    const url = new URL(req.url ?? '/', this.url);
+    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
+    if (req.method !== 'GET') return this.notFound(res);
+
+    const filesMatch = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/files$/.exec(path);
+    if (filesMatch) {
+      const files = this.files.get(`${filesMatch[1]}#${filesMatch[2]}`);
+      if (!files) return this.notFound(res);
+      return this.send(
+        res,
+        200,
+        paginate(files, url).map((file) => fileJson(file, filesMatch[1])),
+      );
+    }
+    const prMatch = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/.exec(path);
+    if (prMatch) {
+      const pr = this.pullRequests.get(`${prMatch[1]}#${prMatch[2]}`);
+      if (!pr) return this.notFound(res);
+      return this.send(res, 200, pullRequestJson(prMatch[1], Number(prMatch[2]), pr));
+    }
+    const runsMatch = /^\/repos\/([^/]+\/[^/]+)\/check-suites\/(\d+)\/check-runs$/.exec(path);
+    if (runsMatch) {
+      const runs = this.checkRuns.get(`${runsMatch[1]}@${runsMatch[2]}`);
+      if (!runs) return this.notFound(res);
+      const all = runs.map((run, i) => checkRunJson(runsMatch[1], Number(runsMatch[2]), run, i));
+      return this.send(res, 200, { total_count: runs.length, check_runs: paginate(all, url) });
+    }
+    return this.notFound(res);
+  }
+
+  private notFound(res: ServerResponse): void {
+    this.send(res, 404, {
+      message: 'Not Found',
+      documentation_url: 'https://docs.github.com/rest',
+    });
+  }
+
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.destroyed) return;
+    this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-ratelimit-limit': String(RATE_LIMIT),
+      'x-ratelimit-remaining': String(this.rateLimitRemaining),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-github-api-version-selected': '2022-11-28',
+      ...headers,
+    });
+    res.end(JSON.stringify(body));
+  }
+
+  private delay(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** GitHub's pagination: `per_page` (default 30, max 100) and 1-based `page`. */
+function paginate<T>(items: T[], url: URL): T[] {
+  const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+  const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+  return items.slice((page - 1) * perPage, page * perPage);
+}
+
+function sha(seed: string): string {
+  let hex = '';
+  for (let i = 0; hex.length < 40; i++)
+    hex += ((seed.charCodeAt(i % seed.length) * 31 + i) % 16).toString(16);
+  return hex;
+}
+
+function fileJson(file: FakePullRequestFile, repo: string): Record<string, unknown> {
+  const additions = file.additions ?? 1;
+  const deletions = file.deletions ?? 0;
+  const blobSha = sha(file.filename);
+  return {
+    sha: blobSha,
+    filename: file.filename,
+    status: file.status ?? 'modified',
+    additions,
+    deletions,
+    changes: file.changes ?? additions + deletions,
+    blob_url: `https://github.com/${repo}/blob/${blobSha}/${file.filename}`,
+    raw_url: `https://github.com/${repo}/raw/${blobSha}/${file.filename}`,
+    contents_url: `https://api.github.com/repos/${repo}/contents/${file.filename}?ref=${blobSha}`,
+    patch: '@@ -1 +1 @@\n-old\n+new',
+  };
+}
+
+function pullRequestJson(
+  repo: string,
+  prNumber: number,
+  pr: FakePullRequest,
+): Record<string, unknown> {
+  const [owner] = repo.split('/');
+  const headSha = pr.headSha ?? sha(`${repo}${prNumber}`);
+  return {
+    url: `https://api.github.com/repos/${repo}/pulls/${prNumber}`,
+    id: 1_000_000 + prNumber,
+    node_id: `PR_fake${prNumber}`,
+    html_url: `https://github.com/${repo}/pull/${prNumber}`,
+    number: prNumber,
+    state: pr.state ?? 'open',
+    locked: false,
+    title: pr.title ?? `Pull request ${prNumber}`,
+    user: { login: 'octocat', id: 1, type: 'User' },
+    body: 'Fake pull request',
+    labels: (pr.labels ?? []).map((name, i) => ({
+      id: 100 + i,
+      name,
+      color: 'ededed',
+      default: false,
+    })),
+    draft: pr.draft ?? false,
+    merged: pr.merged ?? false,
+    head: {
+      label: `${owner}:${pr.headRef ?? 'feature'}`,
+      ref: pr.headRef ?? 'feature',
+      sha: headSha,
+      repo: { full_name: repo },
+    },
+    base: {
+      label: `${owner}:${pr.baseRef ?? 'main'}`,
+      ref: pr.baseRef ?? 'main',
+      sha: sha(`${repo}base`),
+      repo: { full_name: repo },
+    },
+    created_at: '2024-01-01T00:00:00Z',
+    updated_at: '2024-01-02T00:00:00Z',
+  };
+}
+
+function checkRunJson(
+  repo: string,
+  suiteId: number,
+  run: FakeCheckRun,
+  index: number,
+): Record<string, unknown> {
+  const id = run.id ?? suiteId * 1000 + index + 1;
+  const status = run.status ?? 'completed';
+  return {
+    id,
+    name: run.name,
+    head_sha: sha(`${repo}${suiteId}`),
+    status,
+    conclusion:
+      run.conclusion !== undefined ? run.conclusion : status === 'completed' ? 'success' : null,
+    details_url:
+      run.detailsUrl !== undefined ? run.detailsUrl : `https://ci.example.com/runs/${id}`,
+    html_url: run.htmlUrl !== undefined ? run.htmlUrl : `https://github.com/${repo}/runs/${id}`,
+    started_at: '2024-01-01T00:00:00Z',
+    completed_at: status === 'completed' ? '2024-01-01T00:05:00Z' : null,
+    check_suite: { id: suiteId },
+    app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+  };
+}

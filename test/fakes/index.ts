@@ -1,0 +1,2 @@
+export * from './codegen-fake';
+export * from './github-fake';

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { runMigrations } from '../../libs/domain/src/database/migrate';
+
+/**
+ * Creates a database of this run's own, runs the real migrations into it, and gives the suites
+ * its URL and a Bull key prefix of their own, so parallel runs never collide.
+ */
+export default async function globalSetup(): Promise<void> {
+  const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const name = `orchestrator_test_${runId}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  process.env.TEST_DATABASE_URL = url.toString();
+  process.env.TEST_DATABASE_NAME = name;
+  process.env.TEST_QUEUE_PREFIX = `test_${runId}`;
+  process.env.TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  await runMigrations(process.env.TEST_DATABASE_URL);
+}
