@@ -63,40 +63,45 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('refuses a chunked body that grows past the limit while streaming', async () => {
-      const result = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
-        let sent = 0;
-        const req = httpRequest(`${orch.url}/api/v1/webhooks/github`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'transfer-encoding': 'chunked',
-            'x-github-delivery': randomUUID(),
-            'x-github-event': 'push',
-            'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
-          },
-        });
-        req.on('response', (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent }));
-        });
-        req.on('error', (error) => (sent > 64 * 1024 ? undefined : reject(error)));
-        const chunk = Buffer.alloc(16 * 1024, 0x20);
-        const pump = (): void => {
-          // Keep sending up to 30 MB unless the server has answered.
-          while (sent < 30 * 1024 * 1024) {
-            sent += chunk.length;
-            if (!req.write(chunk)) {
-              req.once('drain', pump);
-              return;
+      const result = await new Promise<{ status: number; body: string; sent: number }>(
+        (resolve, reject) => {
+          let sent = 0;
+          const req = httpRequest(`${orch.url}/api/v1/webhooks/github`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'transfer-encoding': 'chunked',
+              'x-github-delivery': randomUUID(),
+              'x-github-event': 'push',
+              'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+            },
+          });
+          req.on('response', (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent }));
+          });
+          req.on('error', (error) => (sent > 64 * 1024 ? undefined : reject(error)));
+          const chunk = Buffer.alloc(16 * 1024, 0x20);
+          const pump = (): void => {
+            // Keep sending up to 30 MB unless the server has answered.
+            while (sent < 30 * 1024 * 1024) {
+              sent += chunk.length;
+              if (!req.write(chunk)) {
+                req.once('drain', pump);
+                return;
+              }
             }
-          }
-          req.end();
-        };
-        pump();
-      });
+            req.end();
+          };
+          pump();
+        },
+      );
       expect(result.status).toBe(413);
-      expect(JSON.parse(result.body)).toMatchObject({ status_code: 413, path: '/api/v1/webhooks/github' });
+      expect(JSON.parse(result.body)).toMatchObject({
+        status_code: 413,
+        path: '/api/v1/webhooks/github',
+      });
       expect(await eventCount()).toBe(0);
     });
 
@@ -119,12 +124,23 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('answers 400 for a malformed delivery id or event name', async () => {
-      const res = await deliver(orch.url, 'ping', { zen: 'z' }, {
-        headers: { 'x-github-delivery': "1' OR '1'='1", 'x-github-event': 'Ping\r\nX: y'.replace(/\r\n/g, '') },
-      });
+      const res = await deliver(
+        orch.url,
+        'ping',
+        { zen: 'z' },
+        {
+          headers: {
+            'x-github-delivery': "1' OR '1'='1",
+            'x-github-event': 'Ping\r\nX: y'.replace(/\r\n/g, ''),
+          },
+        },
+      );
       expect(res.status).toBe(400);
       expect(res.body.details).toEqual(
-        expect.arrayContaining(['X-GitHub-Delivery header is malformed', 'X-GitHub-Event header is malformed']),
+        expect.arrayContaining([
+          'X-GitHub-Delivery header is malformed',
+          'X-GitHub-Event header is malformed',
+        ]),
       );
     });
 
@@ -135,9 +151,14 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('accepts application/json with a charset parameter', async () => {
-      const res = await deliver(orch.url, 'ping', { zen: 'z', hook_id: 7 }, {
-        contentType: 'application/json; charset=utf-8',
-      });
+      const res = await deliver(
+        orch.url,
+        'ping',
+        { zen: 'z', hook_id: 7 },
+        {
+          contentType: 'application/json; charset=utf-8',
+        },
+      );
       expect(res.status).toBe(200);
     });
 
@@ -179,17 +200,28 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
 
     it('answers 401 when the body was changed after signing', async () => {
       const signature = signGithubPayload('{"zen":"original"}', WEBHOOK_SECRET);
-      const res = await deliver(orch.url, 'ping', null, { rawBody: '{"zen":"tampered"}', signature });
+      const res = await deliver(orch.url, 'ping', null, {
+        rawBody: '{"zen":"tampered"}',
+        signature,
+      });
       expect(res.status).toBe(401);
     });
 
-    it.each(['sha256=', 'sha1=abc', 'sha256=' + 'g'.repeat(64), 'garbage', 'sha256=' + 'a'.repeat(10_000)])(
-      'answers 401, never 500, for malformed signature header #%#',
-      async (signature) => {
-        const res = await deliver(orch.url, 'ping', { zen: 'z' }, { signature: signature.slice(0, 8000) });
-        expect(res.status).toBe(401);
-      },
-    );
+    it.each([
+      'sha256=',
+      'sha1=abc',
+      'sha256=' + 'g'.repeat(64),
+      'garbage',
+      'sha256=' + 'a'.repeat(10_000),
+    ])('answers 401, never 500, for malformed signature header #%#', async (signature) => {
+      const res = await deliver(
+        orch.url,
+        'ping',
+        { zen: 'z' },
+        { signature: signature.slice(0, 8000) },
+      );
+      expect(res.status).toBe(401);
+    });
 
     it("passes GitHub's documented vector (then refuses the non-JSON body with 400, not 401)", async () => {
       const res = await deliver(orch.url, 'ping', null, {
@@ -201,7 +233,12 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('accepts a delivery signed with the second secret of a rotation', async () => {
-      const res = await deliver(orch.url, 'ping', { zen: 'z' }, { secret: "It's a Secret to Everybody" });
+      const res = await deliver(
+        orch.url,
+        'ping',
+        { zen: 'z' },
+        { secret: "It's a Secret to Everybody" },
+      );
       expect(res.status).toBe(200);
     });
   });
@@ -214,10 +251,17 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       expect(await eventCount()).toBe(0);
     });
 
-    it('answers 400, not 500, for JSON text PostgreSQL cannot store', async () => {
-      const res = await deliver(orch.url, 'ping', null, { rawBody: '{"zen":"a\\u0000b"}' });
-      expect(res.status).toBe(400);
-      expect(await eventCount()).toBe(0);
+    it('stores a verified payload holding \\u0000 (which jsonb refuses) instead of losing it', async () => {
+      const res = await deliver(orch.url, 'ping', null, {
+        rawBody: '{"zen":"a\\u0000b","hook_id":1}',
+      });
+      expect(res.status).toBe(200);
+      const { rows } = await db().query('SELECT payload FROM webhook_events');
+      expect(rows[0].payload.zen).toBe('a\ufffdb');
+      const surrogate = await deliver(orch.url, 'ping', null, {
+        rawBody: '{"zen":"x\\ud800y","hook_id":1}',
+      });
+      expect(surrogate.status).toBe(200);
     });
 
     it('answers 409 for a delivery id already stored, keeping the first', async () => {
@@ -226,7 +270,10 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       const again = await deliver(orch.url, 'ping', { zen: 'second' }, { deliveryId });
       expect(again.status).toBe(409);
       expect(again.body).toMatchObject({ status_code: 409 });
-      const { rows } = await db().query('SELECT payload FROM webhook_events WHERE delivery_id = $1', [deliveryId]);
+      const { rows } = await db().query(
+        'SELECT payload FROM webhook_events WHERE delivery_id = $1',
+        [deliveryId],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0].payload.zen).toBe('first');
     });
@@ -235,7 +282,9 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       const deliveryId = randomUUID();
       const payload = example('pull_request', (p) => p.action === 'opened');
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => deliver(orch.url, 'pull_request', payload, { deliveryId })),
+        Array.from({ length: 20 }, () =>
+          deliver(orch.url, 'pull_request', payload, { deliveryId }),
+        ),
       );
       const statuses = results.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -254,7 +303,12 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
         status: 'accepted',
         delivery_id: res.deliveryId,
         event_type: 'pull_request',
-        result: { status: 'queued', task_id: expect.any(String), task_type: 'pull_request_analysis', action: 'opened' },
+        result: {
+          status: 'queued',
+          task_id: expect.any(String),
+          task_type: 'pull_request_analysis',
+          action: 'opened',
+        },
       });
       const { rows: events } = await db().query('SELECT * FROM webhook_events');
       expect(events[0]).toMatchObject({
@@ -285,7 +339,11 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('marks the task queued once its job is in Redis', async () => {
-      const res = await deliver(orch.url, 'pull_request', example('pull_request', (p) => p.action === 'opened'));
+      const res = await deliver(
+        orch.url,
+        'pull_request',
+        example('pull_request', (p) => p.action === 'opened'),
+      );
       const taskId = res.body.result.task_id;
       const deadline = Date.now() + 3000;
       let status = 'pending';
@@ -299,7 +357,11 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
 
   describe('routing at intake', () => {
     it('stores a closed pull request without a task', async () => {
-      const res = await deliver(orch.url, 'pull_request', example('pull_request', (p) => p.action === 'closed'));
+      const res = await deliver(
+        orch.url,
+        'pull_request',
+        example('pull_request', (p) => p.action === 'closed'),
+      );
       expect(res.body.result).toMatchObject({ status: 'ignored', action: 'closed' });
       expect(await taskRows()).toHaveLength(0);
       const { rows } = await db().query('SELECT processed FROM webhook_events');
@@ -316,7 +378,11 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       payload.check_run.conclusion = 'failure';
       payload.check_run.pull_requests = [pr(11), pr(12)];
       const res = await deliver(orch.url, 'check_run', payload);
-      expect(res.body.result).toMatchObject({ status: 'queued', tasks_created: 2, action: 'completed' });
+      expect(res.body.result).toMatchObject({
+        status: 'queued',
+        tasks_created: 2,
+        action: 'completed',
+      });
       const tasks = await taskRows();
       expect(tasks.map((t) => [t.task_type, t.pr_number, t.branch])).toEqual([
         ['check_failure_analysis', 11, 'branch-11'],
@@ -336,11 +402,18 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       const payload = example('check_suite', (p) => p.action === 'completed');
       payload.check_suite.conclusion = 'failure';
       payload.check_suite.pull_requests = [
-        { number: 5, head: { ref: 'fix', sha: payload.check_suite.head_sha }, base: { ref: 'main', sha: 'b' } },
+        {
+          number: 5,
+          head: { ref: 'fix', sha: payload.check_suite.head_sha },
+          base: { ref: 'main', sha: 'b' },
+        },
       ];
       const res = await deliver(orch.url, 'check_suite', payload);
       expect(res.body.result).toMatchObject({ status: 'queued', tasks_created: 1 });
-      expect((await taskRows())[0]).toMatchObject({ task_type: 'check_suite_failure_analysis', pr_number: 5 });
+      expect((await taskRows())[0]).toMatchObject({
+        task_type: 'check_suite_failure_analysis',
+        pr_number: 5,
+      });
     });
 
     it('creates push_analysis for the default branch only', async () => {
@@ -365,11 +438,16 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     it('records installations and their repositories', async () => {
       const created = example('installation', (p) => p.action === 'created');
       const res = await deliver(orch.url, 'installation', created);
-      expect(res.body.result).toMatchObject({ status: 'processed', installation_id: created.installation.id });
+      expect(res.body.result).toMatchObject({
+        status: 'processed',
+        installation_id: created.installation.id,
+      });
       const { rows } = await db().query('SELECT * FROM github_installations');
       expect(rows).toHaveLength(1);
       expect(Number(rows[0].id)).toBe(created.installation.id);
-      const repos = await db().query('SELECT repository, removed_at FROM github_installation_repositories');
+      const repos = await db().query(
+        'SELECT repository, removed_at FROM github_installation_repositories',
+      );
       expect(repos.rows.length).toBe((created.repositories ?? []).length);
 
       const removed = example('installation_repositories', (p) => p.action === 'removed');
@@ -387,14 +465,20 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     it('stores an unsupported event and says so', async () => {
       const res = await deliver(orch.url, 'star', example('star'));
       expect(res.status).toBe(200);
-      expect(res.body.result).toEqual({ status: 'ignored', reason: 'unsupported_event_type', action: 'created' });
+      expect(res.body.result).toEqual({
+        status: 'ignored',
+        reason: 'unsupported_event_type',
+        action: 'created',
+      });
       expect(await eventCount()).toBe(1);
     });
   });
 
   describe('error format and correlation id', () => {
     it('uses the documented error body on unknown routes, echoing X-Request-ID', async () => {
-      const res = await fetch(`${orch.url}/no/such/route?x=1`, { headers: { 'x-request-id': 'req-123' } });
+      const res = await fetch(`${orch.url}/no/such/route?x=1`, {
+        headers: { 'x-request-id': 'req-123' },
+      });
       expect(res.status).toBe(404);
       expect(res.headers.get('x-correlation-id')).toBe('req-123');
       expect(await res.json()).toEqual({
@@ -406,10 +490,15 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     });
 
     it('generates a correlation id and replaces a hostile one', async () => {
-      const res = await deliver(orch.url, 'ping', { zen: 'z' }, {
-        signature: null,
-        headers: { 'x-correlation-id': 'x'.repeat(500) },
-      });
+      const res = await deliver(
+        orch.url,
+        'ping',
+        { zen: 'z' },
+        {
+          signature: null,
+          headers: { 'x-correlation-id': 'x'.repeat(500) },
+        },
+      );
       expect(res.body.correlation_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(res.headers.get('x-correlation-id')).toBe(res.body.correlation_id);
     });
@@ -421,7 +510,9 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       const fresh = await startOrchestrator({ QUEUE_PREFIX: PREFIX });
       try {
         const forged = await Promise.all(
-          Array.from({ length: 40 }, () => deliver(fresh.url, 'ping', { zen: 'z' }, { secret: 'forged' })),
+          Array.from({ length: 40 }, () =>
+            deliver(fresh.url, 'ping', { zen: 'z' }, { secret: 'forged' }),
+          ),
         );
         const statuses = forged.map((r) => r.status);
         expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(20);
@@ -453,27 +544,46 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
         proxy.cut();
         const deliveryId = randomUUID();
         const started = Date.now();
-        const res = await deliver(viaProxy.url, 'pull_request', example('pull_request', (p) => p.action === 'opened'), {
-          deliveryId,
-        });
+        const res = await deliver(
+          viaProxy.url,
+          'pull_request',
+          example('pull_request', (p) => p.action === 'opened'),
+          {
+            deliveryId,
+          },
+        );
         expect(res.status).toBe(503);
         expect(Date.now() - started).toBeLessThan(2500);
         expect(res.body).toMatchObject({ status_code: 503, path: '/api/v1/webhooks/github' });
         proxy.restore();
-        const { rows } = await db().query('SELECT 1 FROM webhook_events WHERE delivery_id = $1', [deliveryId]);
+        const { rows } = await db().query('SELECT 1 FROM webhook_events WHERE delivery_id = $1', [
+          deliveryId,
+        ]);
         expect(rows).toHaveLength(0);
         // The same delivery, re-sent once the database is back, is accepted exactly once.
-        let again = await deliver(viaProxy.url, 'pull_request', example('pull_request', (p) => p.action === 'opened'), {
-          deliveryId,
-        });
+        let again = await deliver(
+          viaProxy.url,
+          'pull_request',
+          example('pull_request', (p) => p.action === 'opened'),
+          {
+            deliveryId,
+          },
+        );
         for (let i = 0; i < 20 && again.status === 503; i++) {
           await new Promise((r) => setTimeout(r, 250));
-          again = await deliver(viaProxy.url, 'pull_request', example('pull_request', (p) => p.action === 'opened'), {
-            deliveryId,
-          });
+          again = await deliver(
+            viaProxy.url,
+            'pull_request',
+            example('pull_request', (p) => p.action === 'opened'),
+            {
+              deliveryId,
+            },
+          );
         }
         expect(again.status).toBe(200);
-        const stored = await db().query('SELECT 1 FROM webhook_events WHERE delivery_id = $1', [deliveryId]);
+        const stored = await db().query('SELECT 1 FROM webhook_events WHERE delivery_id = $1', [
+          deliveryId,
+        ]);
         expect(stored.rows).toHaveLength(1);
         expect(await taskRows()).toHaveLength(1);
       } finally {

@@ -24,7 +24,7 @@ export interface InjectedFailure {
   retryAfterSeconds?: number;
   /** Wait before answering (on top of `setLatency`). */
   delayMs?: number;
-  /** JSON body; default `{ message: 'Injected failure' }`. A status 200 with a body fakes a malformed answer. */
+  /** JSON body; default `{ message: 'Injected failure' }`. Status 200 + body fakes a bad answer. */
   body?: unknown;
   /** Extra headers, e.g. `{ 'x-ratelimit-remaining': '0' }`. */
   headers?: Record<string, string>;
@@ -137,7 +137,7 @@ export class GithubFake {
     this.pullRequests.set(`${repo}#${prNumber}`, pr);
   }
 
-  /** Runs served by `GET /repos/{repo}/check-suites/{id}/check-runs` as `{ total_count, check_runs }`. */
+  /** Runs served by `GET /repos/{repo}/check-suites/{id}/check-runs`, paginated. */
   setCheckRuns(repo: string, suiteId: number, runs: FakeCheckRun[]): void {
     this.checkRuns.set(`${repo}@${suiteId}`, runs);
   }

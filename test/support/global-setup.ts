@@ -7,7 +7,8 @@ import { runMigrations } from '../../libs/domain/src/database/migrate';
  * its URL and a Bull key prefix of their own, so parallel runs never collide.
  */
 export default async function globalSetup(): Promise<void> {
-  const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl =
+    process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const name = `orchestrator_test_${runId}`;
   const admin = new Client({ connectionString: adminUrl });

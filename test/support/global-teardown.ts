@@ -3,7 +3,8 @@ import Redis from 'ioredis';
 
 /** Drops this run's database and its Bull keys. */
 export default async function globalTeardown(): Promise<void> {
-  const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl =
+    process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = process.env.TEST_DATABASE_NAME;
   if (name && process.env.KEEP_TEST_DATABASE !== '1') {
     const admin = new Client({ connectionString: adminUrl });
@@ -13,7 +14,10 @@ export default async function globalTeardown(): Promise<void> {
   }
   const prefix = process.env.TEST_QUEUE_PREFIX;
   if (prefix && process.env.TEST_REDIS_URL) {
-    const redis = new Redis(process.env.TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(process.env.TEST_REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     try {
       await redis.connect();
       let cursor = '0';

@@ -120,9 +120,14 @@ export async function deliver(
     ...options.headers,
   };
   if (options.signature !== null) {
-    headers['x-hub-signature-256'] = options.signature ?? signGithubPayload(raw, options.secret ?? WEBHOOK_SECRET);
+    headers['x-hub-signature-256'] =
+      options.signature ?? signGithubPayload(raw, options.secret ?? WEBHOOK_SECRET);
   }
-  const res = await fetch(`${baseUrl}/api/v1/webhooks/github`, { method: 'POST', headers, body: raw });
+  const res = await fetch(`${baseUrl}/api/v1/webhooks/github`, {
+    method: 'POST',
+    headers,
+    body: raw,
+  });
   const text = await res.text();
   let body: Record<string, unknown> = {};
   try {
@@ -156,13 +161,19 @@ export async function waitFor<T>(
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await check();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
 }
 
-export async function taskRows(where = 'true', params: unknown[] = []): Promise<any[]> { // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
-  const { rows } = await db().query(`SELECT * FROM workflow_tasks WHERE ${where} ORDER BY id`, params);
+/** Rows are asserted field by field, so they are loosely typed. */
+type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+
+export async function taskRows(where = 'true', params: unknown[] = []): Promise<Row[]> {
+  const { rows } = await db().query(
+    `SELECT * FROM workflow_tasks WHERE ${where} ORDER BY id`,
+    params,
+  );
   return rows;
 }

@@ -11,14 +11,19 @@ import { OrchestratorModule } from './orchestrator.module';
 const WEBHOOK_PATH = '/api/v1/webhooks/github';
 
 /** Builds the HTTP app (without listening), so tests boot exactly what production runs. */
-export async function createOrchestratorApp(config: OrchestratorConfig): Promise<NestExpressApplication> {
+export async function createOrchestratorApp(
+  config: OrchestratorConfig,
+): Promise<NestExpressApplication> {
   const logger = createJsonLogger('orchestrator', config.logLevel);
-  const app = await NestFactory.create<NestExpressApplication>(OrchestratorModule.forRoot(config, logger), {
-    // The webhook route reads its raw body itself; other routes get a small JSON parser.
-    bodyParser: false,
-    logger: new NestJsonLogger(logger),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    OrchestratorModule.forRoot(config, logger),
+    {
+      // The webhook route reads its raw body itself; other routes get a small JSON parser.
+      bodyParser: false,
+      logger: new NestJsonLogger(logger),
+      abortOnError: false,
+    },
+  );
   app.disable('x-powered-by');
   app.use(correlationIdMiddleware);
   const jsonParser = json({ limit: '256kb' });
@@ -26,11 +31,23 @@ export async function createOrchestratorApp(config: OrchestratorConfig): Promise
     req.path === WEBHOOK_PATH ? next() : jsonParser(req, res, next),
   );
   // Body parser errors (malformed JSON on API routes) in the documented format.
-  app.use((error: { status?: number; message?: string }, req: Request, res: Response, next: NextFunction) => {
-    if (!error) return next();
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
-    sendError(req, res, status, status === 413 ? 'request body too large' : 'malformed request body');
-  });
+  app.use(
+    (
+      error: { status?: number; message?: string },
+      req: Request,
+      res: Response,
+      next: NextFunction,
+    ) => {
+      if (!error) return next();
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+      sendError(
+        req,
+        res,
+        status,
+        status === 413 ? 'request body too large' : 'malformed request body',
+      );
+    },
+  );
   app.useGlobalFilters(new AllExceptionsFilter(logger));
   app.enableShutdownHooks();
   return app;

@@ -11,7 +11,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(
-    (error instanceof ConfigError ? error.message : `orchestrator failed to start: ${String(error)}`) + '\n',
+    (error instanceof ConfigError
+      ? error.message
+      : `orchestrator failed to start: ${String(error)}`) + '\n',
   );
   process.exit(1);
 });

@@ -8,7 +8,9 @@ import { WorkerModule } from './worker.module';
 export async function createWorkerApp(config: WorkerConfig): Promise<INestApplicationContext> {
   const logger = createJsonLogger('worker', config.logLevel);
   if (config.codegen.dryRun) {
-    logger.warn('CODEGEN_TOKEN is not set: dry-run mode, agent prompts are recorded and no run is started');
+    logger.warn(
+      'CODEGEN_TOKEN is not set: dry-run mode, agent prompts are recorded and no run is started',
+    );
   }
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), {
     logger: new NestJsonLogger(logger),

@@ -9,7 +9,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(
-    (error instanceof ConfigError ? error.message : `worker failed to start: ${String(error)}`) + '\n',
+    (error instanceof ConfigError ? error.message : `worker failed to start: ${String(error)}`) +
+      '\n',
   );
   process.exit(1);
 });

@@ -26,7 +26,10 @@ const HANDLERS = [
 @Module({})
 export class WorkerModule {
   static forRoot(config: WorkerConfig, logger: Logger): DynamicModule {
-    const policy = { breakerThreshold: config.breaker.threshold, halfOpenAfterMs: config.breaker.halfOpenAfterMs };
+    const policy = {
+      breakerThreshold: config.breaker.threshold,
+      halfOpenAfterMs: config.breaker.halfOpenAfterMs,
+    };
     const codegen = config.codegen.dryRun
       ? { imports: [], providers: [{ provide: CodegenClient, useValue: null }] }
       : {
@@ -56,7 +59,9 @@ export class WorkerModule {
                   retryDelayMs(attemptsMade, config.task.backoffBaseMs, config.task.backoffMaxMs),
                   Math.min(
                     config.task.backoffMaxMs,
-                    (error instanceof RetryLaterError || error instanceof ExternalServiceError ? error.retryAfterMs : 0) ?? 0,
+                    (error instanceof RetryLaterError || error instanceof ExternalServiceError
+                      ? error.retryAfterMs
+                      : 0) ?? 0,
                   ),
                 ),
             },
@@ -76,7 +81,8 @@ export class WorkerModule {
         ...codegen.providers,
         {
           provide: HandlerRegistry,
-          useFactory: (...handlers: ConstructorParameters<typeof HandlerRegistry>[0]) => new HandlerRegistry(handlers),
+          useFactory: (...handlers: ConstructorParameters<typeof HandlerRegistry>[0]) =>
+            new HandlerRegistry(handlers),
           inject: HANDLERS,
         },
         TaskRunner,

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CodegenClient } from './codegen-client';
 import type { CodegenClientOptions, CodegenModuleAsyncOptions } from './codegen.types';
 
-/** Provides one shared {@link CodegenClient} (and so one circuit breaker) to the importing module. */
+/** Provides one shared {@link CodegenClient} (so one circuit breaker) to the importing module. */
 @Module({})
 export class CodegenModule {
   /** Registers a client built from static options. */

@@ -1,7 +1,7 @@
 import type { ServicePolicyTuning } from '@app/domain/resilience';
 import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
 
-/** Settings of {@link CodegenClient}. Policy tuning defaults: timeoutMs 10000, see `ServicePolicyTuning`. */
+/** Settings of {@link CodegenClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */
 export interface CodegenClientOptions extends ServicePolicyTuning {
   /** API root, e.g. `https://api.codegen.com`. */
   baseUrl: string;

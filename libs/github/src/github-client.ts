@@ -193,7 +193,7 @@ function errorFromResponse(response: Response, text: string, label: string): Ext
   const message = `GitHub ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
   const exhausted = headers.get('x-ratelimit-remaining') === '0';
-  // A 403 is a rate limit when the quota is spent (primary) or GitHub says when to come back (secondary).
+  // A 403 is a rate limit when the quota is spent (primary) or it says when to retry (secondary).
   if (status === 429 || (status === 403 && (exhausted || retryAfterMs !== undefined))) {
     const waitMs = retryAfterMs ?? (exhausted ? resetDelayMs(headers) : undefined);
     return new ExternalServiceError(SERVICE, message, true, status, waitMs);

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { GithubClient } from './github-client';
 import type { GithubClientOptions, GithubModuleAsyncOptions } from './github.types';
 
-/** Provides one shared {@link GithubClient} (and so one circuit breaker) to the importing module. */
+/** Provides one shared {@link GithubClient} (so one circuit breaker) to the importing module. */
 @Module({})
 export class GithubModule {
   /** Registers a client built from static options. */

@@ -1,9 +1,9 @@
 import type { ServicePolicyTuning } from '@app/domain/resilience';
 import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
 
-/** Settings of {@link GithubClient}. Policy tuning defaults: timeoutMs 10000, see `ServicePolicyTuning`. */
+/** Settings of {@link GithubClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */
 export interface GithubClientOptions extends ServicePolicyTuning {
-  /** REST root: `https://api.github.com`, or `https://<host>/api/v3` for GitHub Enterprise Server. */
+  /** REST root: `https://api.github.com`, or `https://<host>/api/v3` for GHES. */
   apiUrl: string;
   /** Personal access or installation token; without it calls are anonymous. */
   token?: string;

@@ -32,7 +32,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       const status = STATUS_BY_CODE[exception.code];
       const headers: Record<string, string> = {};
-      if (exception.retryAfterSeconds !== undefined) headers['Retry-After'] = String(exception.retryAfterSeconds);
+      if (exception.retryAfterSeconds !== undefined)
+        headers['Retry-After'] = String(exception.retryAfterSeconds);
       // The rest of a refused upload is not read; close so the client stops sending it.
       if (status === 413) headers.Connection = 'close';
       sendError(req, res, status, exception.message, exception.details, headers);
@@ -42,8 +43,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const response = exception.getResponse();
       const details =
-        typeof response === 'object' && response !== null && Array.isArray((response as { message?: unknown }).message)
-          ? ((response as { message: unknown[] }).message.map(String))
+        typeof response === 'object' &&
+        response !== null &&
+        Array.isArray((response as { message?: unknown }).message)
+          ? (response as { message: unknown[] }).message.map(String)
           : [];
       const message = status === 404 ? `no route for ${req.method} ${req.path}` : exception.message;
       sendError(req, res, status, message, details);

@@ -21,7 +21,9 @@ export interface OrchestratorConfig extends CommonConfig {
 }
 
 /** Reads and validates the orchestrator's settings; throws ConfigError naming every problem. */
-export function loadOrchestratorConfig(source: Record<string, string | undefined> = process.env): OrchestratorConfig {
+export function loadOrchestratorConfig(
+  source: Record<string, string | undefined> = process.env,
+): OrchestratorConfig {
   const env = new EnvReader(source);
   const common = readCommonConfig(env);
   const rawSecrets = env.raw('GITHUB_WEBHOOK_SECRET');
@@ -29,7 +31,9 @@ export function loadOrchestratorConfig(source: Record<string, string | undefined
   if (rawSecrets === undefined) {
     env.problem('GITHUB_WEBHOOK_SECRET is required (signature verification cannot be turned off)');
   } else if (webhookSecrets.some((s) => s.length === 0)) {
-    env.problem('GITHUB_WEBHOOK_SECRET has an empty entry; list secrets separated by single commas');
+    env.problem(
+      'GITHUB_WEBHOOK_SECRET has an empty entry; list secrets separated by single commas',
+    );
   }
   const config: OrchestratorConfig = {
     ...common,

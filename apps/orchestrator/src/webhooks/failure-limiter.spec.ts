@@ -30,6 +30,8 @@ describe('FailureLimiter', () => {
   it('bounds memory under a spray of addresses', () => {
     const limiter = new FailureLimiter(10, 20, () => 0, 1000);
     for (let i = 0; i < 5000; i++) limiter.consume(`10.0.${i >> 8}.${i & 255}`);
-    expect((limiter as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThanOrEqual(1000);
+    expect(
+      (limiter as unknown as { buckets: Map<string, unknown> }).buckets.size,
+    ).toBeLessThanOrEqual(1000);
   });
 });

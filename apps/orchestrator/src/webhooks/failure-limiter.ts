@@ -21,7 +21,10 @@ export class FailureLimiter {
     const now = this.now();
     this.sweep(now);
     const bucket = this.buckets.get(client) ?? { tokens: this.burst, updatedAt: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond);
+    bucket.tokens = Math.min(
+      this.burst,
+      bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond,
+    );
     bucket.updatedAt = now;
     this.buckets.set(client, bucket);
     if (bucket.tokens >= 1) {

@@ -43,7 +43,12 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
       if (settled) return;
       settled = true;
       cleanup();
-      reject(new DomainError(ErrorCode.InvalidInput, `could not read the request body: ${error.message}`));
+      reject(
+        new DomainError(
+          ErrorCode.InvalidInput,
+          `could not read the request body: ${error.message}`,
+        ),
+      );
     };
     const onAborted = (): void => onError(new Error('client aborted the request'));
     req.on('data', onData);

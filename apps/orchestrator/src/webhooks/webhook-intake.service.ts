@@ -42,7 +42,10 @@ const STORED_HEADERS = [
 
 type BodyFormat = 'json' | 'form';
 
-const CHECK_TASK_TYPES = new Set<TaskType>([TaskType.CheckFailureAnalysis, TaskType.CheckSuiteFailureAnalysis]);
+const CHECK_TASK_TYPES = new Set<TaskType>([
+  TaskType.CheckFailureAnalysis,
+  TaskType.CheckSuiteFailureAnalysis,
+]);
 
 /**
  * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
@@ -58,7 +61,10 @@ export class WebhookIntakeService {
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.limiter = new FailureLimiter(config.webhookFailureRatePerSecond, config.webhookFailureBurst);
+    this.limiter = new FailureLimiter(
+      config.webhookFailureRatePerSecond,
+      config.webhookFailureBurst,
+    );
   }
 
   async receive(req: Request): Promise<WebhookAcceptedDto> {
@@ -79,7 +85,11 @@ export class WebhookIntakeService {
     }
     const { deliveryId, eventType, format } = this.checkHeaders(req);
     const raw = await readRawBody(req, this.config.webhookMaxPayloadBytes);
-    const verdict = verifyGithubSignature(raw, req.headers['x-hub-signature-256'], this.config.webhookSecrets);
+    const verdict = verifyGithubSignature(
+      raw,
+      req.headers['x-hub-signature-256'],
+      this.config.webhookSecrets,
+    );
     if (!verdict.ok) {
       throw new DomainError(
         ErrorCode.InvalidSignature,
@@ -91,7 +101,11 @@ export class WebhookIntakeService {
     const facts = extractEventFacts(payload);
     const tasks: NewTask[] =
       outcome.kind === 'tasks'
-        ? outcome.tasks.map((draft) => ({ ...draft, taskId: randomUUID(), maxRetries: this.config.task.maxRetries }))
+        ? outcome.tasks.map((draft) => ({
+            ...draft,
+            taskId: randomUUID(),
+            maxRetries: this.config.task.maxRetries,
+          }))
         : [];
 
     const stored = await this.store(
@@ -115,7 +129,11 @@ export class WebhookIntakeService {
     }
     if (tasks.length > 0) {
       void this.enqueuer.enqueue(
-        tasks.map((t) => ({ taskId: t.taskId, taskType: t.taskType, attemptsLeft: t.maxRetries + 1 })),
+        tasks.map((t) => ({
+          taskId: t.taskId,
+          taskType: t.taskType,
+          attemptsLeft: t.maxRetries + 1,
+        })),
       );
     }
     return {
@@ -126,7 +144,11 @@ export class WebhookIntakeService {
     };
   }
 
-  private checkHeaders(req: Request): { deliveryId: string; eventType: string; format: BodyFormat } {
+  private checkHeaders(req: Request): {
+    deliveryId: string;
+    eventType: string;
+    format: BodyFormat;
+  } {
     const problems: string[] = [];
     const deliveryId = single(req.headers['x-github-delivery']);
     const eventType = single(req.headers['x-github-event']);
@@ -140,7 +162,8 @@ export class WebhookIntakeService {
     else if (mediaType !== 'application/json') {
       problems.push('Content-Type must be application/json or application/x-www-form-urlencoded');
     }
-    if (problems.length > 0) throw new DomainError(ErrorCode.InvalidInput, 'invalid webhook headers', problems);
+    if (problems.length > 0)
+      throw new DomainError(ErrorCode.InvalidInput, 'invalid webhook headers', problems);
     return { deliveryId: deliveryId as string, eventType: eventType as string, format };
   }
 
@@ -149,34 +172,62 @@ export class WebhookIntakeService {
     tasks: NewTask[],
     outcome: RouteOutcome,
   ): Promise<boolean> {
-    const write = async (): Promise<boolean> => {
+    const writeOnce = async (e: typeof event): Promise<boolean> => {
       if (outcome.kind === 'installation') {
         return this.dataSource.transaction(async (m) => {
-          const result = await insertEventWithTasks(m, event, tasks);
+          const result = await insertEventWithTasks(m, e, tasks);
           if (result) await recordInstallationChange(m, outcome.change);
           return result !== null;
         });
       }
-      return (await insertEventWithTasks(this.dataSource, event, tasks)) !== null;
+      return (await insertEventWithTasks(this.dataSource, e, tasks)) !== null;
+    };
+    const write = async (): Promise<boolean> => {
+      try {
+        return await writeOnce(event);
+      } catch (error) {
+        if (!(error instanceof InvalidStoredJsonError)) throw error;
+        // jsonb refuses \u0000; a verified delivery is stored with it replaced rather than lost.
+        this.logger.warn(
+          'payload held text jsonb cannot store (NUL or unpaired surrogate); storing it with U+FFFD instead',
+          {
+            delivery_id: event.deliveryId,
+          },
+        );
+        return writeOnce({
+          ...event,
+          payloadJson: JSON.stringify(JSON.parse(event.payloadJson), replaceNul),
+        });
+      }
     };
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('storage deadline passed')), this.config.intakeStoreTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error('storage deadline passed')),
+          this.config.intakeStoreTimeoutMs,
+        );
       });
       return await Promise.race([write(), deadline]);
     } catch (error) {
       if (error instanceof InvalidStoredJsonError) {
-        throw new DomainError(ErrorCode.InvalidInput, 'payload contains text PostgreSQL cannot store', [
-          'JSON strings must not contain \\u0000 or unpaired surrogates',
-        ]);
+        throw new DomainError(
+          ErrorCode.InvalidInput,
+          'payload contains text PostgreSQL cannot store',
+          ['JSON strings must not contain \\u0000 or unpaired surrogates'],
+        );
       }
       this.logger.error('could not store webhook delivery', {
         delivery_id: event.deliveryId,
         event_type: event.eventType,
         error: error instanceof Error ? error.message : String(error),
       });
-      throw new DomainError(ErrorCode.Unavailable, 'storage unavailable; the delivery was not stored', [], 5);
+      throw new DomainError(
+        ErrorCode.Unavailable,
+        'storage unavailable; the delivery was not stored',
+        [],
+        5,
+      );
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -202,6 +253,14 @@ export class WebhookIntakeService {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what jsonb refuses
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Replaces NUL and unpaired surrogates, which jsonb refuses, with U+FFFD. */
+function replaceNul(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(UNSTORABLE, '\ufffd') : value;
+}
+
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
@@ -215,7 +274,10 @@ function pickHeaders(req: Request): Record<string, string> {
   return out;
 }
 
-function parseBody(raw: Buffer, format: BodyFormat): { payload: Record<string, unknown>; json: string } {
+function parseBody(
+  raw: Buffer,
+  format: BodyFormat,
+): { payload: Record<string, unknown>; json: string } {
   let json = raw.toString('utf8');
   if (format === 'form') {
     const field = new URLSearchParams(json).get('payload');
@@ -241,7 +303,12 @@ function describeOutcome(outcome: RouteOutcome, tasks: NewTask[]): Record<string
     case 'tasks':
       // Check events can fan out to several PRs, so they always report a count.
       if (tasks.length === 1 && !CHECK_TASK_TYPES.has(tasks[0].taskType)) {
-        return { status: 'queued', task_id: tasks[0].taskId, task_type: tasks[0].taskType, action: outcome.action };
+        return {
+          status: 'queued',
+          task_id: tasks[0].taskId,
+          task_type: tasks[0].taskType,
+          action: outcome.action,
+        };
       }
       return {
         status: 'queued',

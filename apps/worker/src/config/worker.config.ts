@@ -23,7 +23,9 @@ export interface WorkerConfig extends CommonConfig {
 }
 
 /** Reads and validates the worker's settings; throws ConfigError naming every problem. */
-export function loadWorkerConfig(source: Record<string, string | undefined> = process.env): WorkerConfig {
+export function loadWorkerConfig(
+  source: Record<string, string | undefined> = process.env,
+): WorkerConfig {
   const env = new EnvReader(source);
   const common = readCommonConfig(env);
   const codegenToken = env.optionalString('CODEGEN_TOKEN');
@@ -31,8 +33,10 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     env.problem('CODEGEN_TOKEN is required in production (dry-run mode is for development only)');
   }
   const orgId = env.optionalString('CODEGEN_ORG_ID') ?? '';
-  if (codegenToken !== undefined && orgId === '') env.problem('CODEGEN_ORG_ID is required when CODEGEN_TOKEN is set');
-  if (orgId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(orgId)) env.problem('CODEGEN_ORG_ID must be an id (letters, digits, - or _)');
+  if (codegenToken !== undefined && orgId === '')
+    env.problem('CODEGEN_ORG_ID is required when CODEGEN_TOKEN is set');
+  if (orgId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(orgId))
+    env.problem('CODEGEN_ORG_ID must be an id (letters, digits, - or _)');
   const config: WorkerConfig = {
     ...common,
     workerId: env.string('WORKER_ID', `${hostname()}:${process.pid}`),

@@ -7,8 +7,14 @@ export type PromptContext = Parameters<typeof buildCodegenPrompt>[0];
  * The agent-run child of an analysis. Its dedupe key (repository, PR, head SHA, trigger kind)
  * is unique among live and completed tasks, so one failing commit starts one run.
  */
-export function agentTriggerChild(parent: WorkflowTaskEntity, context: PromptContext): ChildTaskDraft {
-  const triggerKind = context.kind === 'check_failure' || context.kind === 'check_suite_failure' ? 'check_failure' : 'pull_request';
+export function agentTriggerChild(
+  parent: WorkflowTaskEntity,
+  context: PromptContext,
+): ChildTaskDraft {
+  const triggerKind =
+    context.kind === 'check_failure' || context.kind === 'check_suite_failure'
+      ? 'check_failure'
+      : 'pull_request';
   const dedupeKey =
     parent.repository && parent.commitSha
       ? `${parent.repository}#${parent.prNumber ?? '-'}@${parent.commitSha}:${triggerKind}`

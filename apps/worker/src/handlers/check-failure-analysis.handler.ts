@@ -10,7 +10,7 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
 
   async handle({ task }: TaskContext): Promise<HandlerResult> {
     if (!task.repository) throw new DomainError(ErrorCode.InvalidInput, 'task has no repository');
-    const name = inputString(task.inputData, 'name') ?? 'unnamed check';
+    const name = inputString(task.inputData, 'check_run_name') ?? 'unnamed check';
     const conclusion = inputString(task.inputData, 'conclusion');
     const detailsUrl = inputString(task.inputData, 'details_url');
     const analysis = analyzeCheckFailure({ checkNames: [{ name, conclusion }] });

@@ -4,7 +4,13 @@ import { GithubClient } from '@app/github';
 import { agentTriggerChild } from './agent-trigger';
 import { HandlerResult, inputNumber, TaskContext, TaskHandler } from './task-handler';
 
-const FAILING = new Set(['failure', 'timed_out', 'startup_failure', 'cancelled', 'action_required']);
+const FAILING = new Set([
+  'failure',
+  'timed_out',
+  'startup_failure',
+  'cancelled',
+  'action_required',
+]);
 
 /** Reads the suite's runs through the GitHub API and classifies the failed ones. */
 @Injectable()
@@ -33,12 +39,22 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
             headSha: task.commitSha,
             reasons: analysis.reasons,
             categories: analysis.categories,
-            failedChecks: failed.map((r) => ({ name: r.name, conclusion: r.conclusion, detailsUrl: r.detailsUrl ?? r.htmlUrl })),
+            failedChecks: failed.map((r) => ({
+              name: r.name,
+              conclusion: r.conclusion,
+              detailsUrl: r.detailsUrl ?? r.htmlUrl,
+            })),
           }),
         ]
       : [];
     return {
-      outputData: { pr_number: task.prNumber, check_suite_id: suiteId, runs_total: runs.length, failed_runs: failed.length, ...analysis },
+      outputData: {
+        pr_number: task.prNumber,
+        check_suite_id: suiteId,
+        runs_total: runs.length,
+        failed_runs: failed.length,
+        ...analysis,
+      },
       children,
     };
   }

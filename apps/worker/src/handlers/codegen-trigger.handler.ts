@@ -22,12 +22,19 @@ export class CodegenTriggerHandler implements TaskHandler {
     if (task.codegenTaskId) {
       // An earlier attempt started the run and then stopped: never start a second one.
       return {
-        outputData: { agent_run_id: task.codegenTaskId, web_url: task.codegenTaskUrl, resumed: true },
+        outputData: {
+          agent_run_id: task.codegenTaskId,
+          web_url: task.codegenTaskUrl,
+          resumed: true,
+        },
         codegen: { id: task.codegenTaskId, url: task.codegenTaskUrl },
       };
     }
     if (this.config.codegen.dryRun || !this.codegen) {
-      this.logger.info('dry run: would start a Codegen agent run', { task_id: task.taskId, prompt_chars: prompt.length });
+      this.logger.info('dry run: would start a Codegen agent run', {
+        task_id: task.taskId,
+        prompt_chars: prompt.length,
+      });
       return { outputData: { dry_run: true, prompt } };
     }
     const run = await this.codegen.createAgentRun({

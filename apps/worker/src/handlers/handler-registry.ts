@@ -7,7 +7,8 @@ export class HandlerRegistry {
 
   constructor(handlers: TaskHandler[]) {
     for (const handler of handlers) {
-      if (this.byType.has(handler.taskType)) throw new Error(`two handlers for ${handler.taskType}`);
+      if (this.byType.has(handler.taskType))
+        throw new Error(`two handlers for ${handler.taskType}`);
       this.byType.set(handler.taskType, handler);
     }
     const missing = Object.values(TaskType).filter((t) => !this.byType.has(t));

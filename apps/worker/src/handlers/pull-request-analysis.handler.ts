@@ -19,7 +19,10 @@ export class PullRequestAnalysisHandler implements TaskHandler {
     const action = inputString(task.inputData, 'action') ?? '';
     const draft = task.inputData.draft === true;
     if (!task.repository || task.prNumber === null) {
-      throw new DomainError(ErrorCode.InvalidInput, 'task has no repository or pull request number');
+      throw new DomainError(
+        ErrorCode.InvalidInput,
+        'task has no repository or pull request number',
+      );
     }
     if (draft && action !== 'ready_for_review') {
       return { outputData: { skipped: true, reason: 'draft pull request', action } };

@@ -38,14 +38,20 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
       this.queues.set(name, queue);
       for (const jobName of Object.values(JobName)) {
-        void queue.process(jobName, concurrency[name], (job: Job<RunTaskJob>) => handlers[jobName](job, name));
+        void queue.process(jobName, concurrency[name], (job: Job<RunTaskJob>) =>
+          handlers[jobName](job, name),
+        );
       }
-      queue.on('error', (error) => this.logger.warn('queue connection error', { queue: name, error: String(error) }));
+      queue.on('error', (error) =>
+        this.logger.warn('queue connection error', { queue: name, error: String(error) }),
+      );
     }
     this.logger.info('worker started', {
       worker_id: this.config.workerId,
       concurrency,
-      codegen_mode: this.config.codegen.dryRun ? 'dry-run (no CODEGEN_TOKEN): prompts are recorded, no agent runs start' : 'live',
+      codegen_mode: this.config.codegen.dryRun
+        ? 'dry-run (no CODEGEN_TOKEN): prompts are recorded, no agent runs start'
+        : 'live',
     });
   }
 
@@ -57,7 +63,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   private async runTask(job: Job<RunTaskJob>, queue: QueueName): Promise<unknown> {
     const taskId = job.data?.taskId;
     if (typeof taskId !== 'string' || !/^[0-9a-f-]{36}$/i.test(taskId)) {
-      this.logger.error('dropping a job without a valid task id', { queue, job_id: String(job.id) });
+      this.logger.error('dropping a job without a valid task id', {
+        queue,
+        job_id: String(job.id),
+      });
       return 'invalid';
     }
     return this.runner.run(taskId, queue);

@@ -58,17 +58,25 @@ export class TaskRunner {
       execution_id: claim.executionId,
     };
     if (claim.abandonedExecutions > 0) {
-      this.logger.warn('took over a task whose worker stopped', { ...log, abandoned: claim.abandonedExecutions });
+      this.logger.warn('took over a task whose worker stopped', {
+        ...log,
+        abandoned: claim.abandonedExecutions,
+      });
     }
     const handler = this.handlers.get(claim.task.taskType);
     if (!handler) {
-      await this.tasks.finish(claim, { kind: 'failed', error: `no handler for ${claim.task.taskType}` });
+      await this.tasks.finish(claim, {
+        kind: 'failed',
+        error: `no handler for ${claim.task.taskType}`,
+      });
       return 'failed';
     }
     const started = Date.now();
     try {
       const event = claim.task.webhookEventId
-        ? await this.dataSource.getRepository(WebhookEventEntity).findOneBy({ id: claim.task.webhookEventId })
+        ? await this.dataSource
+            .getRepository(WebhookEventEntity)
+            .findOneBy({ id: claim.task.webhookEventId })
         : null;
       const result = await this.withDeadline((signal) =>
         handler.handle({
@@ -90,26 +98,40 @@ export class TaskRunner {
           finished.children.map((c) => ({ ...c, attemptsLeft: claim.task.maxRetries + 1 })),
         );
       }
-      this.logger.info('task completed', { ...log, duration_ms: Date.now() - started, children: finished.children.length });
+      this.logger.info('task completed', {
+        ...log,
+        duration_ms: Date.now() - started,
+        children: finished.children.length,
+      });
       return 'completed';
     } catch (error) {
       return this.fail(claim, error, log);
     }
   }
 
-  private async fail(claim: ClaimedTask, error: unknown, log: Record<string, unknown>): Promise<RunOutcome> {
+  private async fail(
+    claim: ClaimedTask,
+    error: unknown,
+    log: Record<string, unknown>,
+  ): Promise<RunOutcome> {
     const message = describeError(error);
     const transient = isTransientError(error);
     if (transient && claim.task.retryCount < claim.task.maxRetries) {
       const scheduled = await this.tasks.scheduleRetry(claim, message);
       if (!scheduled) return this.lost(log);
       this.logger.warn('task attempt failed; retrying with backoff', { ...log, error: message });
-      throw new RetryLaterError(message, error instanceof ExternalServiceError ? error.retryAfterMs : undefined);
+      throw new RetryLaterError(
+        message,
+        error instanceof ExternalServiceError ? error.retryAfterMs : undefined,
+      );
     }
     const finished = await this.tasks.finish(claim, {
       kind: 'failed',
       error: message,
-      outputData: { error_kind: transient ? 'retries_exhausted' : 'permanent', attempts: claim.attempt },
+      outputData: {
+        error_kind: transient ? 'retries_exhausted' : 'permanent',
+        attempts: claim.attempt,
+      },
     });
     if (!finished) return this.lost(log);
     this.logger.error('task failed', { ...log, error: message, transient });
@@ -127,7 +149,13 @@ export class TaskRunner {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new ExternalServiceError('worker', `attempt exceeded its deadline of ${this.config.task.timeoutMs} ms`, true));
+        reject(
+          new ExternalServiceError(
+            'worker',
+            `attempt exceeded its deadline of ${this.config.task.timeoutMs} ms`,
+            true,
+          ),
+        );
       }, this.config.task.timeoutMs);
     });
     try {

@@ -94,19 +94,34 @@ describe('analyzeCheckFailure', () => {
   });
 
   it('does not trigger when only checks an agent cannot fix are failing', () => {
-    const result = analyzeCheckFailure({ checkNames: [{ name: 'deploy-preview', conclusion: 'failure' }] });
+    const result = analyzeCheckFailure({
+      checkNames: [{ name: 'deploy-preview', conclusion: 'failure' }],
+    });
     expect(result.shouldTriggerAgent).toBe(false);
     expect(result.categories).toEqual(['other']);
     expect(result.reasons).toContain('no failing check is a test, lint or build check');
   });
 
   it('caps the list and survives malformed entries', () => {
-    const many = Array.from({ length: 500 }, (_, i) => ({ name: `test ${i}`, conclusion: 'failure' }));
-    const junk = [null, 7, { name: 5, conclusion: 'failure' }, { name: 'x'.repeat(5000), conclusion: 'failure' }];
-    const result = analyzeCheckFailure({ checkNames: [...junk, ...many] as unknown as CheckConclusionInput[] });
+    const many = Array.from({ length: 500 }, (_, i) => ({
+      name: `test ${i}`,
+      conclusion: 'failure',
+    }));
+    const junk = [
+      null,
+      7,
+      { name: 5, conclusion: 'failure' },
+      { name: 'x'.repeat(5000), conclusion: 'failure' },
+    ];
+    const result = analyzeCheckFailure({
+      checkNames: [...junk, ...many] as unknown as CheckConclusionInput[],
+    });
     expect(result.failedChecks).toHaveLength(100);
     expect(result.failedChecks[0].name).toHaveLength(200);
     expect(result.reasons[0]).toMatch(/^501 failing checks/);
-    expect(analyzeCheckFailure({ checkNames: 'x' as unknown as CheckConclusionInput[] }).shouldTriggerAgent).toBe(false);
+    expect(
+      analyzeCheckFailure({ checkNames: 'x' as unknown as CheckConclusionInput[] })
+        .shouldTriggerAgent,
+    ).toBe(false);
   });
 });

@@ -81,9 +81,12 @@ describe('classifyFile', () => {
     expect(classifyFile(path)).toBe('code');
   });
 
-  it.each(['README.md', 'docs/guide.rst', 'notes.txt', 'LICENSE', 'CHANGELOG'])('%s is docs', (path) => {
-    expect(classifyFile(path)).toBe('docs');
-  });
+  it.each(['README.md', 'docs/guide.rst', 'notes.txt', 'LICENSE', 'CHANGELOG'])(
+    '%s is docs',
+    (path) => {
+      expect(classifyFile(path)).toBe('docs');
+    },
+  );
 
   it.each(['logo.png', 'data.csv', 'dist/bundle.min.js.map', '', 'src/', '.gitkeep'])(
     '%p is other',

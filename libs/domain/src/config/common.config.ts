@@ -37,7 +37,11 @@ export function readCommonConfig(env: EnvReader): CommonConfig {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     env.problem(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${rawLevel}"`);
   }
-  const queueRedis = env.raw('REDIS_URL') ? 'REDIS_URL' : env.raw('CELERY_BROKER_URL') ? 'CELERY_BROKER_URL' : 'REDIS_URL';
+  const queueRedis = env.raw('REDIS_URL')
+    ? 'REDIS_URL'
+    : env.raw('CELERY_BROKER_URL')
+      ? 'CELERY_BROKER_URL'
+      : 'REDIS_URL';
   return {
     nodeEnv,
     isProduction: nodeEnv === 'production',
@@ -46,7 +50,9 @@ export function readCommonConfig(env: EnvReader): CommonConfig {
     databaseConnectTimeoutMs: env.int('DATABASE_CONNECT_TIMEOUT_MS', 1500, 100, 60000),
     queueRedisUrl: env.url(queueRedis, 'redis://localhost:6379/0', ['redis:', 'rediss:']),
     queuePrefix: env.string('QUEUE_PREFIX', 'orchestrator'),
-    logLevel: (LOG_LEVELS as readonly string[]).includes(logLevel) ? (logLevel as LogLevel) : 'info',
+    logLevel: (LOG_LEVELS as readonly string[]).includes(logLevel)
+      ? (logLevel as LogLevel)
+      : 'info',
     enableMetrics: env.bool('ENABLE_METRICS', true),
     enableTracing: env.bool('ENABLE_TRACING', true),
     jaegerEndpoint: env.optionalString('JAEGER_ENDPOINT'),

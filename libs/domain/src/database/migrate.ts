@@ -39,7 +39,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    const message = error instanceof ConfigError ? error.message : `migration failed: ${String(error)}`;
+    const message =
+      error instanceof ConfigError ? error.message : `migration failed: ${String(error)}`;
     process.stderr.write(message + '\n');
     process.exit(1);
   });

@@ -112,7 +112,8 @@ export async function recordInstallationChange(
 ): Promise<void> {
   {
     const deleted = change.action === 'deleted';
-    const suspended = change.action === 'suspend' ? true : change.action === 'unsuspend' ? false : null;
+    const suspended =
+      change.action === 'suspend' ? true : change.action === 'unsuspend' ? false : null;
     await m.query(
       `INSERT INTO github_installations (id, account_login, account_type, repository_selection,
          last_action, suspended, deleted_at, updated_at)

@@ -3,7 +3,8 @@ import { createLogger, format, Logger, transports } from 'winston';
 import type { LogLevel } from '../config/common.config';
 
 /** Fields that must never reach a log line, whatever a caller passes. */
-const REDACTED_KEYS = /^(authorization|cookie|x-hub-signature(-256)?|token|secret|password|codegen_token|github_token)$/i;
+const REDACTED_KEYS =
+  /^(authorization|cookie|x-hub-signature(-256)?|token|secret|password|codegen_token|github_token)$/i;
 
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== 'object') return value;

@@ -57,14 +57,22 @@ export class PersistenceModule {
         },
         {
           provide: TaskEnqueuer,
-          useFactory: (repo: TaskRepository, analysis: Queue<RunTaskJob>, codegen: Queue<RunTaskJob>) =>
+          useFactory: (
+            repo: TaskRepository,
+            analysis: Queue<RunTaskJob>,
+            codegen: Queue<RunTaskJob>,
+          ) =>
             new TaskEnqueuer(
               { [QueueName.Analysis]: analysis, [QueueName.Codegen]: codegen },
               repo,
               options.logger,
               config.enqueueTimeoutMs ?? 1000,
             ),
-          inject: [TaskRepository, getQueueToken(QueueName.Analysis), getQueueToken(QueueName.Codegen)],
+          inject: [
+            TaskRepository,
+            getQueueToken(QueueName.Analysis),
+            getQueueToken(QueueName.Codegen),
+          ],
         },
       ],
       exports: [LOGGER, TaskRepository, TaskEnqueuer, TypeOrmModule, BullModule],

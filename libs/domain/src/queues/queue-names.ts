@@ -31,7 +31,12 @@ export function queueForTaskType(taskType: TaskType): QueueName {
  * Exponential backoff with full jitter between `base` and the cap; attempt 1 is the first retry.
  * Jitter spreads a burst of failures so they do not all retry at the same instant.
  */
-export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random,
+): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }

@@ -52,7 +52,10 @@ export class TaskEnqueuer {
         await this.tasks.markQueued(ids);
       } catch (error) {
         // Harmless: the tasks stay pending and the relay's add is a no-op for existing jobs.
-        this.logger.warn('could not mark tasks queued', { count: ids.length, error: String(error) });
+        this.logger.warn('could not mark tasks queued', {
+          count: ids.length,
+          error: String(error),
+        });
       }
     });
     await this.flushing;
@@ -80,7 +83,9 @@ export class TaskEnqueuer {
       const outcome = await Promise.race([added, timeout]);
       if (outcome === 'timeout') {
         added.catch(() => undefined);
-        this.logger.warn('enqueue timed out; the relay will enqueue the task', { task_id: request.taskId });
+        this.logger.warn('enqueue timed out; the relay will enqueue the task', {
+          task_id: request.taskId,
+        });
         return false;
       }
       return true;

@@ -23,17 +23,21 @@ export type CircuitStateName = 'closed' | 'open' | 'half_open';
 
 /** Tuning of a {@link ServicePolicy}; every field has a default. */
 export interface ServicePolicyTuning {
-  /** Deadline of one attempt; the signal handed to the call is aborted when it passes. Default 10000. */
+  /** Deadline of one attempt; the signal given to the call aborts when it passes. Default 10000. */
   timeoutMs?: number;
   /** In-call retries for short blips (not counting the first attempt). Default 2. */
   retries?: number;
-  /** Base of the jittered exponential backoff between in-call retries (capped at maxInCallRetryAfterMs). Default 200. */
+  /** Base of the jittered exponential backoff between in-call retries. Default 200. */
+  // The backoff is capped at maxInCallRetryAfterMs, like a Retry-After we would wait for.
   retryBaseMs?: number;
   /** Consecutive transient failures that open the circuit. Default 5. */
   breakerThreshold?: number;
   /** How long the circuit stays open before one trial call is let through. Default 30000. */
   halfOpenAfterMs?: number;
-  /** A `Retry-After` longer than this is not waited for in-call; the error goes to the caller's queue. Default 5000. */
+  /**
+   * A `Retry-After` longer than this is not waited for in-call: the error goes back to the
+   * caller's queue. Default 5000.
+   */
   maxInCallRetryAfterMs?: number;
 }
 
@@ -282,7 +286,7 @@ function isAbortError(error: unknown): boolean {
   return name === 'AbortError' || name === 'TimeoutError';
 }
 
-/** Error code of a socket-level failure, looking through fetch's `TypeError: fetch failed` wrapper. */
+/** Code of a socket-level failure, looking through fetch's `TypeError: fetch failed` wrapper. */
 function networkErrorCode(error: unknown): string | undefined {
   for (
     let current = error, depth = 0;

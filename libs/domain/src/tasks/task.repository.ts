@@ -21,7 +21,11 @@ export interface ChildTaskDraft {
 }
 
 export type FinishOutcome =
-  | { kind: 'completed'; outputData: Record<string, unknown>; codegen?: { id: string; url: string | null } }
+  | {
+      kind: 'completed';
+      outputData: Record<string, unknown>;
+      codegen?: { id: string; url: string | null };
+    }
   | { kind: 'failed'; error: string; outputData?: Record<string, unknown> };
 
 const UNIQUE_VIOLATION = '23505';
@@ -50,25 +54,29 @@ export class TaskRepository {
   ): Promise<ClaimedTask | null> {
     return this.dataSource.transaction(async (m) => {
       const claimToken = randomUUID();
-      const rows = returnedRows<WorkflowTaskRow>(await m.query(
-        `UPDATE workflow_tasks
+      const rows = returnedRows<WorkflowTaskRow>(
+        await m.query(
+          `UPDATE workflow_tasks
            SET status = 'running', claim_token = $2,
                lease_expires_at = now() + ($3::int * interval '1 millisecond'),
                started_at = coalesce(started_at, now()), updated_at = now()
          WHERE task_id = $1 AND status IN ('pending', 'queued', 'running')
          RETURNING id`,
-        [taskId, claimToken, leaseMs],
-      ));
+          [taskId, claimToken, leaseMs],
+        ),
+      );
       const row = rows[0];
       if (!row) return null;
       const id = Number(row.id);
-      const abandoned = returnedRows(await m.query(
-        `UPDATE task_executions SET status = 'abandoned', completed_at = now(),
+      const abandoned = returnedRows(
+        await m.query(
+          `UPDATE task_executions SET status = 'abandoned', completed_at = now(),
            duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int,
            error_message = 'worker stopped before finishing this attempt'
          WHERE task_id = $1 AND status = 'running' RETURNING id`,
-        [id],
-      ));
+          [id],
+        ),
+      );
       const task = await m.getRepository(WorkflowTaskEntity).findOneByOrFail({ id });
       const attempt = task.retryCount + 1;
       const execution = await m.getRepository(TaskExecutionEntity).save({
@@ -103,50 +111,57 @@ export class TaskRepository {
     outcome: FinishOutcome,
     children: ChildTaskDraft[] = [],
   ): Promise<{ children: Array<{ taskId: string; taskType: TaskType }>; joined: string[] } | null> {
-    return this.dataSource.transaction(async (m) => {
-      const status = outcome.kind === 'completed' ? TaskStatus.Completed : TaskStatus.Failed;
-      const created: Array<{ taskId: string; taskType: TaskType }> = [];
-      const joined: string[] = [];
-      const output: Record<string, unknown> = { ...(outcome.outputData ?? {}) };
-      if (status === TaskStatus.Completed) {
-        for (const child of children) {
-          const childId = await this.insertChild(m, claim.task, child);
-          if (childId) created.push({ taskId: childId, taskType: child.taskType });
-          else if (child.dedupeKey) joined.push(child.dedupeKey);
+    return this.dataSource
+      .transaction(async (m) => {
+        const status = outcome.kind === 'completed' ? TaskStatus.Completed : TaskStatus.Failed;
+        const created: Array<{ taskId: string; taskType: TaskType }> = [];
+        const joined: string[] = [];
+        const output: Record<string, unknown> = { ...(outcome.outputData ?? {}) };
+        if (status === TaskStatus.Completed) {
+          for (const child of children) {
+            const childId = await this.insertChild(m, claim.task, child);
+            if (childId) created.push({ taskId: childId, taskType: child.taskType });
+            else if (child.dedupeKey) joined.push(child.dedupeKey);
+          }
+          if (created.length > 0) output.child_task_ids = created.map((c) => c.taskId);
+          if (joined.length > 0) output.joined_existing = joined;
         }
-        if (created.length > 0) output.child_task_ids = created.map((c) => c.taskId);
-        if (joined.length > 0) output.joined_existing = joined;
-      }
-      const rows: unknown[] = await m.query(
-        `UPDATE workflow_tasks
+        const rows: unknown[] = await m.query(
+          `UPDATE workflow_tasks
            SET status = $3, output_data = $4::jsonb, error_message = $5,
                completed_at = now(), updated_at = now(), claim_token = NULL, lease_expires_at = NULL,
                codegen_task_id = coalesce($6, codegen_task_id),
                codegen_task_url = coalesce($7, codegen_task_url)
          WHERE id = $1 AND claim_token = $2 AND status = 'running'
          RETURNING id`,
-        [
-          claim.task.id,
-          claim.claimToken,
-          status,
-          JSON.stringify(output),
-          outcome.kind === 'failed' ? outcome.error.slice(0, 4000) : null,
-          outcome.kind === 'completed' ? (outcome.codegen?.id ?? null) : null,
-          outcome.kind === 'completed' ? (outcome.codegen?.url ?? null) : null,
-        ],
-      );
-      if (updatedCount(rows) === 0) {
-        // Roll back the children too: the attempt that owns the task now decides.
-        throw new LostClaimError();
-      }
-      await this.closeExecution(m, claim, status === TaskStatus.Completed ? 'completed' : 'failed',
-        outcome.kind === 'failed' ? outcome.error : null);
-      if (claim.task.webhookEventId !== null) await this.markEventProcessedIfDone(m, claim.task.webhookEventId);
-      return { children: created, joined };
-    }).catch((error: unknown) => {
-      if (error instanceof LostClaimError) return null;
-      throw error;
-    });
+          [
+            claim.task.id,
+            claim.claimToken,
+            status,
+            JSON.stringify(output),
+            outcome.kind === 'failed' ? outcome.error.slice(0, 4000) : null,
+            outcome.kind === 'completed' ? (outcome.codegen?.id ?? null) : null,
+            outcome.kind === 'completed' ? (outcome.codegen?.url ?? null) : null,
+          ],
+        );
+        if (updatedCount(rows) === 0) {
+          // Roll back the children too: the attempt that owns the task now decides.
+          throw new LostClaimError();
+        }
+        await this.closeExecution(
+          m,
+          claim,
+          status === TaskStatus.Completed ? 'completed' : 'failed',
+          outcome.kind === 'failed' ? outcome.error : null,
+        );
+        if (claim.task.webhookEventId !== null)
+          await this.markEventProcessedIfDone(m, claim.task.webhookEventId);
+        return { children: created, joined };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LostClaimError) return null;
+        throw error;
+      });
   }
 
   /** Ends an attempt that will be retried: back to queued, with the error kept for operators. */
@@ -208,7 +223,11 @@ export class TaskRepository {
 
   /** Running tasks whose lease passed: their worker is gone. */
   async listExpiredLeases(limit: number): Promise<RelayCandidate[]> {
-    return this.relayCandidates(`status = 'running' AND lease_expires_at < now() - ($1::int * interval '1 millisecond')`, 0, limit);
+    return this.relayCandidates(
+      `status = 'running' AND lease_expires_at < now() - ($1::int * interval '1 millisecond')`,
+      0,
+      limit,
+    );
   }
 
   /** Records that the relay looked at these tasks, so the next pass starts with others. */
@@ -231,13 +250,21 @@ export class TaskRepository {
     return updatedCount(rows) > 0;
   }
 
-  private async relayCandidates(where: string, ageMs: number, limit: number): Promise<RelayCandidate[]> {
-    const rows: Array<{ task_id: string; task_type: TaskType; retry_count: number; max_retries: number }> =
-      await this.dataSource.query(
-        `SELECT task_id, task_type, retry_count, max_retries FROM workflow_tasks
+  private async relayCandidates(
+    where: string,
+    ageMs: number,
+    limit: number,
+  ): Promise<RelayCandidate[]> {
+    const rows: Array<{
+      task_id: string;
+      task_type: TaskType;
+      retry_count: number;
+      max_retries: number;
+    }> = await this.dataSource.query(
+      `SELECT task_id, task_type, retry_count, max_retries FROM workflow_tasks
          WHERE ${where} ORDER BY updated_at LIMIT $2`,
-        [ageMs, limit],
-      );
+      [ageMs, limit],
+    );
     return rows.map((r) => ({
       taskId: r.task_id,
       taskType: r.task_type,
@@ -245,7 +272,11 @@ export class TaskRepository {
     }));
   }
 
-  private async insertChild(m: EntityManager, parent: WorkflowTaskEntity, child: ChildTaskDraft): Promise<string | null> {
+  private async insertChild(
+    m: EntityManager,
+    parent: WorkflowTaskEntity,
+    child: ChildTaskDraft,
+  ): Promise<string | null> {
     const taskId = randomUUID();
     // A savepoint keeps a dedupe conflict from aborting the whole transaction.
     await m.query('SAVEPOINT child_insert');
@@ -322,7 +353,12 @@ class LostClaimError extends Error {}
 
 /** TypeORM's postgres driver returns `[rows, count]` for UPDATE/DELETE and plain rows otherwise. */
 export function returnedRows<T = unknown>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  ) {
     return result[0] as T[];
   }
   return Array.isArray(result) ? (result as T[]) : [];

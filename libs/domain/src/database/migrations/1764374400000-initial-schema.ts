@@ -29,8 +29,12 @@ export class InitialSchema1764374400000 implements MigrationInterface {
         CONSTRAINT ck_webhook_events_received_via CHECK (received_via IN ('webhook', 'recovered', 'replayed'))
       )`);
     await q.query(`CREATE INDEX ix_webhook_events_type_id ON webhook_events (event_type, id DESC)`);
-    await q.query(`CREATE INDEX ix_webhook_events_processed_id ON webhook_events (processed, id DESC)`);
-    await q.query(`CREATE INDEX ix_webhook_events_repository_id ON webhook_events (repository, id DESC)`);
+    await q.query(
+      `CREATE INDEX ix_webhook_events_processed_id ON webhook_events (processed, id DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX ix_webhook_events_repository_id ON webhook_events (repository, id DESC)`,
+    );
     await q.query(`CREATE INDEX ix_webhook_events_created_at ON webhook_events (created_at)`);
 
     await q.query(`
@@ -67,7 +71,9 @@ export class InitialSchema1764374400000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX ix_workflow_tasks_status_id ON workflow_tasks (status, id DESC)`);
     await q.query(`CREATE INDEX ix_workflow_tasks_type_id ON workflow_tasks (task_type, id DESC)`);
-    await q.query(`CREATE INDEX ix_workflow_tasks_repository_id ON workflow_tasks (repository, id DESC)`);
+    await q.query(
+      `CREATE INDEX ix_workflow_tasks_repository_id ON workflow_tasks (repository, id DESC)`,
+    );
     await q.query(`CREATE INDEX ix_workflow_tasks_event ON workflow_tasks (webhook_event_id)`);
     await q.query(`CREATE INDEX ix_workflow_tasks_parent ON workflow_tasks (parent_task_id)`);
     await q.query(`CREATE INDEX ix_workflow_tasks_created_at ON workflow_tasks (created_at)`);
