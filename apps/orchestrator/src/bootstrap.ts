@@ -49,6 +49,6 @@ export async function createOrchestratorApp(
     },
   );
   app.useGlobalFilters(new AllExceptionsFilter(logger));
-  app.enableShutdownHooks();
+  app.useLogger(new NestJsonLogger(logger));
   return app;
 }

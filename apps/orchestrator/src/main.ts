@@ -1,12 +1,25 @@
 import 'reflect-metadata';
-import { ConfigError } from '@app/domain';
+import { closeOnSignals, ConfigError } from '@app/domain';
 import { createOrchestratorApp } from './bootstrap';
 import { loadOrchestratorConfig } from './config/orchestrator.config';
 
 async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
   const app = await createOrchestratorApp(config);
+  closeOnSignals(() => app.close());
   await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as { port: number } | null;
+  process.stdout.write(
+    JSON.stringify({
+      level: 'info',
+      message: 'orchestrator listening',
+      service: 'orchestrator',
+      port: address?.port ?? config.port,
+      webhook_secrets: config.webhookSecrets.length,
+      max_payload_bytes: config.webhookMaxPayloadBytes,
+      timestamp: new Date().toISOString(),
+    }) + '\n',
+  );
 }
 
 main().catch((error: unknown) => {

@@ -16,7 +16,6 @@ export async function createWorkerApp(config: WorkerConfig): Promise<INestApplic
     logger: new NestJsonLogger(logger),
     abortOnError: false,
   });
-  app.enableShutdownHooks();
   await app.init();
   return app;
 }

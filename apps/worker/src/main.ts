@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { ConfigError } from '@app/domain';
+import { closeOnSignals, ConfigError } from '@app/domain';
 import { createWorkerApp } from './bootstrap';
 import { loadWorkerConfig } from './config/worker.config';
 
 async function main(): Promise<void> {
-  await createWorkerApp(loadWorkerConfig());
+  const app = await createWorkerApp(loadWorkerConfig());
+  closeOnSignals(() => app.close());
 }
 
 main().catch((error: unknown) => {

@@ -19,3 +19,4 @@ export * from './routing';
 export * from './analysis';
 export * from './resilience';
 export * from './nest/persistence.module';
+export * from './logging/shutdown';

@@ -9,9 +9,13 @@ const REDACTED_KEYS =
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
+  const out: Record<string | symbol, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     out[k] = REDACTED_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
+  }
+  // winston keeps the level and message under symbols; they must survive the copy.
+  for (const sym of Object.getOwnPropertySymbols(value)) {
+    out[sym] = (value as Record<symbol, unknown>)[sym];
   }
   return out;
 }

@@ -1,0 +1,112 @@
+import { ConfigError } from '@app/domain';
+import { loadOrchestratorConfig } from './orchestrator.config';
+
+const base = {
+  DATABASE_URL: 'postgres://app:pw@db:5432/orchestrator',
+  GITHUB_WEBHOOK_SECRET: 'whsec-1',
+  SECRET_KEY: 'k'.repeat(32),
+};
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadOrchestratorConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadOrchestratorConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadOrchestratorConfig(base);
+    expect(config).toMatchObject({
+      port: 8000,
+      webhookMaxPayloadBytes: 1_048_576,
+      webhookFailureRatePerSecond: 10,
+      webhookFailureBurst: 20,
+      queueRedisUrl: 'redis://localhost:6379/0',
+      logLevel: 'info',
+      enableMetrics: true,
+      enableTracing: true,
+      task: { maxRetries: 3, backoffBaseMs: 1000, backoffMaxMs: 300_000 },
+    });
+    expect(config.webhookSecrets).toEqual(['whsec-1']);
+  });
+
+  it('names every missing required variable at once', () => {
+    expect(problems({})).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL is required',
+        expect.stringContaining('GITHUB_WEBHOOK_SECRET is required'),
+        'SECRET_KEY is required',
+      ]),
+    );
+  });
+
+  it('never turns verification off: an empty or blank secret is a start-up error', () => {
+    expect(problems({ ...base, GITHUB_WEBHOOK_SECRET: '' })[0]).toMatch(
+      /GITHUB_WEBHOOK_SECRET is required/,
+    );
+    expect(problems({ ...base, GITHUB_WEBHOOK_SECRET: '   ' })[0]).toMatch(
+      /GITHUB_WEBHOOK_SECRET is required/,
+    );
+    expect(problems({ ...base, GITHUB_WEBHOOK_SECRET: 'a,,b' })[0]).toMatch(/empty entry/);
+    expect(problems({ ...base, GITHUB_WEBHOOK_SECRET: 'a,' })[0]).toMatch(/empty entry/);
+  });
+
+  it('accepts several comma-separated secrets for rotation', () => {
+    expect(
+      loadOrchestratorConfig({ ...base, GITHUB_WEBHOOK_SECRET: 'old, new' }).webhookSecrets,
+    ).toEqual(['old', 'new']);
+  });
+
+  it('rejects malformed values with a message naming the variable, without echoing URLs', () => {
+    const found = problems({
+      ...base,
+      PORT: 'eighty',
+      WEBHOOK_MAX_PAYLOAD_SIZE: '-1',
+      ENABLE_METRICS: 'maybe',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://u:secretpw@h/db',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'PORT must be an integer, got "eighty"',
+        expect.stringContaining('WEBHOOK_MAX_PAYLOAD_SIZE must be between'),
+        expect.stringContaining('ENABLE_METRICS must be true or false'),
+        expect.stringContaining('LOG_LEVEL must be one of'),
+        expect.stringContaining('DATABASE_URL must use postgres:'),
+      ]),
+    );
+    expect(found.join(' ')).not.toContain('secretpw');
+    expect(problems({ ...base, DATABASE_URL: 'not a url with pw=hunter2' })).toEqual([
+      'DATABASE_URL is not a valid URL',
+    ]);
+  });
+
+  it('reads CELERY_BROKER_URL as the queue Redis when REDIS_URL is not set', () => {
+    expect(
+      loadOrchestratorConfig({ ...base, CELERY_BROKER_URL: 'redis://broker:6379/1' }).queueRedisUrl,
+    ).toBe('redis://broker:6379/1');
+    expect(
+      loadOrchestratorConfig({
+        ...base,
+        CELERY_BROKER_URL: 'redis://broker:6379/1',
+        REDIS_URL: 'redis://r:6379/0',
+      }).queueRedisUrl,
+    ).toBe('redis://r:6379/0');
+  });
+
+  it('accepts the spec-style upper-case LOG_LEVEL', () => {
+    expect(loadOrchestratorConfig({ ...base, LOG_LEVEL: 'INFO' }).logLevel).toBe('info');
+    expect(loadOrchestratorConfig({ ...base, LOG_LEVEL: 'WARNING' }).logLevel).toBe('warn');
+  });
+
+  it('lets operators raise the payload limit to GitHub’s 25 MB', () => {
+    expect(
+      loadOrchestratorConfig({ ...base, WEBHOOK_MAX_PAYLOAD_SIZE: String(25 * 1024 * 1024) })
+        .webhookMaxPayloadBytes,
+    ).toBe(26_214_400);
+  });
+});
