@@ -20,3 +20,4 @@ export * from './analysis';
 export * from './resilience';
 export * from './nest/persistence.module';
 export * from './logging/shutdown';
+export * from './logging/lifecycle';
