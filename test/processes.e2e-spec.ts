@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
 const ROOT = join(__dirname, '..');
 const ORCHESTRATOR = join(ROOT, 'dist/apps/orchestrator/src/main.js');
 const WORKER = join(ROOT, 'dist/apps/worker/src/main.js');
+const TOKEN_CLI = join(ROOT, 'dist/apps/orchestrator/src/auth/mint-token.cli.js');
 
 interface Proc {
   child: ChildProcess;
@@ -62,7 +63,7 @@ describe('the built apps as processes', () => {
 
   it('takes a delivery to a completed task across two processes, and both stop cleanly on SIGTERM', async () => {
     await truncateAll();
-    const env = {
+    const env: Record<string, string | undefined> = {
       ...testEnv({
         QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_proc`,
         LOG_LEVEL: 'info',
@@ -100,6 +101,17 @@ describe('the built apps as processes', () => {
           what: 'task to complete',
         },
       );
+      // A token minted by `npm run token` opens the operator API of the running app.
+      const token = execFileSync(process.execPath, [TOKEN_CLI, '--role', 'viewer', '--ttl', '5m'], {
+        env: { PATH: process.env.PATH, SECRET_KEY: env.SECRET_KEY },
+        cwd: '/',
+      })
+        .toString()
+        .trim();
+      const tasks = await fetch(`http://127.0.0.1:${port}/api/v1/tasks`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(tasks.status).toBe(200);
       // Logs are JSON lines.
       for (const line of worker.output().split('\n').filter(Boolean))
         expect(() => JSON.parse(line)).not.toThrow();

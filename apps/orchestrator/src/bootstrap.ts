@@ -1,12 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
-import { createJsonLogger, NestJsonLogger } from '@app/domain';
+import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/domain';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
 import { sendError } from './common/error-body';
 import { OrchestratorConfig } from './config/orchestrator.config';
 import { OrchestratorModule } from './orchestrator.module';
+import { setupSwagger } from './docs/swagger';
 
 const WEBHOOK_PATH = '/api/v1/webhooks/github';
 
@@ -25,6 +26,10 @@ export async function createOrchestratorApp(
     },
   );
   app.disable('x-powered-by');
+  // During a graceful shutdown, keep-alive clients reconnect elsewhere (see closeOnSignals).
+  app.use(closeConnectionsWhileDraining);
+  // Decides req.ip: with TRUST_PROXY unset, X-Forwarded-For is ignored and cannot dodge limits.
+  app.set('trust proxy', config.trustProxy);
   app.use(correlationIdMiddleware);
   const jsonParser = json({ limit: '256kb' });
   app.use((req: Request, res: Response, next: NextFunction) =>
@@ -49,6 +54,7 @@ export async function createOrchestratorApp(
     },
   );
   app.useGlobalFilters(new AllExceptionsFilter(logger));
+  setupSwagger(app);
   app.useLogger(new NestJsonLogger(logger));
   return app;
 }

@@ -1,12 +1,17 @@
 import 'reflect-metadata';
-import { closeOnSignals, ConfigError } from '@app/domain';
+import { closeOnSignals, ConfigError, migrateOnStart } from '@app/domain';
 import { createOrchestratorApp } from './bootstrap';
 import { loadOrchestratorConfig } from './config/orchestrator.config';
 
 async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
+  if (config.migrateOnStart) await migrateOnStart(config.databaseUrl, 'orchestrator');
   const app = await createOrchestratorApp(config);
-  closeOnSignals(() => app.close());
+  closeOnSignals(() => app.close(), {
+    graceMs: config.shutdownGraceMs,
+    drainDelayMs: config.shutdownDrainDelayMs,
+    service: 'orchestrator',
+  });
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address() as { port: number } | null;
   process.stdout.write(

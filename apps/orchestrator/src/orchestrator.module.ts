@@ -3,6 +3,12 @@ import type { Logger } from 'winston';
 import { PersistenceModule, TaskEnqueuer } from '@app/domain';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from './config/orchestrator.config';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module';
+import { ApiAuthGuard } from './auth/api-auth.guard';
+import { EventsModule } from './events/events.module';
+import { TasksModule } from './tasks/tasks.module';
+import { ApiThrottleGuard } from './throttle/api-throttle.guard';
 
 @Global()
 @Module({})
@@ -15,8 +21,16 @@ export class OrchestratorModule implements OnApplicationShutdown {
       imports: [
         PersistenceModule.forRoot({ config, applicationName: 'orchestrator', logger }),
         WebhooksModule,
+        EventsModule,
+        TasksModule,
+        AdminModule,
       ],
-      providers: [{ provide: ORCHESTRATOR_CONFIG, useValue: config }],
+      providers: [
+        { provide: ORCHESTRATOR_CONFIG, useValue: config },
+        // Order matters: the limit applies before authentication, so token guessing is throttled.
+        { provide: APP_GUARD, useClass: ApiThrottleGuard },
+        { provide: APP_GUARD, useClass: ApiAuthGuard },
+      ],
       exports: [ORCHESTRATOR_CONFIG],
     };
   }

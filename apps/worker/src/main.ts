@@ -1,11 +1,14 @@
 import 'reflect-metadata';
-import { closeOnSignals, ConfigError } from '@app/domain';
+import { closeOnSignals, ConfigError, migrateOnStart } from '@app/domain';
 import { createWorkerApp } from './bootstrap';
 import { loadWorkerConfig } from './config/worker.config';
 
 async function main(): Promise<void> {
-  const app = await createWorkerApp(loadWorkerConfig());
-  closeOnSignals(() => app.close());
+  const config = loadWorkerConfig();
+  if (config.migrateOnStart) await migrateOnStart(config.databaseUrl, 'worker');
+  const app = await createWorkerApp(config);
+  // Closing pauses the queues (no new job), waits for the active ones, then closes the pools.
+  closeOnSignals(() => app.close(), { graceMs: config.shutdownGraceMs, service: 'worker' });
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { CodegenClient, CodegenModule } from '@app/codegen';
 import { GithubModule } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from './config/worker.config';
 import { CheckFailureAnalysisHandler } from './handlers/check-failure-analysis.handler';
+import { CleanupHandler } from './handlers/cleanup.handler';
 import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure-analysis.handler';
 import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
 import { HandlerRegistry } from './handlers/handler-registry';
@@ -20,6 +21,7 @@ const HANDLERS = [
   CheckSuiteFailureAnalysisHandler,
   PushAnalysisHandler,
   CodegenTriggerHandler,
+  CleanupHandler,
 ];
 
 /** The worker: Bull processors, task handlers and the relay; no HTTP API. */

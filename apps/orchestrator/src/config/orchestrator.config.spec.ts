@@ -109,4 +109,33 @@ describe('loadOrchestratorConfig', () => {
         .webhookMaxPayloadBytes,
     ).toBe(26_214_400);
   });
+
+  it('gives shutdown a 25 s grace period, no drain delay, and never migrates at start by default', () => {
+    expect(loadOrchestratorConfig(base)).toMatchObject({
+      shutdownGraceMs: 25_000,
+      shutdownDrainDelayMs: 0,
+      migrateOnStart: false,
+    });
+    expect(
+      loadOrchestratorConfig({
+        ...base,
+        SHUTDOWN_GRACE_MS: '40000',
+        SHUTDOWN_DRAIN_DELAY_MS: '5000',
+        MIGRATE_ON_START: 'true',
+      }),
+    ).toMatchObject({ shutdownGraceMs: 40_000, shutdownDrainDelayMs: 5000, migrateOnStart: true });
+  });
+
+  it('rejects a malformed grace period, and a drain delay that would use it all up', () => {
+    expect(problems({ ...base, SHUTDOWN_GRACE_MS: '25s', MIGRATE_ON_START: 'sometimes' })).toEqual([
+      'SHUTDOWN_GRACE_MS must be an integer, got "25s"',
+      expect.stringContaining('MIGRATE_ON_START must be true or false'),
+    ]);
+    expect(problems({ ...base, SHUTDOWN_GRACE_MS: '0' })).toEqual([
+      expect.stringContaining('SHUTDOWN_GRACE_MS must be between'),
+    ]);
+    expect(
+      problems({ ...base, SHUTDOWN_GRACE_MS: '5000', SHUTDOWN_DRAIN_DELAY_MS: '5000' }),
+    ).toEqual(['SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_GRACE_MS']);
+  });
 });

@@ -1,8 +1,22 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Public, SkipApiThrottle } from '../auth/auth.decorators';
+import { ApiErrors } from '../docs/api-errors.decorator';
 import type { Request } from 'express';
-import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
+import { WebhookAcceptedDoc, WebhookAcceptedDto } from './dto/webhook-accepted.dto';
 import { WebhookIntakeService } from './webhook-intake.service';
 
+@ApiTags('webhooks')
+@ApiSecurity('github-signature')
+@Public()
+@SkipApiThrottle()
 @Controller('api/v1/webhooks')
 export class WebhooksController {
   constructor(private readonly intake: WebhookIntakeService) {}
@@ -10,6 +24,35 @@ export class WebhooksController {
   /** GitHub deliveries: the body is read raw here, so the signature covers the exact bytes. */
   @Post('github')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Receive a GitHub delivery',
+    description:
+      'Verified with HMAC-SHA256 over the raw body (X-Hub-Signature-256, any configured secret), ' +
+      'stored with its tasks in one transaction, then answered; no bearer token. Requests that fail ' +
+      'verification are limited per client address (429); verified deliveries never are.',
+  })
+  @ApiHeader({
+    name: 'X-GitHub-Delivery',
+    required: true,
+    description: 'Unique delivery id (the replay guard)',
+  })
+  @ApiHeader({
+    name: 'X-GitHub-Event',
+    required: true,
+    description: 'Event name, e.g. pull_request',
+  })
+  @ApiHeader({
+    name: 'X-Hub-Signature-256',
+    required: true,
+    description: '`sha256=` + hex HMAC-SHA256 of the raw body with the webhook secret',
+  })
+  @ApiBody({
+    description:
+      'The GitHub payload (application/json, or application/x-www-form-urlencoded with a payload field)',
+    schema: { type: 'object', additionalProperties: true },
+  })
+  @ApiOkResponse({ type: WebhookAcceptedDoc })
+  @ApiErrors(400, 401, 409, 413, 429, 503)
   receive(@Req() req: Request): Promise<WebhookAcceptedDto> {
     return this.intake.receive(req);
   }

@@ -51,4 +51,15 @@ describe('loadWorkerConfig', () => {
   it('needs DATABASE_URL', () => {
     expect(problems({})).toEqual(['DATABASE_URL is required']);
   });
+
+  it('gives running jobs a 25 s grace period at shutdown and never migrates at start by default', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({ shutdownGraceMs: 25_000, migrateOnStart: false });
+    expect(
+      loadWorkerConfig({ ...base, SHUTDOWN_GRACE_MS: '130000', MIGRATE_ON_START: 'yes' }),
+    ).toMatchObject({ shutdownGraceMs: 130_000, migrateOnStart: true });
+    expect(problems({ ...base, SHUTDOWN_GRACE_MS: '-1', MIGRATE_ON_START: 'perhaps' })).toEqual([
+      expect.stringContaining('SHUTDOWN_GRACE_MS must be between'),
+      expect.stringContaining('MIGRATE_ON_START must be true or false'),
+    ]);
+  });
 });

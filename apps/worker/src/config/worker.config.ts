@@ -20,6 +20,10 @@ export interface WorkerConfig extends CommonConfig {
   breaker: { threshold: number; halfOpenAfterMs: number };
   relay: { intervalMs: number; pendingAgeMs: number; queuedCheckAgeMs: number; batchSize: number };
   analysis: { synchronizeCodeFileThreshold: number };
+  /** SIGTERM → exit deadline (SHUTDOWN_GRACE_MS); running jobs get this long to finish. */
+  shutdownGraceMs: number;
+  /** Local development only: apply migrations at start under the migration advisory lock. */
+  migrateOnStart: boolean;
 }
 
 /** Reads and validates the worker's settings; throws ConfigError naming every problem. */
@@ -67,6 +71,8 @@ export function loadWorkerConfig(
     analysis: {
       synchronizeCodeFileThreshold: env.int('SYNCHRONIZE_CODE_FILE_THRESHOLD', 3, 0, 10_000),
     },
+    shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
+    migrateOnStart: env.bool('MIGRATE_ON_START', false),
   };
   env.done();
   return config;

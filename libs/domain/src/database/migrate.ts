@@ -2,9 +2,20 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ConfigError, EnvReader } from '../config/env-reader';
 import { buildDataSourceOptions } from './data-source-options';
+import { MigrationLockOptions, withMigrationLock } from './migration-lock';
 
-/** Runs pending migrations against DATABASE_URL; the deploy step before the apps start. */
-export async function runMigrations(databaseUrl: string): Promise<string[]> {
+/**
+ * Runs pending migrations against DATABASE_URL; the deploy step before the apps start. Holds the
+ * migration advisory lock, so concurrent runs against one database apply each migration once.
+ */
+export async function runMigrations(
+  databaseUrl: string,
+  lock: MigrationLockOptions = {},
+): Promise<string[]> {
+  return withMigrationLock(databaseUrl, () => applyPending(databaseUrl), lock);
+}
+
+async function applyPending(databaseUrl: string): Promise<string[]> {
   const dataSource = new DataSource(
     buildDataSourceOptions({
       databaseUrl,

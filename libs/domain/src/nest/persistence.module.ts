@@ -10,6 +10,8 @@ import { LOGGER } from '../logging/json-logger';
 import { QueueName, RunTaskJob } from '../queues/queue-names';
 import { TaskEnqueuer } from '../queues/task-enqueuer';
 import { TaskRepository } from '../tasks/task.repository';
+import { OperatorCommands } from '../queries/operator-commands';
+import { OperatorQueries } from '../queries/operator-queries';
 
 export interface PersistenceModuleOptions {
   config: CommonConfig & { enqueueTimeoutMs?: number };
@@ -56,6 +58,16 @@ export class PersistenceModule {
           inject: [getDataSourceToken()],
         },
         {
+          provide: OperatorQueries,
+          useFactory: (ds: DataSource) => new OperatorQueries(ds),
+          inject: [getDataSourceToken()],
+        },
+        {
+          provide: OperatorCommands,
+          useFactory: (ds: DataSource) => new OperatorCommands(ds),
+          inject: [getDataSourceToken()],
+        },
+        {
           provide: TaskEnqueuer,
           useFactory: (
             repo: TaskRepository,
@@ -75,7 +87,7 @@ export class PersistenceModule {
           ],
         },
       ],
-      exports: [LOGGER, TaskRepository, TaskEnqueuer, TypeOrmModule, BullModule],
+      exports: [LOGGER, TaskRepository, TaskEnqueuer, OperatorQueries, OperatorCommands, TypeOrmModule, BullModule],
     };
   }
 }

@@ -23,6 +23,7 @@ export function queueForTaskType(taskType: TaskType): QueueName {
     case TaskType.CheckFailureAnalysis:
     case TaskType.CheckSuiteFailureAnalysis:
     case TaskType.PushAnalysis:
+    case TaskType.Cleanup:
       return QueueName.Analysis;
   }
 }

@@ -5,6 +5,8 @@ export enum TaskType {
   CheckSuiteFailureAnalysis = 'check_suite_failure_analysis',
   PushAnalysis = 'push_analysis',
   CodegenTrigger = 'codegen_trigger',
+  /** Retention run asked for by an operator; tracked like any task. */
+  Cleanup = 'cleanup',
 }
 
 /**

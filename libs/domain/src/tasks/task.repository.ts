@@ -330,7 +330,9 @@ export class TaskRepository {
          error_message = (
            SELECT CASE WHEN count(*) = 0 THEN NULL
              ELSE count(*) || ' task(s) failed: ' || string_agg(t.task_type, ', ' ORDER BY t.id) END
-           FROM workflow_tasks t WHERE t.webhook_event_id = e.id AND t.status = 'failed')
+           FROM workflow_tasks t WHERE t.webhook_event_id = e.id AND t.status = 'failed'
+             -- Only this round: tasks replaced by a reprocess are history.
+             AND t.created_at >= coalesce(e.processing_started_at, '-infinity'))
        WHERE e.id = $1 AND NOT EXISTS (
          SELECT 1 FROM workflow_tasks t
          WHERE t.webhook_event_id = e.id AND t.status IN ('pending', 'queued', 'running'))`,

@@ -1,0 +1,82 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import Redis from 'ioredis';
+import type { Logger } from 'winston';
+import { DomainError, ErrorCode, LOGGER } from '@app/domain';
+import { SKIP_API_THROTTLE } from '../auth/auth.decorators';
+import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
+import { RedisTokenBucket } from './redis-token-bucket';
+
+/**
+ * The API limit per client address (spec: 100/min, burst 50), shared across replicas through
+ * Redis. The client address is `req.ip`, which honours TRUST_PROXY: with it unset, a forged
+ * X-Forwarded-For is ignored. If Redis does not answer quickly the request is let through:
+ * losing the limiter must not take the operator API down.
+ */
+@Injectable()
+export class ApiThrottleGuard implements CanActivate, OnModuleDestroy {
+  private readonly redis: Redis;
+  private readonly bucket: RedisTokenBucket;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(ORCHESTRATOR_CONFIG) config: OrchestratorConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.redis = new Redis(config.queueRedisUrl, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+    });
+    this.redis.on('error', () => undefined);
+    this.bucket = new RedisTokenBucket(
+      this.redis,
+      config.queuePrefix,
+      config.apiRateLimitBurst,
+      config.apiRateLimitPerMinute,
+    );
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (
+      this.reflector.getAllAndOverride<boolean>(SKIP_API_THROTTLE, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    ) {
+      return true;
+    }
+    const req = context.switchToHttp().getRequest<Request>();
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    let verdict: { allowed: boolean; retryAfterMs: number };
+    try {
+      verdict = await withTimeout(this.bucket.take(client), 250);
+    } catch (error) {
+      this.logger.warn('API rate limiter unavailable; request allowed', { error: String(error) });
+      return true;
+    }
+    if (verdict.allowed) return true;
+    throw new DomainError(
+      ErrorCode.RateLimited,
+      'too many requests',
+      [],
+      Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.redis.disconnect();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('rate limiter timed out')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
