@@ -510,6 +510,8 @@ describe('operator API', () => {
         'POST /api/v1/webhooks/events/:event_id/reprocess',
         'POST /api/v1/tasks/:task_id/retry',
         'POST /api/v1/admin/cleanup',
+        'POST /api/v1/admin/deliveries/recover',
+        'GET /api/v1/admin/audit',
       ]);
       const isOpsRoute = (path: string) =>
         path === '/metrics' || path.startsWith('/health') || path.startsWith('/docs');
@@ -538,6 +540,9 @@ describe('operator API', () => {
           'GET /api/v1/metrics',
           'GET /api/v1/admin/stats',
           'POST /api/v1/admin/cleanup',
+          'POST /api/v1/admin/deliveries/recover',
+          'GET /api/v1/admin/audit',
+          'POST /api/v1/rules/dry-run',
         ].sort(),
       );
     });

@@ -84,6 +84,8 @@ describe('worker: every task type, end to end', () => {
       CODEGEN_BASE_URL: codegen.url,
       CODEGEN_TOKEN,
       GITHUB_TIMEOUT_MS: '2000',
+      CODEGEN_POLL_INTERVAL_MS: '100',
+      CODEGEN_POLL_MAX_INTERVAL_MS: '200',
     });
     repo = example('pull_request').repository.full_name;
   });
@@ -105,6 +107,13 @@ describe('worker: every task type, end to end', () => {
     await truncateAll();
     github.reset();
     codegen.reset();
+    // Runs finish on their first poll; the PRs the tests use are open with the head they name.
+    codegen.setAutoComplete(1);
+    for (const [n, sha] of [
+      [7, 'a'],
+      [21, 'e'],
+    ] as const)
+      github.setPullRequest(repo, n, { headSha: sha.repeat(40) });
   });
 
   it('analyses a new PR with code changes and starts one agent run with a full prompt', async () => {
@@ -193,6 +202,7 @@ describe('worker: every task type, end to end', () => {
       7,
       ['a.ts', 'b.ts', 'c.ts', 'd.ts'].map((f) => ({ filename: `src/${f}` })),
     );
+    github.setPullRequest(repo, 7, { headSha: 'd'.repeat(40) });
     const four = await deliver(
       orch.url,
       'pull_request',
@@ -200,7 +210,11 @@ describe('worker: every task type, end to end', () => {
     );
     const task = await finished(four.body.result.task_id);
     expect(task.output_data.shouldTriggerAgent).toBe(true);
-    await finished(task.output_data.child_task_ids[0]);
+    const trigger = await finished(task.output_data.child_task_ids[0]);
+    expect({ status: trigger.status, error: trigger.error_message }).toEqual({
+      status: 'completed',
+      error: null,
+    });
     expect(codegen.createdRuns).toHaveLength(1);
   });
 
@@ -307,6 +321,7 @@ describe('worker: every task type, end to end', () => {
   it('retries Codegen 5xx and honours 429 Retry-After, starting exactly one run', async () => {
     github.setPullRequestFiles(repo, 7, [{ filename: 'src/app.ts' }]);
     codegen.failNext(1, { status: 429, retryAfterSeconds: 1 });
+    github.setPullRequest(repo, 7, { headSha: 'f'.repeat(40) });
     const res = await deliver(
       orch.url,
       'pull_request',
@@ -350,6 +365,7 @@ describe('worker: dry-run mode without CODEGEN_TOKEN', () => {
       await truncateAll();
       const repo = example('pull_request').repository.full_name;
       github.setPullRequestFiles(repo, 7, [{ filename: 'src/main.go' }]);
+      github.setPullRequest(repo, 7, { headSha: 'a'.repeat(40) });
       const res = await deliver(orch.url, 'pull_request', pullRequest('opened'));
       const analysis = await finished(res.body.result.task_id);
       const trigger = await finished(analysis.output_data.child_task_ids[0]);

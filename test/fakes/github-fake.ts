@@ -6,6 +6,7 @@ import {
   createServer,
 } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { GithubAppFake, GithubAppFakeOptions, HookDeliveriesFake } from './github-app-fake';
 
 /** A request the fake received. Header names are lower case. */
 export interface RecordedRequest {
@@ -65,6 +66,11 @@ export interface FakeCheckRun {
 export interface GithubFakeOptions {
   /** When set, requests without `Authorization: Bearer <token>` get 401. */
   token?: string;
+  /**
+   * A GitHub App: `/app/*` routes need its JWT, installation tokens are issued and accepted
+   * wherever `token` is, and each installation has its own rate-limit budget.
+   */
+  app?: GithubAppFakeOptions;
 }
 
 const RATE_LIMIT = 5000;
@@ -85,6 +91,18 @@ export class GithubFake {
   private readonly failures: InjectedFailure[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private latencyMs = 0;
+  /** Webhook delivery logs (App hook, repository and organisation hooks) and redeliveries. */
+  readonly deliveries = new HookDeliveriesFake();
+  private appFake: GithubAppFake | null | undefined;
+  /** Who each answer is for (installation / App), so it reports that identity's budget. */
+  private readonly identities = new WeakMap<ServerResponse, string | null>();
+
+  /** The GitHub App side (JWT check, installation tokens); null without `options.app`. */
+  get app(): GithubAppFake | null {
+    if (this.appFake === undefined)
+      this.appFake = this.options.app ? new GithubAppFake(this.options.app) : null;
+    return this.appFake;
+  }
 
   private constructor(
     private readonly server: Server,
@@ -125,6 +143,12 @@ export class GithubFake {
     this.failures.length = 0;
     this.latencyMs = 0;
     this.rateLimitRemaining = RATE_LIMIT;
+    this.deliveries.reset();
+    this.app?.reset();
+    this.commits.clear();
+    this.commitPulls.clear();
+    this.checkRunDetails.clear();
+    this.comments.length = 0;
   }
 
   /** Files served by `GET /repos/{repo}/pulls/{n}/files`, paginated by `per_page`/`page`. */
@@ -174,14 +198,30 @@ export class GithubFake {
         headers,
       );
     }
+    const url = new URL(req.url ?? '/', this.url);
+    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
+    const identity = this.app?.identify(req.headers.authorization) ?? null;
+    this.identities.set(res, identity);
+    const appAnswer = this.app?.route(
+      req.method ?? 'GET',
+      path,
+      req.headers.authorization,
+      this.deliveries,
+      url,
+    );
+    if (appAnswer) return this.send(res, appAnswer.status, appAnswer.body, appAnswer.headers);
+    const installationToken = identity?.startsWith('installation:') ?? false;
     if (
       this.options.token !== undefined &&
-      req.headers.authorization !== `Bearer ${this.options.token}`
+      req.headers.authorization !== `Bearer ${this.options.token}` &&
+      !installationToken
     ) {
       return this.send(res, 401, { message: 'Bad credentials' });
     }
-    const url = new URL(req.url ?? '/', this.url);
-    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
+    const hookAnswer = this.deliveries.route(req.method ?? 'GET', path, url);
+    if (hookAnswer) return this.send(res, hookAnswer.status, hookAnswer.body, hookAnswer.headers);
+    const workflow = this.workflowRoute(req.method ?? 'GET', path, body);
+    if (workflow) return this.send(res, workflow.status, workflow.body);
     if (req.method !== 'GET') return this.notFound(res);
 
     const filesMatch = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/files$/.exec(path);
@@ -210,6 +250,148 @@ export class GithubFake {
     return this.notFound(res);
   }
 
+  /** Commit authors served by GET /repos/:repo/commits/:sha (default: a human). */
+  setCommit(
+    repo: string,
+    sha: string,
+    commit: {
+      authorLogin?: string;
+      authorType?: string;
+      committerLogin?: string;
+      committerType?: string;
+    },
+  ): void {
+    this.commits.set(`${repo}@${sha}`, commit);
+  }
+
+  /** PRs served by GET /repos/:repo/commits/:sha/pulls (how fork PRs are found). */
+  setPullRequestsForCommit(repo: string, sha: string, numbers: number[]): void {
+    this.commitPulls.set(`${repo}@${sha}`, numbers);
+  }
+
+  /** Output and annotations of a check run (GET /repos/:repo/check-runs/:id[/annotations]). */
+  setCheckRunDetails(
+    repo: string,
+    id: number,
+    details: {
+      name?: string;
+      title?: string;
+      summary?: string;
+      annotations?: Array<{
+        path: string;
+        start_line?: number;
+        annotation_level?: string;
+        message: string;
+      }>;
+    },
+  ): void {
+    this.checkRunDetails.set(`${repo}@${id}`, details);
+  }
+
+  /** Comments posted to PRs, in order, with their current bodies. */
+  readonly comments: Array<{
+    id: number;
+    repo: string;
+    issue: number;
+    body: string;
+    edits: number;
+  }> = [];
+
+  private readonly commits = new Map<
+    string,
+    { authorLogin?: string; authorType?: string; committerLogin?: string; committerType?: string }
+  >();
+  private readonly commitPulls = new Map<string, number[]>();
+  private readonly checkRunDetails = new Map<
+    string,
+    {
+      name?: string;
+      title?: string;
+      summary?: string;
+      annotations?: Array<{
+        path: string;
+        start_line?: number;
+        annotation_level?: string;
+        message: string;
+      }>;
+    }
+  >();
+
+  private workflowRoute(
+    method: string,
+    path: string,
+    body: unknown,
+  ): { status: number; body: unknown } | null {
+    let m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})$/.exec(path);
+    if (m && method === 'GET') {
+      const c = this.commits.get(`${m[1]}@${m[2]}`) ?? {};
+      const person = (login: string, type: string) => ({ login, type, id: 1 });
+      return {
+        status: 200,
+        body: {
+          sha: m[2],
+          author: person(c.authorLogin ?? 'octocat', c.authorType ?? 'User'),
+          committer: person(c.committerLogin ?? 'web-flow', c.committerType ?? 'User'),
+        },
+      };
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})\/pulls$/.exec(path);
+    if (m && method === 'GET') {
+      const repo = m[1];
+      const numbers = this.commitPulls.get(`${repo}@${m[2]}`) ?? [];
+      return {
+        status: 200,
+        body: numbers.map((n) =>
+          pullRequestJson(repo, n, this.pullRequests.get(`${repo}#${n}`) ?? { headSha: m?.[2] }),
+        ),
+      };
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/check-runs\/(\d+)(\/annotations)?$/.exec(path);
+    if (m && method === 'GET') {
+      const d = this.checkRunDetails.get(`${m[1]}@${m[2]}`);
+      if (!d) return { status: 404, body: { message: 'Not Found' } };
+      if (m[3]) return { status: 200, body: d.annotations ?? [] };
+      return {
+        status: 200,
+        body: {
+          id: Number(m[2]),
+          name: d.name ?? 'check',
+          conclusion: 'failure',
+          details_url: null,
+          output: { title: d.title ?? null, summary: d.summary ?? null, text: null },
+        },
+      };
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(path);
+    if (m && method === 'POST') {
+      const text = (body as { body?: unknown } | undefined)?.body;
+      const comment = {
+        id: 5000 + this.comments.length,
+        repo: m[1],
+        issue: Number(m[2]),
+        body: String(text),
+        edits: 0,
+      };
+      this.comments.push(comment);
+      return {
+        status: 201,
+        body: {
+          id: comment.id,
+          html_url: `${this.url}/${m[1]}/pull/${m[2]}#issuecomment-${comment.id}`,
+        },
+      };
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/.exec(path);
+    if (m && method === 'PATCH') {
+      const comment = this.comments.find((c) => c.id === Number(m?.[2]));
+      if (!comment) return { status: 404, body: { message: 'Not Found' } };
+      comment.body = String((body as { body?: unknown } | undefined)?.body);
+      comment.edits++;
+      return { status: 200, body: { id: comment.id, html_url: null } };
+    }
+    return null;
+  }
+
   private notFound(res: ServerResponse): void {
     this.send(res, 404, {
       message: 'Not Found',
@@ -224,11 +406,13 @@ export class GithubFake {
     headers: Record<string, string> = {},
   ): void {
     if (res.destroyed) return;
-    this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
+    // Installations and the App have budgets of their own; tokens and anonymous share this one.
+    const own = this.app?.spend(this.identities.get(res) ?? null);
+    if (own === undefined) this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
       'x-ratelimit-limit': String(RATE_LIMIT),
-      'x-ratelimit-remaining': String(this.rateLimitRemaining),
+      'x-ratelimit-remaining': String(own ?? this.rateLimitRemaining),
       'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
       'x-github-api-version-selected': '2022-11-28',
       ...headers,

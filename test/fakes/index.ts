@@ -1,2 +1,3 @@
 export * from './codegen-fake';
 export * from './github-fake';
+export * from './github-app-fake';

@@ -34,6 +34,10 @@ export function testEnv(overrides: Env = {}): Env {
     RELAY_QUEUED_CHECK_AGE_MS: '1000',
     CODEGEN_ORG_ID: '42',
     CIRCUIT_BREAKER_RECOVERY_MS: '500',
+    // Each worker's health listener on a free port, so workers and test runs never collide.
+    WORKER_HEALTH_HOST: '127.0.0.1',
+    WORKER_HEALTH_PORT: '0',
+    WORKER_HEARTBEAT_INTERVAL_MS: '500',
     ...overrides,
   };
 }
@@ -83,7 +87,8 @@ export async function closeDb(): Promise<void> {
 export async function truncateAll(): Promise<void> {
   await db().query(
     `TRUNCATE webhook_events, workflow_tasks, task_executions, github_installations,
-       github_installation_repositories RESTART IDENTITY CASCADE`,
+       github_installation_repositories, audit_log, delivery_recovery_state,
+       delivery_redelivery_requests RESTART IDENTITY CASCADE`,
   );
 }
 

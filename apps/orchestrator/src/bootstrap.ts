@@ -4,6 +4,8 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/domain';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
+import { corsOptions } from './common/cors';
+import { securityHeaders } from './common/security-headers';
 import { sendError } from './common/error-body';
 import { OrchestratorConfig } from './config/orchestrator.config';
 import { OrchestratorModule } from './orchestrator.module';
@@ -26,12 +28,17 @@ export async function createOrchestratorApp(
     },
   );
   app.disable('x-powered-by');
+  // First, so every answer carries them: errors, 404s, 413s and the webhook's too.
+  app.use(securityHeaders());
+  // Off unless CORS_ORIGINS names the browser origins allowed to call the API.
+  if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
   // During a graceful shutdown, keep-alive clients reconnect elsewhere (see closeOnSignals).
   app.use(closeConnectionsWhileDraining);
   // Decides req.ip: with TRUST_PROXY unset, X-Forwarded-For is ignored and cannot dodge limits.
   app.set('trust proxy', config.trustProxy);
   app.use(correlationIdMiddleware);
-  const jsonParser = json({ limit: '256kb' });
+  // API_BODY_LIMIT_BYTES (small; operator requests have tiny bodies), apart from the webhook's.
+  const jsonParser = json({ limit: config.apiBodyLimitBytes });
   app.use((req: Request, res: Response, next: NextFunction) =>
     req.path === WEBHOOK_PATH ? next() : jsonParser(req, res, next),
   );

@@ -1,3 +1,5 @@
+// First: tracing has to be set up before the modules it instruments load.
+import { tracing } from './metrics/instrument';
 import 'reflect-metadata';
 import { closeOnSignals, ConfigError, migrateOnStart } from '@app/domain';
 import { createOrchestratorApp } from './bootstrap';
@@ -5,9 +7,12 @@ import { loadOrchestratorConfig } from './config/orchestrator.config';
 
 async function main(): Promise<void> {
   const config = loadOrchestratorConfig();
-  if (config.migrateOnStart) await migrateOnStart(config.databaseUrl, 'orchestrator');
+  if (config.migrateOnStart) {
+    await migrateOnStart(config.databaseUrl, 'orchestrator', config.databaseSslCaFile);
+  }
   const app = await createOrchestratorApp(config);
-  closeOnSignals(() => app.close(), {
+  // Spans still buffered are flushed once the app has closed.
+  closeOnSignals(() => app.close().finally(() => tracing.shutdown()), {
     graceMs: config.shutdownGraceMs,
     drainDelayMs: config.shutdownDrainDelayMs,
     service: 'orchestrator',

@@ -3,11 +3,15 @@ import type { Logger } from 'winston';
 import { PersistenceModule, TaskEnqueuer } from '@app/domain';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from './config/orchestrator.config';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { APP_GUARD } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
 import { ApiAuthGuard } from './auth/api-auth.guard';
 import { EventsModule } from './events/events.module';
 import { TasksModule } from './tasks/tasks.module';
+import { RulesModule } from './rules/rules.module';
 import { ApiThrottleGuard } from './throttle/api-throttle.guard';
 
 @Global()
@@ -20,10 +24,14 @@ export class OrchestratorModule implements OnApplicationShutdown {
       module: OrchestratorModule,
       imports: [
         PersistenceModule.forRoot({ config, applicationName: 'orchestrator', logger }),
+        MetricsModule.forRoot(config),
+        HealthModule,
         WebhooksModule,
         EventsModule,
         TasksModule,
         AdminModule,
+        RulesModule,
+        AuditModule,
       ],
       providers: [
         { provide: ORCHESTRATOR_CONFIG, useValue: config },

@@ -1,3 +1,5 @@
+// First: tracing has to be set up before the modules it instruments load.
+import { tracing } from './listener/instrument';
 import 'reflect-metadata';
 import { closeOnSignals, ConfigError, migrateOnStart } from '@app/domain';
 import { createWorkerApp } from './bootstrap';
@@ -5,10 +7,16 @@ import { loadWorkerConfig } from './config/worker.config';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  if (config.migrateOnStart) await migrateOnStart(config.databaseUrl, 'worker');
+  if (config.migrateOnStart) {
+    await migrateOnStart(config.databaseUrl, 'worker', config.databaseSslCaFile);
+  }
   const app = await createWorkerApp(config);
   // Closing pauses the queues (no new job), waits for the active ones, then closes the pools.
-  closeOnSignals(() => app.close(), { graceMs: config.shutdownGraceMs, service: 'worker' });
+  // Spans still buffered are flushed once the app has closed.
+  closeOnSignals(() => app.close().finally(() => tracing.shutdown()), {
+    graceMs: config.shutdownGraceMs,
+    service: 'worker',
+  });
 }
 
 main().catch((error: unknown) => {

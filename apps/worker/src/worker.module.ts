@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { ExternalServiceError, PersistenceModule, retryDelayMs } from '@app/domain';
+import { ExternalServiceError, PersistenceModule, QueueName, retryDelayMs } from '@app/domain';
 import { CodegenClient, CodegenModule } from '@app/codegen';
 import { GithubModule } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from './config/worker.config';
@@ -8,9 +8,15 @@ import { CheckFailureAnalysisHandler } from './handlers/check-failure-analysis.h
 import { CleanupHandler } from './handlers/cleanup.handler';
 import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure-analysis.handler';
 import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
+import { DeliveryRecoveryHandler } from './handlers/delivery-recovery.handler';
+import { DELIVERY_RECOVERY_PROVIDERS } from './recovery/delivery-recovery.providers';
 import { HandlerRegistry } from './handlers/handler-registry';
+import { AgentPolicy } from './handlers/agent-policy';
+import { PrCommenter } from './handlers/pr-commenter';
+import { AgentRunPoller } from './runner/agent-run-poller.service';
 import { PullRequestAnalysisHandler } from './handlers/pull-request-analysis.handler';
 import { PushAnalysisHandler } from './handlers/push-analysis.handler';
+import { WorkerListenerModule } from './listener/listener.module';
 import { RelayService } from './relay/relay.service';
 import { QueueWorkers } from './runner/queue-workers.service';
 import { RetryLaterError, TaskRunner } from './runner/task-runner.service';
@@ -22,6 +28,7 @@ const HANDLERS = [
   PushAnalysisHandler,
   CodegenTriggerHandler,
   CleanupHandler,
+  DeliveryRecoveryHandler,
 ];
 
 /** The worker: Bull processors, task handlers and the relay; no HTTP API. */
@@ -53,6 +60,12 @@ export class WorkerModule {
           config,
           applicationName: 'worker',
           logger,
+          // Codegen's limits (10 creations/min, 60 reads/30 s per organisation): a burst waits
+          // in the queue instead of failing.
+          queueLimiters: {
+            [QueueName.Codegen]: { max: config.codegen.createLimitPerMinute, duration: 60_000 },
+            [QueueName.AgentRunPoll]: { max: config.codegen.readLimitPer30s, duration: 30_000 },
+          },
           queueSettings: {
             backoffStrategies: {
               // Exponential with jitter, capped; a Retry-After from the service wins when longer.
@@ -72,14 +85,18 @@ export class WorkerModule {
         GithubModule.forRoot({
           apiUrl: config.github.apiUrl,
           token: config.github.token,
+          app: config.github.app ?? undefined,
+          rateLimitReserve: config.github.rateLimitReserve,
           timeoutMs: config.github.timeoutMs,
           ...policy,
         }),
         ...codegen.imports,
+        WorkerListenerModule.forRoot(config),
       ],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         ...HANDLERS,
+        ...DELIVERY_RECOVERY_PROVIDERS,
         ...codegen.providers,
         {
           provide: HandlerRegistry,
@@ -87,6 +104,9 @@ export class WorkerModule {
             new HandlerRegistry(handlers),
           inject: HANDLERS,
         },
+        AgentPolicy,
+        PrCommenter,
+        AgentRunPoller,
         TaskRunner,
         QueueWorkers,
         RelayService,

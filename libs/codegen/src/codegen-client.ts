@@ -1,4 +1,11 @@
 import { ExternalServiceError } from '@app/domain/errors/domain-error';
+import { inSpan } from '@app/domain/observability/job-telemetry';
+import {
+  failedRequestStatus,
+  requestStatusOf,
+  ServiceRequestListener,
+  ServiceRequestListeners,
+} from '@app/domain/observability/request-events';
 import { ServicePolicy, createServicePolicy, parseRetryAfter } from '@app/domain/resilience';
 import type {
   AgentRun,
@@ -43,6 +50,7 @@ export class CodegenClient {
   readonly policy: ServicePolicy;
   private readonly runsUrl: string;
   private readonly token: string;
+  private readonly requestListeners = new ServiceRequestListeners();
 
   constructor(options: CodegenClientOptions) {
     const { baseUrl, token, orgId, ...tuning } = options;
@@ -57,6 +65,14 @@ export class CodegenClient {
       service: SERVICE,
       timeoutMs: tuning.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
+  }
+
+  /**
+   * Calls `listener` after every HTTP request this client sends (each in-call retry is one), with
+   * its operation, status class and duration. Returns the unsubscribe function.
+   */
+  onRequest(listener: ServiceRequestListener): () => void {
+    return this.requestListeners.add(listener);
   }
 
   /**
@@ -75,7 +91,7 @@ export class CodegenClient {
       );
     }
     const body = JSON.stringify({ prompt: input.prompt, metadata: input.metadata });
-    return this.request('POST', this.runsUrl, body);
+    return this.request('create_agent_run', 'POST', this.runsUrl, body);
   }
 
   /** Reads an agent run by its id. */
@@ -89,10 +105,11 @@ export class CodegenClient {
         false,
       );
     }
-    return this.request('GET', `${this.runsUrl}/${id}`, undefined);
+    return this.request('get_agent_run', 'GET', `${this.runsUrl}/${id}`, undefined);
   }
 
   private async request(
+    operation: string,
     method: 'GET' | 'POST',
     url: string,
     body: string | undefined,
@@ -103,26 +120,60 @@ export class CodegenClient {
       Authorization: `Bearer ${this.token}`,
     };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return this.policy.execute(
-      async (signal) => {
-        const response = await fetch(url, { method, headers, body, signal });
-        const text = await response.text();
-        if (!response.ok) throw this.errorFromResponse(response, text, label);
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw malformed(label, 'body is not JSON', response.status);
-        }
-        try {
-          return toAgentRun(json);
-        } catch (error) {
-          if (error instanceof ShapeError) throw malformed(label, error.message, response.status);
-          throw error;
-        }
-      },
-      { idempotent: method === 'GET' },
-    );
+    const execute = () =>
+      this.policy.execute(
+        async (signal) => {
+          const response = await this.send(operation, signal, () =>
+            fetch(url, { method, headers, body, signal }),
+          );
+          const text = await response.text();
+          if (!response.ok) throw this.errorFromResponse(response, text, label);
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            throw malformed(label, 'body is not JSON', response.status);
+          }
+          try {
+            return toAgentRun(json);
+          } catch (error) {
+            if (error instanceof ShapeError) throw malformed(label, error.message, response.status);
+            throw error;
+          }
+        },
+        { idempotent: method === 'GET' },
+      );
+    // One span per logical call (its in-call retries are children when fetch is instrumented).
+    return inSpan(`codegen.${operation}`, { 'codegen.operation': operation }, execute);
+  }
+
+  /** One HTTP request, reported to the request listeners however it ends. */
+  private async send(
+    operation: string,
+    signal: AbortSignal,
+    call: () => Promise<Response>,
+  ): Promise<Response> {
+    const started = performance.now();
+    const durationSeconds = (): number => (performance.now() - started) / 1000;
+    try {
+      const response = await call();
+      this.requestListeners.emit({
+        service: SERVICE,
+        operation,
+        status: requestStatusOf(response.status),
+        httpStatus: response.status,
+        durationSeconds: durationSeconds(),
+      });
+      return response;
+    } catch (error) {
+      this.requestListeners.emit({
+        service: SERVICE,
+        operation,
+        status: failedRequestStatus(signal.aborted),
+        durationSeconds: durationSeconds(),
+      });
+      throw error;
+    }
   }
 
   private errorFromResponse(response: Response, text: string, label: string): ExternalServiceError {

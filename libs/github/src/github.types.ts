@@ -1,5 +1,6 @@
 import type { ServicePolicyTuning } from '@app/domain/resilience';
 import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
+import type { GithubAppCredentials } from './github-app-auth';
 
 /** Settings of {@link GithubClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */
 export interface GithubClientOptions extends ServicePolicyTuning {
@@ -7,6 +8,17 @@ export interface GithubClientOptions extends ServicePolicyTuning {
   apiUrl: string;
   /** Personal access or installation token; without it calls are anonymous. */
   token?: string;
+  /**
+   * A GitHub App: views from `forInstallation(id)` call as that installation (installation
+   * tokens, cached), and App-level endpoints (the App hook's deliveries) use the App JWT.
+   */
+  app?: GithubAppCredentials;
+  /** Below this many requests left, `budgetWaitMs` asks background work to wait. Default 100. */
+  rateLimitReserve?: number;
+  /** An installation token is replaced this long before it expires. Default 300000 (5 min). */
+  installationTokenRefreshMarginMs?: number;
+  /** Clock of the token cache and budgets, epoch ms (tests); default `Date.now`. JWTs use real time. */
+  now?: () => number;
   /** GitHub rejects requests without a User-Agent. Default `webhook-orchestrator`. */
   userAgent?: string;
 }
@@ -56,4 +68,35 @@ export interface CheckRunSummary {
   conclusion: string | null;
   detailsUrl: string | null;
   htmlUrl: string | null;
+}
+
+/** Who made a commit, as GitHub accounts (`type` is `User` or `Bot`). */
+export interface CommitSummary {
+  sha: string;
+  authorLogin: string | null;
+  authorType: string | null;
+  committerLogin: string | null;
+  committerType: string | null;
+}
+
+/** One annotation of a check run (a failing test, a lint error). */
+export interface CheckAnnotation {
+  path: string;
+  startLine: number | null;
+  /** notice, warning or failure. */
+  level: string | null;
+  message: string;
+  title: string | null;
+}
+
+/** A check run's output and annotations, bounded in size for prompts. */
+export interface CheckRunDetails {
+  id: number;
+  name: string;
+  conclusion: string | null;
+  detailsUrl: string | null;
+  title: string | null;
+  summary: string | null;
+  text: string | null;
+  annotations: CheckAnnotation[];
 }

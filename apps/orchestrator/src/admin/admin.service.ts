@@ -1,7 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OperatorCommands, OperatorQueries, TaskEnqueuer, TaskType } from '@app/domain';
+import {
+  DeliveryRecoveryRepository,
+  OperatorCommands,
+  OperatorQueries,
+  TaskEnqueuer,
+  TaskType,
+} from '@app/domain';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
-import { AdminStatsDto, CleanupTriggeredDto, SystemMetricsDto } from './dto/admin.dto';
+import {
+  AdminStatsDto,
+  CleanupTriggeredDto,
+  DeliveryRecoveryTriggeredDto,
+  SystemMetricsDto,
+} from './dto/admin.dto';
 
 const percent = (part: number, whole: number): number =>
   whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 100;
@@ -13,7 +24,20 @@ export class AdminService {
     private readonly commands: OperatorCommands,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+    private readonly deliveryRecovery: DeliveryRecoveryRepository,
   ) {}
+
+  /**
+   * A delivery recovery pass as a tracked task: the worker walks the hook's delivery log and
+   * asks GitHub to redeliver what never reached us. One pass runs at a time across workers.
+   */
+  async recoverDeliveries(actor: string): Promise<DeliveryRecoveryTriggeredDto> {
+    const taskId = await this.deliveryRecovery.createTask('operator', actor);
+    await this.enqueuer.enqueue([
+      { taskId, taskType: TaskType.DeliveryRecovery, attemptsLeft: 3 },
+    ]);
+    return { status: 'delivery_recovery_triggered', task_id: taskId };
+  }
 
   async metrics(): Promise<SystemMetricsDto> {
     const t = await this.queries.totals();

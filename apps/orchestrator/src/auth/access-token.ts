@@ -1,4 +1,4 @@
-import { sign, verify } from 'jsonwebtoken';
+import { sign, TokenExpiredError, verify } from 'jsonwebtoken';
 import { isRole, Role } from './role';
 
 export interface AccessClaims {
@@ -18,22 +18,51 @@ export function mintAccessToken(secret: string, claims: AccessClaims, ttlSeconds
   });
 }
 
+/** Why a token was refused; `subject` only when the signature proved it genuine. */
+export type TokenCheck =
+  | { ok: true; claims: AccessClaims }
+  | { ok: false; reason: 'invalid' | 'expired' | 'invalid_claims'; subject?: string };
+
+const VERIFY = { algorithms: ['HS256' as const], issuer: ISSUER };
+
 /**
  * Verifies a token: HS256 only (never `none` or another algorithm chosen by the token), our
  * issuer, not expired, a known role. Returns null for anything else.
  */
 export function verifyAccessToken(secret: string, token: string): AccessClaims | null {
+  const check = inspectAccessToken(secret, token);
+  return check.ok ? check.claims : null;
+}
+
+/**
+ * {@link verifyAccessToken} with the reason of a refusal, for the audit trail. The subject of a
+ * refused token is reported only when its signature and issuer were verified (an expired token,
+ * or one with an unknown role); a forged token's claims are never repeated.
+ */
+export function inspectAccessToken(secret: string, token: string): TokenCheck {
+  let payload: unknown;
+  let expired = false;
   try {
-    const payload = verify(token, secret, { algorithms: ['HS256'], issuer: ISSUER });
-    if (typeof payload !== 'object' || payload === null) return null;
-    const { sub, role } = payload as { sub?: unknown; role?: unknown };
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || !isRole(role))
-      return null;
-    if (typeof (payload as { exp?: unknown }).exp !== 'number') return null;
-    return { sub, role };
-  } catch {
-    return null;
+    payload = verify(token, secret, VERIFY);
+  } catch (error) {
+    if (!(error instanceof TokenExpiredError)) return { ok: false, reason: 'invalid' };
+    try {
+      // jsonwebtoken checks expiry before the issuer: verify again without it to check the rest.
+      payload = verify(token, secret, { ...VERIFY, ignoreExpiration: true });
+      expired = true;
+    } catch {
+      return { ok: false, reason: 'invalid' };
+    }
   }
+  if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'invalid' };
+  const { sub, role, exp } = payload as { sub?: unknown; role?: unknown; exp?: unknown };
+  const subject =
+    typeof sub === 'string' && sub.length > 0 && sub.length <= 200 ? sub : undefined;
+  if (expired) return { ok: false, reason: 'expired', subject };
+  if (subject === undefined || !isRole(role) || typeof exp !== 'number') {
+    return { ok: false, reason: 'invalid_claims', subject };
+  }
+  return { ok: true, claims: { sub: subject, role } };
 }
 
 /** Parses `90s`, `15m`, `12h`, `7d` or plain seconds. */

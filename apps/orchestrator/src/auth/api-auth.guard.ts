@@ -1,9 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { DomainError, ErrorCode } from '@app/domain';
+import { AuditTrail, AuditType, DomainError, ErrorCode } from '@app/domain';
+import { clientAddressOf, routeOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
-import { AccessClaims, verifyAccessToken } from './access-token';
+import { AccessClaims, inspectAccessToken } from './access-token';
 import { PUBLIC_ROUTE, REQUIRED_ROLE } from './auth.decorators';
 import { Role, roleSatisfies } from './role';
 
@@ -23,6 +24,7 @@ export class ApiAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+    private readonly audit: AuditTrail,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -32,14 +34,40 @@ export class ApiAuthGuard implements CanActivate {
     const header = req.headers.authorization;
     const match =
       typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header.trim()) : null;
-    if (!match) throw new DomainError(ErrorCode.Unauthenticated, 'a bearer token is required');
-    const claims = verifyAccessToken(this.config.secretKey, match[1]);
-    if (!claims) throw new DomainError(ErrorCode.Unauthenticated, 'invalid or expired token');
+    if (!match) {
+      this.refused(req, AuditType.ApiAuthFailure, header === undefined ? 'missing' : 'malformed');
+      throw new DomainError(ErrorCode.Unauthenticated, 'a bearer token is required');
+    }
+    const check = inspectAccessToken(this.config.secretKey, match[1]);
+    if (!check.ok) {
+      this.refused(req, AuditType.ApiAuthFailure, check.reason, { sub: check.subject });
+      throw new DomainError(ErrorCode.Unauthenticated, 'invalid or expired token');
+    }
+    const claims = check.claims;
     const required = this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? Role.Viewer;
     if (!roleSatisfies(claims.role, required)) {
+      this.refused(req, AuditType.ApiForbidden, `needs_${required}`, claims);
       throw new DomainError(ErrorCode.Forbidden, `this action needs the ${required} role`);
     }
     req.actor = claims;
     return true;
+  }
+
+  private refused(
+    req: Request,
+    type: AuditType,
+    reason: string,
+    actor: { sub?: string; role?: string } = {},
+  ): void {
+    this.audit.record({
+      type,
+      outcome: 'denied',
+      reason,
+      actor: actor.sub ?? null,
+      role: actor.role ?? null,
+      clientAddress: clientAddressOf(req),
+      target: routeOf(req),
+      correlationId: req.correlationId ?? null,
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { runWithLogContext } from '@app/domain';
 
 const ACCEPTED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -21,5 +22,6 @@ export function correlationIdMiddleware(req: Request, res: Response, next: NextF
   req.correlationId = id;
   res.setHeader('X-Correlation-ID', id);
   res.setHeader('X-Request-ID', id);
-  next();
+  // Every log line of this request carries the id, and tasks it enqueues take it to the worker.
+  runWithLogContext({ correlation_id: id }, next);
 }

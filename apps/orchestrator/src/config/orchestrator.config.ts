@@ -1,4 +1,12 @@
-import { CommonConfig, EnvReader, MIN_RETENTION_DAYS, readCommonConfig } from '@app/domain';
+import {
+  CommonConfig,
+  EnvReader,
+  MIN_RETENTION_DAYS,
+  readCommonConfig,
+  readWorkflowRulesFromSettings,
+  requireStrongSecret,
+  WorkflowRules,
+} from '@app/domain';
 
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');
 
@@ -18,6 +26,8 @@ export interface OrchestratorConfig extends CommonConfig {
   /** The deadline for storing a delivery; past it the answer is 503, never a false 2xx. */
   intakeStoreTimeoutMs: number;
   routing: { includeCancelledChecks: boolean };
+  /** Per-repository workflow rules (settings + RULES_FILE). */
+  rules: WorkflowRules;
   /** SIGTERM → exit deadline (SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
   /** SIGTERM → listener close: readiness is 503 but requests are still served meanwhile. */
@@ -33,6 +43,10 @@ export interface OrchestratorConfig extends CommonConfig {
   trustProxy: boolean | number | string[];
   retentionDays: number;
   retentionBatchSize: number;
+  /** JSON body limit of the API routes (the webhook has its own, WEBHOOK_MAX_PAYLOAD_SIZE). */
+  apiBodyLimitBytes: number;
+  /** Browser origins allowed to call the API (CORS); empty: CORS stays off. */
+  corsOrigins: string[];
 }
 
 /** Reads and validates the orchestrator's settings; throws ConfigError naming every problem. */
@@ -62,6 +76,7 @@ export function loadOrchestratorConfig(
     enqueueTimeoutMs: env.int('ENQUEUE_TIMEOUT_MS', 1000, 10, 60_000),
     intakeStoreTimeoutMs: env.int('INTAKE_STORE_TIMEOUT_MS', 2000, 100, 60_000),
     routing: { includeCancelledChecks: env.bool('CHECK_INCLUDE_CANCELLED', false) },
+    rules: readWorkflowRulesFromSettings(env),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     shutdownDrainDelayMs: env.int('SHUTDOWN_DRAIN_DELAY_MS', 0, 0, 600_000),
     migrateOnStart: env.bool('MIGRATE_ON_START', false),
@@ -71,7 +86,10 @@ export function loadOrchestratorConfig(
     trustProxy: parseTrustProxy(env),
     retentionDays: env.int('RETENTION_DAYS', 30, MIN_RETENTION_DAYS, 3650),
     retentionBatchSize: env.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
+    apiBodyLimitBytes: env.int('API_BODY_LIMIT_BYTES', 65_536, 1024, 10 * 1024 * 1024),
+    corsOrigins: parseCorsOrigins(env),
   };
+  if (config.isProduction) checkProductionSecrets(env, config);
   if (config.shutdownDrainDelayMs >= config.shutdownGraceMs) {
     env.problem('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_GRACE_MS');
   }
@@ -94,4 +112,52 @@ function parseTrustProxy(env: EnvReader): boolean | number | string[] {
     return false;
   }
   return entries;
+}
+
+/**
+ * CORS_ORIGINS: exact browser origins (`https://ops.example.com`), comma-separated. `*` is
+ * refused: the API carries operator tokens, so every origin allowed to call it is named.
+ */
+function parseCorsOrigins(env: EnvReader): string[] {
+  const raw = env.raw('CORS_ORIGINS');
+  if (raw === undefined) return [];
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    let origin: string | null = null;
+    try {
+      const url = new URL(entry);
+      // An origin is scheme://host[:port] and nothing else.
+      const plainHost = /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+      if (['http:', 'https:'].includes(url.protocol) && plainHost && url.origin === entry) {
+        origin = url.origin;
+      }
+    } catch {
+      origin = null;
+    }
+    if (origin === null) {
+      env.problem(
+        `CORS_ORIGINS entries must be origins like https://ops.example.com (no path, no *), got "${entry.slice(0, 100)}"`,
+      );
+    } else origins.push(origin);
+  }
+  return origins;
+}
+
+/**
+ * NODE_ENV=production refuses development or weak secrets (see weakSecretReason): each webhook
+ * secret and SECRET_KEY at least 32 bytes, no placeholder words, and SECRET_KEY never equal to a
+ * webhook secret (whoever holds the webhook secret, GitHub admins included, could mint tokens).
+ */
+function checkProductionSecrets(env: EnvReader, config: OrchestratorConfig): void {
+  config.webhookSecrets.forEach((secret, i) =>
+    requireStrongSecret(
+      env,
+      config.webhookSecrets.length > 1 ? `GITHUB_WEBHOOK_SECRET entry ${i + 1}` : 'GITHUB_WEBHOOK_SECRET',
+      secret,
+    ),
+  );
+  requireStrongSecret(env, 'SECRET_KEY', config.secretKey);
+  if (config.secretKey !== '' && config.webhookSecrets.includes(config.secretKey)) {
+    env.problem('SECRET_KEY must differ from every GITHUB_WEBHOOK_SECRET entry');
+  }
 }

@@ -1,5 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditType } from '@app/domain';
+import { AuditedAction } from '../audit/audited-action';
+import { paramOf } from '../common/request-facts';
 import { RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/role';
 import { ApiErrors } from '../docs/api-errors.decorator';
@@ -39,6 +42,14 @@ export class EventsController {
   @Post(':event_id/reprocess')
   @HttpCode(200)
   @RequireRole(Role.Operator)
+  @AuditedAction({
+    type: AuditType.EventReprocess,
+    target: (req) => `event:${paramOf(req, 'event_id')}`,
+    details: (result) => {
+      const r = result as ReprocessResultDto;
+      return { status: r.status, task_ids: r.task_ids };
+    },
+  })
   @ApiOperation({
     summary: 'Run a failed event through the current routing again',
     description:

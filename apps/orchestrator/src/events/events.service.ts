@@ -6,7 +6,7 @@ import {
   NewTask,
   OperatorCommands,
   OperatorQueries,
-  routeEvent,
+  routeWithRules,
   TaskEnqueuer,
 } from '@app/domain';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
@@ -61,7 +61,7 @@ export class EventsService {
         'event was processed without error; use ?force=true to reprocess anyway',
       );
     }
-    const outcome = routeEvent(event.eventType, event.payload, this.config.routing);
+    const { outcome } = routeWithRules(event.eventType, event.payload, this.config.rules);
     const tasks: NewTask[] =
       outcome.kind === 'tasks'
         ? outcome.tasks.map((d) => ({

@@ -1,5 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditType } from '@app/domain';
+import { AuditedAction } from '../audit/audited-action';
+import { paramOf } from '../common/request-facts';
 import { RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/role';
 import { ForceQuery } from '../common/paging.dto';
@@ -34,6 +37,11 @@ export class TasksController {
   @Post(':task_id/retry')
   @HttpCode(200)
   @RequireRole(Role.Operator)
+  @AuditedAction({
+    type: AuditType.TaskRetry,
+    target: (req) => `task:${paramOf(req, 'task_id')}`,
+    details: (result) => ({ job_id: (result as RetryResultDto).job_id }),
+  })
   @ApiOperation({
     summary: 'Retry a failed or cancelled task',
     description:

@@ -3,8 +3,16 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import Redis from 'ioredis';
 import type { Logger } from 'winston';
-import { DomainError, ErrorCode, LOGGER } from '@app/domain';
+import {
+  AuditTrail,
+  AuditType,
+  DomainError,
+  ErrorCode,
+  LOGGER,
+  redisConnectionOptions,
+} from '@app/domain';
 import { SKIP_API_THROTTLE } from '../auth/auth.decorators';
+import { routeOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import { RedisTokenBucket } from './redis-token-bucket';
 
@@ -23,8 +31,11 @@ export class ApiThrottleGuard implements CanActivate, OnModuleDestroy {
     private readonly reflector: Reflector,
     @Inject(ORCHESTRATOR_CONFIG) config: OrchestratorConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly audit: AuditTrail,
   ) {
-    this.redis = new Redis(config.queueRedisUrl, {
+    this.redis = new Redis({
+      // rediss:// → TLS with the certificate and host name verified (REDIS_TLS_CA_FILE).
+      ...redisConnectionOptions(config.queueRedisUrl, config.redisTlsCaFile),
       lazyConnect: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -58,6 +69,13 @@ export class ApiThrottleGuard implements CanActivate, OnModuleDestroy {
       return true;
     }
     if (verdict.allowed) return true;
+    this.audit.record({
+      type: AuditType.ApiThrottled,
+      outcome: 'throttled',
+      clientAddress: client,
+      target: routeOf(req),
+      correlationId: req.correlationId ?? null,
+    });
     throw new DomainError(
       ErrorCode.RateLimited,
       'too many requests',

@@ -5,6 +5,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
 import {
+  AuditTrail,
+  AuditType,
   DomainError,
   ErrorCode,
   extractEventFacts,
@@ -12,14 +14,18 @@ import {
   InvalidStoredJsonError,
   LOGGER,
   NewTask,
+  pgPoolOf,
+  PreparedStatements,
   recordInstallationChange,
   RouteOutcome,
-  routeEvent,
+  routeWithRules,
   TaskEnqueuer,
   TaskType,
 } from '@app/domain';
 import { verifyGithubSignature } from '@app/github';
+import { clientAddressOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
+import { IntakeTelemetry } from '../metrics/intake-telemetry';
 import { FailureLimiter } from './failure-limiter';
 import { readRawBody } from './raw-body';
 import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
@@ -54,12 +60,16 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
+  /** The store statement, parsed and planned once per connection instead of per delivery. */
+  private readonly statements = new PreparedStatements(() => pgPoolOf(this.dataSource));
 
   constructor(
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly telemetry: IntakeTelemetry,
+    private readonly audit: AuditTrail,
   ) {
     this.limiter = new FailureLimiter(
       config.webhookFailureRatePerSecond,
@@ -68,9 +78,11 @@ export class WebhookIntakeService {
   }
 
   async receive(req: Request): Promise<WebhookAcceptedDto> {
+    const observed = this.telemetry.begin(req);
     try {
-      return await this.receiveVerified(req);
+      return observed.accepted(await observed.run(() => this.receiveVerified(req)));
     } catch (error) {
+      observed.rejected(error);
       throw this.limitFailures(req, error);
     }
   }
@@ -91,13 +103,22 @@ export class WebhookIntakeService {
       this.config.webhookSecrets,
     );
     if (!verdict.ok) {
+      // Failure path only: an in-memory aggregate, no I/O (see AuditTrail).
+      this.audit.record({
+        type: AuditType.WebhookSignatureFailure,
+        outcome: 'denied',
+        reason: verdict.reason,
+        clientAddress: clientAddressOf(req),
+        correlationId: req.correlationId ?? null,
+        details: { delivery_id: deliveryId, event: eventType },
+      });
       throw new DomainError(
         ErrorCode.InvalidSignature,
         verdict.reason === 'missing' ? 'missing X-Hub-Signature-256 header' : 'invalid signature',
       );
     }
     const { payload, json } = parseBody(raw, format);
-    const outcome = routeEvent(eventType, payload, this.config.routing);
+    const { outcome } = routeWithRules(eventType, payload, this.config.rules);
     const facts = extractEventFacts(payload);
     const tasks: NewTask[] =
       outcome.kind === 'tasks'
@@ -128,6 +149,7 @@ export class WebhookIntakeService {
       throw new DomainError(ErrorCode.Duplicate, `delivery ${deliveryId} was already received`);
     }
     if (tasks.length > 0) {
+      this.telemetry.tasksCreated(tasks);
       void this.enqueuer.enqueue(
         tasks.map((t) => ({
           taskId: t.taskId,
@@ -180,7 +202,7 @@ export class WebhookIntakeService {
           return result !== null;
         });
       }
-      return (await insertEventWithTasks(this.dataSource, e, tasks)) !== null;
+      return (await insertEventWithTasks(this.statements, e, tasks)) !== null;
     };
     const write = async (): Promise<boolean> => {
       try {
@@ -244,6 +266,13 @@ export class WebhookIntakeService {
     if (!counted) return error;
     const wait = this.limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     if (wait === 0) return error;
+    this.audit.record({
+      type: AuditType.WebhookThrottled,
+      outcome: 'throttled',
+      reason: error.code,
+      clientAddress: clientAddressOf(req),
+      correlationId: req.correlationId ?? null,
+    });
     return new DomainError(
       ErrorCode.RateLimited,
       'too many unverified webhook requests from this address',

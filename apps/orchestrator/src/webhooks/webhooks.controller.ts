@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBody,
   ApiHeader,
@@ -9,8 +9,9 @@ import {
 } from '@nestjs/swagger';
 import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 import { ApiErrors } from '../docs/api-errors.decorator';
-import type { Request } from 'express';
-import { WebhookAcceptedDoc, WebhookAcceptedDto } from './dto/webhook-accepted.dto';
+import type { Request, Response } from 'express';
+import { WebhookAcceptedDoc } from './dto/webhook-accepted.dto';
+import { sendJson } from './send-json';
 import { WebhookIntakeService } from './webhook-intake.service';
 
 @ApiTags('webhooks')
@@ -53,7 +54,7 @@ export class WebhooksController {
   })
   @ApiOkResponse({ type: WebhookAcceptedDoc })
   @ApiErrors(400, 401, 409, 413, 429, 503)
-  receive(@Req() req: Request): Promise<WebhookAcceptedDto> {
-    return this.intake.receive(req);
+  async receive(@Req() req: Request, @Res() res: Response): Promise<void> {
+    sendJson(res, 200, await this.intake.receive(req));
   }
 }

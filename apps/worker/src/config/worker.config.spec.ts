@@ -52,8 +52,52 @@ describe('loadWorkerConfig', () => {
     expect(problems({})).toEqual(['DATABASE_URL is required']);
   });
 
+  it('serves health and metrics on 0.0.0.0:9100 and beats every 10 s by default', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({
+      listener: { host: '0.0.0.0', port: 9100 },
+      heartbeatIntervalMs: 10_000,
+      enableMetrics: true,
+    });
+    expect(
+      loadWorkerConfig({
+        ...base,
+        WORKER_HEALTH_HOST: '127.0.0.1',
+        WORKER_HEALTH_PORT: '0',
+        WORKER_HEARTBEAT_INTERVAL_MS: '500',
+        ENABLE_METRICS: 'false',
+      }),
+    ).toMatchObject({
+      listener: { host: '127.0.0.1', port: 0 },
+      heartbeatIntervalMs: 500,
+      enableMetrics: false,
+    });
+  });
+
+  it('refuses a bad listener address, heartbeat interval or tracing endpoint', () => {
+    expect(
+      problems({
+        ...base,
+        WORKER_HEALTH_PORT: '70000',
+        WORKER_HEALTH_HOST: 'evil host/',
+        WORKER_HEARTBEAT_INTERVAL_MS: '10',
+        JAEGER_ENDPOINT: 'jaeger:4318',
+      }),
+    ).toEqual([
+      expect.stringContaining('JAEGER_ENDPOINT must use http: or https:'),
+      expect.stringContaining('WORKER_HEALTH_PORT must be between 0 and 65535'),
+      expect.stringContaining('WORKER_HEARTBEAT_INTERVAL_MS must be between 100'),
+      'WORKER_HEALTH_HOST must be a host name or an IP address',
+    ]);
+    expect(
+      loadWorkerConfig({ ...base, JAEGER_ENDPOINT: 'http://jaeger:4318' }).jaegerEndpoint,
+    ).toBe('http://jaeger:4318');
+  });
+
   it('gives running jobs a 25 s grace period at shutdown and never migrates at start by default', () => {
-    expect(loadWorkerConfig(base)).toMatchObject({ shutdownGraceMs: 25_000, migrateOnStart: false });
+    expect(loadWorkerConfig(base)).toMatchObject({
+      shutdownGraceMs: 25_000,
+      migrateOnStart: false,
+    });
     expect(
       loadWorkerConfig({ ...base, SHUTDOWN_GRACE_MS: '130000', MIGRATE_ON_START: 'yes' }),
     ).toMatchObject({ shutdownGraceMs: 130_000, migrateOnStart: true });

@@ -1,5 +1,18 @@
 import { hostname } from 'node:os';
-import { CommonConfig, EnvReader, readCommonConfig } from '@app/domain';
+import {
+  CommonConfig,
+  EnvReader,
+  readCommonConfig,
+  readWorkflowRulesFromSettings,
+  WorkflowRules,
+} from '@app/domain';
+import {
+  DeliveryRecoverySettings,
+  GithubAppSettings,
+  readDeliveryRecovery,
+  readGithubApp,
+  readRateLimitReserve,
+} from './github-app.config';
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
@@ -8,7 +21,17 @@ export interface WorkerConfig extends CommonConfig {
   workerId: string;
   analysisConcurrency: number;
   codegenConcurrency: number;
-  github: { apiUrl: string; token: string | undefined; timeoutMs: number };
+  github: {
+    apiUrl: string;
+    token: string | undefined;
+    timeoutMs: number;
+    /** GITHUB_APP_ID + GITHUB_PRIVATE_KEY(_FILE): installation tokens per event's installation. */
+    app: GithubAppSettings | null;
+    /** GITHUB_RATE_LIMIT_RESERVE: background work waits when fewer requests are left. */
+    rateLimitReserve: number;
+  };
+  /** Periodic redelivery of what GitHub could not deliver (see DeliveryRecoverySettings). */
+  deliveryRecovery: DeliveryRecoverySettings;
   codegen: {
     baseUrl: string;
     token: string | undefined;
@@ -16,10 +39,31 @@ export interface WorkerConfig extends CommonConfig {
     timeoutMs: number;
     /** No token outside production: record the prompt instead of starting a run. */
     dryRun: boolean;
+    /** Codegen's limits, enforced across all workers (Bull queue limiters in Redis). */
+    createLimitPerMinute: number;
+    readLimitPer30s: number;
+    /** First poll of a new run, and the cap its backoff grows to. */
+    pollIntervalMs: number;
+    pollMaxIntervalMs: number;
+    /** A run not finished this long after it started fails its task. */
+    runDeadlineMs: number;
+  };
+  /** Safety rules for starting agent runs. */
+  agent: {
+    /** At most this many agent runs per pull request in 24 hours. */
+    maxRunsPerPrPerDay: number;
+    /** Post (and update) one PR comment linking the agent run, when a GitHub token is set. */
+    prComments: boolean;
   };
   breaker: { threshold: number; halfOpenAfterMs: number };
   relay: { intervalMs: number; pendingAgeMs: number; queuedCheckAgeMs: number; batchSize: number };
   analysis: { synchronizeCodeFileThreshold: number };
+  /** Per-repository workflow rules (settings + RULES_FILE). */
+  rules: WorkflowRules;
+  /** Health probes and /metrics (port 0 picks a free port, for tests). */
+  listener: { host: string; port: number };
+  /** How often the worker writes its heartbeat to Redis; it counts as alive for 3 intervals. */
+  heartbeatIntervalMs: number;
   /** SIGTERM → exit deadline (SHUTDOWN_GRACE_MS); running jobs get this long to finish. */
   shutdownGraceMs: number;
   /** Local development only: apply migrations at start under the migration advisory lock. */
@@ -41,6 +85,8 @@ export function loadWorkerConfig(
     env.problem('CODEGEN_ORG_ID is required when CODEGEN_TOKEN is set');
   if (orgId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(orgId))
     env.problem('CODEGEN_ORG_ID must be an id (letters, digits, - or _)');
+  const githubToken = env.optionalString('GITHUB_TOKEN');
+  const githubApp = readGithubApp(env);
   const config: WorkerConfig = {
     ...common,
     workerId: env.string('WORKER_ID', `${hostname()}:${process.pid}`),
@@ -48,15 +94,27 @@ export function loadWorkerConfig(
     codegenConcurrency: env.int('CODEGEN_CONCURRENCY', 2, 1, 50),
     github: {
       apiUrl: env.url('GITHUB_API_URL', 'https://api.github.com', ['https:', 'http:']),
-      token: env.optionalString('GITHUB_TOKEN'),
+      token: githubToken,
       timeoutMs: env.int('GITHUB_TIMEOUT_MS', 10_000, 100, 120_000),
+      app: githubApp,
+      rateLimitReserve: readRateLimitReserve(env),
     },
+    deliveryRecovery: readDeliveryRecovery(env, githubApp, githubToken),
     codegen: {
       baseUrl: env.url('CODEGEN_BASE_URL', 'https://api.codegen.com', ['https:', 'http:']),
       token: codegenToken,
       orgId,
       timeoutMs: env.int('CODEGEN_TIMEOUT_MS', 30_000, 100, 300_000),
       dryRun: codegenToken === undefined,
+      createLimitPerMinute: env.int('CODEGEN_CREATE_LIMIT_PER_MINUTE', 10, 1, 10_000),
+      readLimitPer30s: env.int('CODEGEN_READ_LIMIT_PER_30S', 60, 1, 100_000),
+      pollIntervalMs: env.int('CODEGEN_POLL_INTERVAL_MS', 15_000, 10, 3_600_000),
+      pollMaxIntervalMs: env.int('CODEGEN_POLL_MAX_INTERVAL_MS', 300_000, 10, 86_400_000),
+      runDeadlineMs: env.int('CODEGEN_RUN_DEADLINE_MS', 4 * 3_600_000, 1000, 7 * 86_400_000),
+    },
+    agent: {
+      maxRunsPerPrPerDay: env.int('AGENT_MAX_RUNS_PER_PR_PER_DAY', 5, 0, 1000),
+      prComments: env.bool('PR_COMMENTS_ENABLED', true),
     },
     breaker: {
       threshold: env.int('CIRCUIT_BREAKER_THRESHOLD', 5, 1, 1000),
@@ -68,12 +126,20 @@ export function loadWorkerConfig(
       queuedCheckAgeMs: env.int('RELAY_QUEUED_CHECK_AGE_MS', 30_000, 0, 86_400_000),
       batchSize: env.int('RELAY_BATCH_SIZE', 200, 1, 10_000),
     },
+    rules: readWorkflowRulesFromSettings(env),
     analysis: {
       synchronizeCodeFileThreshold: env.int('SYNCHRONIZE_CODE_FILE_THRESHOLD', 3, 0, 10_000),
     },
+    listener: {
+      host: env.string('WORKER_HEALTH_HOST', '0.0.0.0'),
+      port: env.int('WORKER_HEALTH_PORT', 9100, 0, 65535),
+    },
+    heartbeatIntervalMs: env.int('WORKER_HEARTBEAT_INTERVAL_MS', 10_000, 100, 300_000),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     migrateOnStart: env.bool('MIGRATE_ON_START', false),
   };
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(config.listener.host))
+    env.problem('WORKER_HEALTH_HOST must be a host name or an IP address');
   env.done();
   return config;
 }

@@ -10,23 +10,26 @@ export type PromptContext = Parameters<typeof buildCodegenPrompt>[0];
 export function agentTriggerChild(
   parent: WorkflowTaskEntity,
   context: PromptContext,
+  pr: { number: number; branch: string | null } | null = null,
 ): ChildTaskDraft {
   const triggerKind =
     context.kind === 'check_failure' || context.kind === 'check_suite_failure'
       ? 'check_failure'
       : 'pull_request';
+  const prNumber = pr?.number ?? parent.prNumber;
   const dedupeKey =
-    parent.repository && parent.commitSha
-      ? `${parent.repository}#${parent.prNumber ?? '-'}@${parent.commitSha}:${triggerKind}`
+    parent.repository && parent.commitSha && prNumber !== null
+      ? `${parent.repository}#${prNumber}@${parent.commitSha}:${triggerKind}`
       : null;
   return {
     taskType: TaskType.CodegenTrigger,
     dedupeKey,
+    ...(pr ? { prNumber: pr.number, branch: pr.branch } : {}),
     inputData: {
       trigger_kind: triggerKind,
       prompt_kind: context.kind,
       reasons: context.reasons,
-      prompt: buildCodegenPrompt(context),
+      prompt: buildCodegenPrompt({ ...context, prNumber }),
     },
   };
 }

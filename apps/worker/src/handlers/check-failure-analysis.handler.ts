@@ -1,12 +1,27 @@
-import { Injectable } from '@nestjs/common';
-import { analyzeCheckFailure, DomainError, ErrorCode, TaskType } from '@app/domain';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'winston';
+import {
+  analyzeCheckFailure,
+  DomainError,
+  ErrorCode,
+  isTransientError,
+  LOGGER,
+  TaskType,
+} from '@app/domain';
+import { CheckRunDetails, GithubClient } from '@app/github';
 import { agentTriggerChild } from './agent-trigger';
-import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
+import { pullRequestsOf } from './pull-request-lookup';
+import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
 
-/** Classifies one failed check run for the task's own PR. */
+/** Classifies one failed check run for its PR(s) and asks for one agent run per PR. */
 @Injectable()
 export class CheckFailureAnalysisHandler implements TaskHandler {
   readonly taskType = TaskType.CheckFailureAnalysis;
+
+  constructor(
+    private readonly github: GithubClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   async handle({ task }: TaskContext): Promise<HandlerResult> {
     if (!task.repository) throw new DomainError(ErrorCode.InvalidInput, 'task has no repository');
@@ -14,20 +29,66 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
     const conclusion = inputString(task.inputData, 'conclusion');
     const detailsUrl = inputString(task.inputData, 'details_url');
     const analysis = analyzeCheckFailure({ checkNames: [{ name, conclusion }] });
+    const { prs, lookedUp } = await pullRequestsOf(this.github, task);
+    const details =
+      analysis.shouldTriggerAgent && prs.length > 0
+        ? await this.details(task.repository, inputNumber(task.inputData, 'check_run_id'))
+        : null;
     const children = analysis.shouldTriggerAgent
-      ? [
-          agentTriggerChild(task, {
-            kind: 'check_failure',
-            repository: task.repository,
-            prNumber: task.prNumber,
-            branch: task.branch,
-            headSha: task.commitSha,
-            reasons: analysis.reasons,
-            categories: analysis.categories,
-            failedChecks: [{ name, conclusion, detailsUrl }],
-          }),
-        ]
+      ? prs.map((pr) =>
+          agentTriggerChild(
+            task,
+            {
+              kind: 'check_failure',
+              repository: task.repository as string,
+              prNumber: pr.number,
+              branch: pr.branch,
+              headSha: task.commitSha,
+              reasons: analysis.reasons,
+              categories: analysis.categories,
+              failedChecks: [
+                {
+                  name,
+                  conclusion,
+                  detailsUrl,
+                  summary: details
+                    ? [details.title, details.summary].filter(Boolean).join(': ')
+                    : null,
+                  annotations: details?.annotations ?? [],
+                },
+              ],
+            },
+            lookedUp ? pr : null,
+          ),
+        )
       : [];
-    return { outputData: { pr_number: task.prNumber, check_name: name, ...analysis }, children };
+    return {
+      outputData: {
+        pr_number: task.prNumber,
+        check_name: name,
+        ...analysis,
+        ...(lookedUp ? { pull_requests_found_by_sha: prs.map((p) => p.number) } : {}),
+        ...(details ? { annotations_fetched: details.annotations.length } : {}),
+      },
+      children,
+    };
+  }
+
+  /** The check's own words about the failure; a prompt without them is still worth sending. */
+  private async details(
+    repository: string,
+    checkRunId: number | null,
+  ): Promise<CheckRunDetails | null> {
+    if (checkRunId === null) return null;
+    try {
+      return await this.github.getCheckRunDetails(repository, checkRunId);
+    } catch (error) {
+      if (isTransientError(error)) throw error;
+      this.logger.warn('could not read the check run output', {
+        check_run_id: checkRunId,
+        error: String(error),
+      });
+      return null;
+    }
   }
 }

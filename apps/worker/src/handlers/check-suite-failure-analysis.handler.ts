@@ -1,7 +1,16 @@
-import { Injectable } from '@nestjs/common';
-import { analyzeCheckFailure, DomainError, ErrorCode, TaskType } from '@app/domain';
-import { GithubClient } from '@app/github';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'winston';
+import {
+  analyzeCheckFailure,
+  DomainError,
+  ErrorCode,
+  isTransientError,
+  LOGGER,
+  TaskType,
+} from '@app/domain';
+import { CheckAnnotation, GithubClient } from '@app/github';
 import { agentTriggerChild } from './agent-trigger';
+import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, TaskContext, TaskHandler } from './task-handler';
 
 const FAILING = new Set([
@@ -11,41 +20,71 @@ const FAILING = new Set([
   'cancelled',
   'action_required',
 ]);
+/** Failed runs whose output and annotations go into the prompt. */
+const DETAILED_RUNS = 3;
 
 /** Reads the suite's runs through the GitHub API and classifies the failed ones. */
 @Injectable()
 export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
   readonly taskType = TaskType.CheckSuiteFailureAnalysis;
 
-  constructor(private readonly github: GithubClient) {}
+  constructor(
+    private readonly github: GithubClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   async handle({ task }: TaskContext): Promise<HandlerResult> {
     const suiteId = inputNumber(task.inputData, 'check_suite_id');
     if (!task.repository || suiteId === null) {
       throw new DomainError(ErrorCode.InvalidInput, 'task has no repository or check suite id');
     }
-    const runs = await this.github.listCheckRunsForSuite(task.repository, suiteId);
+    const repository = task.repository;
+    const runs = await this.github.listCheckRunsForSuite(repository, suiteId);
     const failed = runs.filter((r) => r.conclusion !== null && FAILING.has(r.conclusion));
     const analysis = analyzeCheckFailure({
       checkNames: failed.map((r) => ({ name: r.name, conclusion: r.conclusion })),
     });
+    const { prs, lookedUp } = await pullRequestsOf(this.github, task);
+    const detailed = new Map<number, { summary: string | null; annotations: CheckAnnotation[] }>();
+    if (analysis.shouldTriggerAgent && prs.length > 0) {
+      for (const run of failed.slice(0, DETAILED_RUNS)) {
+        try {
+          const d = await this.github.getCheckRunDetails(repository, run.id, 20);
+          detailed.set(run.id, {
+            summary: [d.title, d.summary].filter(Boolean).join(': ') || null,
+            annotations: d.annotations,
+          });
+        } catch (error) {
+          if (isTransientError(error)) throw error;
+          this.logger.warn('could not read a check run output', {
+            check_run_id: run.id,
+            error: String(error),
+          });
+        }
+      }
+    }
     const children = analysis.shouldTriggerAgent
-      ? [
-          agentTriggerChild(task, {
-            kind: 'check_suite_failure',
-            repository: task.repository,
-            prNumber: task.prNumber,
-            branch: task.branch,
-            headSha: task.commitSha,
-            reasons: analysis.reasons,
-            categories: analysis.categories,
-            failedChecks: failed.map((r) => ({
-              name: r.name,
-              conclusion: r.conclusion,
-              detailsUrl: r.detailsUrl ?? r.htmlUrl,
-            })),
-          }),
-        ]
+      ? prs.map((pr) =>
+          agentTriggerChild(
+            task,
+            {
+              kind: 'check_suite_failure',
+              repository,
+              prNumber: pr.number,
+              branch: pr.branch,
+              headSha: task.commitSha,
+              reasons: analysis.reasons,
+              categories: analysis.categories,
+              failedChecks: failed.map((r) => ({
+                name: r.name,
+                conclusion: r.conclusion,
+                detailsUrl: r.detailsUrl ?? r.htmlUrl,
+                ...(detailed.get(r.id) ?? {}),
+              })),
+            },
+            lookedUp ? pr : null,
+          ),
+        )
       : [];
     return {
       outputData: {
@@ -54,6 +93,7 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
         runs_total: runs.length,
         failed_runs: failed.length,
         ...analysis,
+        ...(lookedUp ? { pull_requests_found_by_sha: prs.map((p) => p.number) } : {}),
       },
       children,
     };

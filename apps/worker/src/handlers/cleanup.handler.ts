@@ -28,6 +28,7 @@ export class CleanupHandler implements TaskHandler {
         events_deleted: result.eventsDeleted,
         tasks_deleted: result.tasksDeleted,
         executions_deleted: result.executionsDeleted,
+        audit_records_deleted: result.auditRecordsDeleted,
         batches: result.batches,
       },
     };

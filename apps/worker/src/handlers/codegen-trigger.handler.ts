@@ -3,32 +3,46 @@ import type { Logger } from 'winston';
 import { DomainError, ErrorCode, LOGGER, TaskType } from '@app/domain';
 import { CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { AgentPolicy } from './agent-policy';
+import { PrCommenter } from './pr-commenter';
 import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
 
-/** Starts a Codegen agent run with the prompt its parent analysis recorded. */
+/**
+ * Starts a Codegen agent run with the prompt its parent analysis recorded, after the safety
+ * checks of {@link AgentPolicy}; the run is then followed to its end by the poller.
+ */
 @Injectable()
 export class CodegenTriggerHandler implements TaskHandler {
   readonly taskType = TaskType.CodegenTrigger;
 
   constructor(
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
+    private readonly policy: AgentPolicy,
+    private readonly commenter: PrCommenter,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle({ task, checkpoint }: TaskContext): Promise<HandlerResult> {
+  async handle({ task, event, checkpoint }: TaskContext): Promise<HandlerResult> {
     const prompt = inputString(task.inputData, 'prompt');
     if (!prompt) throw new DomainError(ErrorCode.InvalidInput, 'agent trigger has no prompt');
     if (task.codegenTaskId) {
-      // An earlier attempt started the run and then stopped: never start a second one.
+      // An earlier attempt started the run and then stopped: follow that run, never start another.
       return {
         outputData: {
+          ...(task.outputData ?? {}),
           agent_run_id: task.codegenTaskId,
           web_url: task.codegenTaskUrl,
           resumed: true,
         },
         codegen: { id: task.codegenTaskId, url: task.codegenTaskUrl },
+        waitForAgentRun: !this.config.codegen.dryRun,
       };
+    }
+    const refusal = await this.policy.refusal(task, event);
+    if (refusal) {
+      this.logger.info('agent run skipped by policy', { task_id: task.taskId, reason: refusal });
+      return { outputData: { skipped: true, reason: refusal, prompt }, cancel: refusal };
     }
     if (this.config.codegen.dryRun || !this.codegen) {
       this.logger.info('dry run: would start a Codegen agent run', {
@@ -48,9 +62,18 @@ export class CodegenTriggerHandler implements TaskHandler {
       },
     });
     await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl });
+    const commentId = await this.commenter.runStarted(task, run.id, run.webUrl);
     return {
-      outputData: { agent_run_id: run.id, status: run.status, web_url: run.webUrl, prompt },
+      outputData: {
+        agent_run_id: run.id,
+        agent_run_status: run.status,
+        agent_run_started_at: new Date().toISOString(),
+        web_url: run.webUrl,
+        prompt,
+        ...(commentId !== null ? { pr_comment_id: commentId } : {}),
+      },
       codegen: { id: run.id, url: run.webUrl },
+      waitForAgentRun: true,
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { analyzePullRequest, DomainError, ErrorCode, TaskType } from '@app/domain';
+import { analyzePullRequest, DomainError, ErrorCode, TaskRepository, TaskType } from '@app/domain';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { agentTriggerChild } from './agent-trigger';
@@ -12,10 +12,13 @@ export class PullRequestAnalysisHandler implements TaskHandler {
 
   constructor(
     private readonly github: GithubClient,
+    private readonly tasks: TaskRepository,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
   async handle({ task }: TaskContext): Promise<HandlerResult> {
+    // A newer head SHA makes older analyses and not-yet-started agent triggers of this PR moot.
+    const superseded = await this.tasks.cancelSuperseded(task);
     const action = inputString(task.inputData, 'action') ?? '';
     const draft = task.inputData.draft === true;
     if (!task.repository || task.prNumber === null) {
@@ -25,14 +28,21 @@ export class PullRequestAnalysisHandler implements TaskHandler {
       );
     }
     if (draft && action !== 'ready_for_review') {
-      return { outputData: { skipped: true, reason: 'draft pull request', action } };
+      return {
+        outputData: {
+          skipped: true,
+          reason: 'draft pull request',
+          action,
+          superseded_task_ids: superseded,
+        },
+      };
     }
     const files = await this.github.listPullRequestFiles(task.repository, task.prNumber);
     const analysis = analyzePullRequest({
       action,
       draft,
       files,
-      synchronizeCodeFileThreshold: this.config.analysis.synchronizeCodeFileThreshold,
+      synchronizeCodeFileThreshold: this.config.rules.forRepository(task.repository).synchronizeCodeFileThreshold,
     });
     const children = analysis.shouldTriggerAgent
       ? [
@@ -48,6 +58,14 @@ export class PullRequestAnalysisHandler implements TaskHandler {
           }),
         ]
       : [];
-    return { outputData: { action, ...analysis, files_total: files.length }, children };
+    return {
+      outputData: {
+        action,
+        ...analysis,
+        files_total: files.length,
+        ...(superseded.length > 0 ? { superseded_task_ids: superseded } : {}),
+      },
+      children,
+    };
   }
 }

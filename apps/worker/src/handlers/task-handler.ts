@@ -15,6 +15,10 @@ export interface HandlerResult {
   outputData: Record<string, unknown>;
   children?: ChildTaskDraft[];
   codegen?: { id: string; url: string | null };
+  /** Skip the work by policy: the task ends `cancelled` with this reason. */
+  cancel?: string;
+  /** An agent run was started (or resumed): the task stays running while it is polled. */
+  waitForAgentRun?: boolean;
 }
 
 /** One per task type. Throw an ExternalServiceError with transient=true to be retried. */

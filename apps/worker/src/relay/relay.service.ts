@@ -12,6 +12,7 @@ import {
   TaskRepository,
 } from '@app/domain';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { RelayTelemetry } from '../listener/relay-telemetry';
 
 export interface RelayPassResult {
   pendingEnqueued: number;
@@ -36,6 +37,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly moduleRef: ModuleRef,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly telemetry: RelayTelemetry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -71,10 +73,12 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     for (const candidate of expired) {
       const job = await this.queue(queueForTaskType(candidate.taskType)).getJob(candidate.taskId);
       // A job that still exists belongs to Bull's stalled-job recovery; leave it to Bull.
-      if (!job && (await this.tasks.requeueExpired(candidate.taskId))) requeue.push(candidate);
+      if (!job && (await this.tasks.requeueExpired(candidate.taskId)) === 'queued')
+        requeue.push(candidate);
     }
     result.expiredRequeued = (await this.enqueuer.enqueue(requeue)).length;
     await this.enqueuer.flush();
+    this.telemetry.pass(result);
 
     if (result.pendingEnqueued + result.queuedRestored + result.expiredRequeued > 0) {
       this.logger.info('relay re-enqueued tasks from PostgreSQL', {

@@ -3,9 +3,18 @@ import { getQueueToken } from '@nestjs/bull';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
 import type { Logger } from 'winston';
-import { JobName, LOGGER, QueueName, RunTaskJob } from '@app/domain';
+import {
+  JOBS_BY_QUEUE,
+  JobName,
+  LOGGER,
+  PollAgentRunJob,
+  QueueName,
+  RunTaskJob,
+  runJobWithTelemetry,
+} from '@app/domain';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { TaskRunner } from './task-runner.service';
+import { AgentRunPoller } from './agent-run-poller.service';
 
 type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
 
@@ -20,6 +29,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly moduleRef: ModuleRef,
     private readonly runner: TaskRunner,
+    private readonly poller: AgentRunPoller,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -27,17 +37,20 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   onApplicationBootstrap(): void {
     const handlers: Record<JobName, JobHandler> = {
       [JobName.RunTask]: (job, queue) => this.runTask(job, queue),
+      [JobName.PollAgentRun]: (job, queue) =>
+        this.pollAgentRun(job as unknown as Job<PollAgentRunJob>, queue),
     };
     const missing = Object.values(JobName).filter((name) => !handlers[name]);
     if (missing.length > 0) throw new Error(`no handler for job name(s): ${missing.join(', ')}`);
     const concurrency: Record<QueueName, number> = {
       [QueueName.Analysis]: this.config.analysisConcurrency,
       [QueueName.Codegen]: this.config.codegenConcurrency,
+      [QueueName.AgentRunPoll]: this.config.codegenConcurrency,
     };
     for (const name of Object.values(QueueName)) {
       const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
       this.queues.set(name, queue);
-      for (const jobName of Object.values(JobName)) {
+      for (const jobName of JOBS_BY_QUEUE[name]) {
         void queue.process(jobName, concurrency[name], (job: Job<RunTaskJob>) =>
           handlers[jobName](job, name),
         );
@@ -60,6 +73,22 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
+  private async pollAgentRun(job: Job<PollAgentRunJob>, queue: QueueName): Promise<unknown> {
+    const { taskId, poll } = job.data ?? {};
+    if (typeof taskId !== 'string' || !/^[0-9a-f-]{36}$/i.test(taskId) || !Number.isInteger(poll)) {
+      this.logger.error('dropping a poll job without a valid task id', {
+        queue,
+        job_id: String(job.id),
+      });
+      return 'invalid';
+    }
+    return runJobWithTelemetry(
+      { ...job.data, taskId },
+      { 'messaging.system': 'bull', 'messaging.destination.name': queue, 'agent_run.poll': poll },
+      () => this.poller.poll(job.data),
+    );
+  }
+
   private async runTask(job: Job<RunTaskJob>, queue: QueueName): Promise<unknown> {
     const taskId = job.data?.taskId;
     if (typeof taskId !== 'string' || !/^[0-9a-f-]{36}$/i.test(taskId)) {
@@ -69,6 +98,15 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       });
       return 'invalid';
     }
-    return this.runner.run(taskId, queue);
+    // The job continues the delivery's trace and carries its correlation id into every log line.
+    return runJobWithTelemetry(
+      { ...job.data, taskId },
+      {
+        'messaging.system': 'bull',
+        'messaging.destination.name': queue,
+        'bull.job.attempt': job.attemptsMade + 1,
+      },
+      () => this.runner.run(taskId, queue),
+    );
   }
 }

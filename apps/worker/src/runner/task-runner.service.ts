@@ -10,10 +10,12 @@ import {
   QueueName,
   TaskEnqueuer,
   TaskRepository,
+  TaskTelemetry,
   WebhookEventEntity,
 } from '@app/domain';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
+import { AgentRunPoller } from './agent-run-poller.service';
 
 /** Thrown to Bull so it schedules the next attempt with backoff. */
 export class RetryLaterError extends Error {
@@ -26,7 +28,8 @@ export class RetryLaterError extends Error {
   }
 }
 
-export type RunOutcome = 'completed' | 'failed' | 'retrying' | 'skipped' | 'lost';
+export type RunOutcome =
+  'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting';
 
 /**
  * Runs one attempt of a task: claim → execution row → handler under a deadline → outcome.
@@ -42,6 +45,8 @@ export class TaskRunner {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly telemetry: TaskTelemetry,
+    private readonly poller: AgentRunPoller,
   ) {}
 
   async run(taskId: string, queueName: QueueName): Promise<RunOutcome> {
@@ -57,6 +62,7 @@ export class TaskRunner {
       attempt: claim.attempt,
       execution_id: claim.executionId,
     };
+    this.telemetry.attemptStarted(claim);
     if (claim.abandonedExecutions > 0) {
       this.logger.warn('took over a task whose worker stopped', {
         ...log,
@@ -69,6 +75,7 @@ export class TaskRunner {
         kind: 'failed',
         error: `no handler for ${claim.task.taskType}`,
       });
+      this.telemetry.attemptEnded(claim, 'failed');
       return 'failed';
     }
     const started = Date.now();
@@ -87,12 +94,40 @@ export class TaskRunner {
           checkpoint: (u) => this.tasks.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
         }),
       );
+      if (result.cancel !== undefined) {
+        const cancelled = await this.tasks.finish(claim, {
+          kind: 'cancelled',
+          reason: result.cancel,
+          outputData: result.outputData,
+        });
+        if (!cancelled) return this.lost(log);
+        this.telemetry.attemptEnded(claim, 'cancelled');
+        this.logger.info('task cancelled by policy', { ...log, reason: result.cancel });
+        return 'cancelled';
+      }
+      if (result.waitForAgentRun) {
+        // The run is followed by poll jobs; the task stays running with a fresh lease.
+        const delay = this.poller.delayFor(1);
+        if (
+          !(await this.tasks.markWaiting(claim, result.outputData, this.poller.leaseFor(delay)))
+        ) {
+          return this.lost(log);
+        }
+        await this.poller.schedule(claim.task.taskId, 1, delay);
+        this.telemetry.attemptEnded(claim, 'waiting');
+        this.logger.info('agent run started; following it', {
+          ...log,
+          agent_run_id: result.codegen?.id,
+        });
+        return 'waiting';
+      }
       const finished = await this.tasks.finish(
         claim,
         { kind: 'completed', outputData: result.outputData, codegen: result.codegen },
         result.children ?? [],
       );
       if (!finished) return this.lost(log);
+      this.telemetry.attemptEnded(claim, 'completed', finished.children);
       if (finished.children.length > 0) {
         await this.enqueuer.enqueue(
           finished.children.map((c) => ({ ...c, attemptsLeft: claim.task.maxRetries + 1 })),
@@ -119,6 +154,7 @@ export class TaskRunner {
     if (transient && claim.task.retryCount < claim.task.maxRetries) {
       const scheduled = await this.tasks.scheduleRetry(claim, message);
       if (!scheduled) return this.lost(log);
+      this.telemetry.attemptEnded(claim, 'retrying');
       this.logger.warn('task attempt failed; retrying with backoff', { ...log, error: message });
       throw new RetryLaterError(
         message,
@@ -134,6 +170,7 @@ export class TaskRunner {
       },
     });
     if (!finished) return this.lost(log);
+    this.telemetry.attemptEnded(claim, 'failed');
     this.logger.error('task failed', { ...log, error: message, transient });
     return 'failed';
   }

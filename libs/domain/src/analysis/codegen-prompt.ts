@@ -16,7 +16,20 @@ export interface CodegenPromptContext {
   headSha: string | null;
   reasons: string[];
   categories?: CheckCategory[];
-  failedChecks?: Array<{ name: string; conclusion: string | null; detailsUrl?: string | null }>;
+  failedChecks?: Array<{
+    name: string;
+    conclusion: string | null;
+    detailsUrl?: string | null;
+    /** The check's output title/summary, when it was fetched. */
+    summary?: string | null;
+    /** Failing lines the check reported (annotations), bounded by the caller. */
+    annotations?: Array<{
+      path: string;
+      startLine: number | null;
+      level: string | null;
+      message: string;
+    }>;
+  }>;
   prTitle?: string | null;
   prUrl?: string | null;
 }
@@ -138,13 +151,25 @@ function instructions(ctx: CodegenPromptContext): string[] {
   }
 }
 
+/** Annotations per failing check in the prompt; the rest is in the check's details page. */
+const MAX_ANNOTATIONS_PER_CHECK = 10;
+
 function failedCheckLines(ctx: CodegenPromptContext): string[] {
   const checks = Array.isArray(ctx.failedChecks) ? ctx.failedChecks : [];
   return checks.slice(0, MAX_FAILED_CHECKS).map((check) => {
     const name = clean(check?.name, 200) || 'unnamed check';
     const conclusion = clean(check?.conclusion, 40) || 'unknown';
     const details = httpUrl(check?.detailsUrl);
-    return `- ${name}: ${conclusion}${details ? ` (details: ${details})` : ''}`;
+    const lines = [`- ${name}: ${conclusion}${details ? ` (details: ${details})` : ''}`];
+    const summary = clean(check?.summary, 600);
+    if (summary) lines.push(`  summary: ${summary}`);
+    const annotations = Array.isArray(check?.annotations) ? check.annotations : [];
+    for (const a of annotations.slice(0, MAX_ANNOTATIONS_PER_CHECK)) {
+      const where = `${clean(a?.path, 200) || '?'}${typeof a?.startLine === 'number' ? `:${a.startLine}` : ''}`;
+      const level = clean(a?.level, 20);
+      lines.push(`  ${where}${level ? ` [${level}]` : ''}: ${clean(a?.message, 300)}`);
+    }
+    return lines.join('\n');
   });
 }
 

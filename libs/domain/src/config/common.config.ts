@@ -1,9 +1,10 @@
 import { EnvReader } from './env-reader';
+import { readTransportConfig, TransportConfig } from './transport.config';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 /** Settings both apps share: storage, queues, logging, telemetry. */
-export interface CommonConfig {
+export interface CommonConfig extends TransportConfig {
   nodeEnv: string;
   isProduction: boolean;
   databaseUrl: string;
@@ -42,7 +43,7 @@ export function readCommonConfig(env: EnvReader): CommonConfig {
     : env.raw('CELERY_BROKER_URL')
       ? 'CELERY_BROKER_URL'
       : 'REDIS_URL';
-  return {
+  const common: CommonConfig = {
     nodeEnv,
     isProduction: nodeEnv === 'production',
     databaseUrl: env.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
@@ -55,12 +56,19 @@ export function readCommonConfig(env: EnvReader): CommonConfig {
       : 'info',
     enableMetrics: env.bool('ENABLE_METRICS', true),
     enableTracing: env.bool('ENABLE_TRACING', true),
-    jaegerEndpoint: env.optionalString('JAEGER_ENDPOINT'),
+    // OTLP/HTTP collector (Jaeger: http://jaeger:4318); validated so a typo stops the start.
+    jaegerEndpoint: env.raw('JAEGER_ENDPOINT')
+      ? env.url('JAEGER_ENDPOINT', undefined, ['http:', 'https:'])
+      : undefined,
     task: {
       maxRetries: env.int('TASK_MAX_RETRIES', 3, 0, 20),
       backoffBaseMs: env.int('TASK_BACKOFF_BASE_MS', 1000, 1, 3_600_000),
       backoffMaxMs: env.int('TASK_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       timeoutMs: env.int('TASK_TIMEOUT_MS', 120_000, 100, 3_600_000),
     },
+  };
+  return {
+    ...common,
+    ...readTransportConfig(env, common.databaseUrl, common.queueRedisUrl, queueRedis),
   };
 }

@@ -1,4 +1,5 @@
 import { DataSourceOptions } from 'typeorm';
+import { pgConnectionOptions } from '../transport/database-tls';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
@@ -7,13 +8,21 @@ export interface DatabaseSettings {
   databasePoolSize: number;
   databaseConnectTimeoutMs: number;
   applicationName: string;
+  /** PEM CA bundle for `sslmode=verify-full` / `verify-ca` / `require` (DATABASE_SSL_CA_FILE). */
+  databaseSslCaFile?: string;
 }
 
-/** TypeORM options shared by both apps and the migration runner. `synchronize` is never on. */
+/**
+ * TypeORM options shared by both apps and the migration runner. `synchronize` is never on.
+ * TLS follows the URL's `sslmode` with libpq's meaning (see {@link pgConnectionOptions}): the SSL
+ * parameters are taken out of the URL and applied as pg's `ssl` option, so node-postgres cannot
+ * reinterpret them or drop the CA file.
+ */
 export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  const connection = pgConnectionOptions(settings.databaseUrl, settings.databaseSslCaFile);
   return {
     type: 'postgres',
-    url: settings.databaseUrl,
+    url: connection.connectionString,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
@@ -27,6 +36,8 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
       // A statement stuck behind a broken connection must not hold a webhook response forever.
       query_timeout: 10_000,
       keepAlive: true,
+      // Straight to pg (TypeORM's own `ssl` is typed for servers, not clients).
+      ssl: connection.ssl,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { AuditLogEntity } from '../audit/audit-log.entity';
 import { WebhookEventEntity } from '../events/webhook-event.entity';
 import { TaskExecutionEntity } from '../executions/task-execution.entity';
 import {
@@ -12,4 +13,5 @@ export const ENTITIES = [
   TaskExecutionEntity,
   InstallationEntity,
   InstallationRepositoryEntity,
+  AuditLogEntity,
 ];

@@ -5,7 +5,11 @@ import { runMigrations } from './migrate';
  * boots. Replicas started together queue on the migration advisory lock, so each migration is
  * applied once; production runs `npm run migration:run` as its own step instead.
  */
-export async function migrateOnStart(databaseUrl: string, service: string): Promise<void> {
+export async function migrateOnStart(
+  databaseUrl: string,
+  service: string,
+  sslCaFile?: string,
+): Promise<void> {
   const line = (message: string, fields: Record<string, unknown> = {}): void =>
     void process.stdout.write(
       JSON.stringify({
@@ -17,6 +21,7 @@ export async function migrateOnStart(databaseUrl: string, service: string): Prom
       }) + '\n',
     );
   const applied = await runMigrations(databaseUrl, {
+    sslCaFile,
     onWait: () => line('another process is migrating; waiting for the migration lock'),
   });
   line(

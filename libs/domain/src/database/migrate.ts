@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ConfigError, EnvReader } from '../config/env-reader';
+import { readDatabaseTls } from '../config/transport.config';
 import { buildDataSourceOptions } from './data-source-options';
 import { MigrationLockOptions, withMigrationLock } from './migration-lock';
 
@@ -12,13 +13,14 @@ export async function runMigrations(
   databaseUrl: string,
   lock: MigrationLockOptions = {},
 ): Promise<string[]> {
-  return withMigrationLock(databaseUrl, () => applyPending(databaseUrl), lock);
+  return withMigrationLock(databaseUrl, () => applyPending(databaseUrl, lock.sslCaFile), lock);
 }
 
-async function applyPending(databaseUrl: string): Promise<string[]> {
+async function applyPending(databaseUrl: string, databaseSslCaFile?: string): Promise<string[]> {
   const dataSource = new DataSource(
     buildDataSourceOptions({
       databaseUrl,
+      databaseSslCaFile,
       databasePoolSize: 2,
       databaseConnectTimeoutMs: 10_000,
       applicationName: 'orchestrator-migrate',
@@ -36,8 +38,9 @@ async function applyPending(databaseUrl: string): Promise<string[]> {
 async function main(): Promise<void> {
   const env = new EnvReader(process.env);
   const databaseUrl = env.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
+  const sslCaFile = readDatabaseTls(env, databaseUrl);
   env.done();
-  const applied = await runMigrations(databaseUrl);
+  const applied = await runMigrations(databaseUrl, { sslCaFile });
   process.stdout.write(
     JSON.stringify({
       level: 'info',

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { pgConnectionOptions } from '../transport/database-tls';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -14,11 +15,18 @@ export interface MigrationLockOptions {
   pollMs?: number;
   /** Called once if the lock is held by another process when we first ask. */
   onWait?: () => void;
+  /** CA bundle of the database's TLS certificate (DATABASE_SSL_CA_FILE). */
+  sslCaFile?: string;
 }
 
-function connect(databaseUrl: string, applicationName: string): Promise<Client> {
+function connect(
+  databaseUrl: string,
+  applicationName: string,
+  sslCaFile?: string,
+): Promise<Client> {
   const client = new Client({
-    connectionString: databaseUrl,
+    // The same TLS handling as the apps' pools (sslmode with libpq's meaning, CA file).
+    ...pgConnectionOptions(databaseUrl, sslCaFile),
     application_name: applicationName,
     connectionTimeoutMillis: 10_000,
   });
@@ -32,9 +40,9 @@ function connect(databaseUrl: string, applicationName: string): Promise<Client> 
 export async function withMigrationLock<T>(
   databaseUrl: string,
   work: () => Promise<T>,
-  { timeoutMs = 300_000, pollMs = 250, onWait }: MigrationLockOptions = {},
+  { timeoutMs = 300_000, pollMs = 250, onWait, sslCaFile }: MigrationLockOptions = {},
 ): Promise<T> {
-  const client = await connect(databaseUrl, 'orchestrator-migration-lock');
+  const client = await connect(databaseUrl, 'orchestrator-migration-lock', sslCaFile);
   try {
     const deadline = Date.now() + timeoutMs;
     let told = false;
@@ -66,8 +74,11 @@ export async function withMigrationLock<T>(
 }
 
 /** Names of the migrations this build has that the database has not applied yet. Read-only. */
-export async function pendingMigrationNames(databaseUrl: string): Promise<string[]> {
-  const client = await connect(databaseUrl, 'orchestrator-schema-check');
+export async function pendingMigrationNames(
+  databaseUrl: string,
+  sslCaFile?: string,
+): Promise<string[]> {
+  const client = await connect(databaseUrl, 'orchestrator-schema-check', sslCaFile);
   try {
     const { rows: table } = await client.query<{ exists: boolean }>(
       `SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`,
@@ -91,14 +102,14 @@ export async function pendingMigrationNames(databaseUrl: string): Promise<string
  */
 export async function waitForSchema(
   databaseUrl: string,
-  { timeoutMs = 600_000, pollMs = 2000, onWait }: MigrationLockOptions = {},
+  { timeoutMs = 600_000, pollMs = 2000, onWait, sslCaFile }: MigrationLockOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
     let pending: string[];
     try {
-      pending = await pendingMigrationNames(databaseUrl);
+      pending = await pendingMigrationNames(databaseUrl, sslCaFile);
     } catch (error) {
       // PostgreSQL may still be starting; keep polling until the deadline.
       pending = [`(database not reachable: ${error instanceof Error ? error.message : 'error'})`];

@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader } from '../config/env-reader';
+import { readDatabaseTls } from '../config/transport.config';
 import { waitForSchema } from './migration-lock';
 
 /**
@@ -9,11 +10,13 @@ async function main(): Promise<void> {
   const env = new EnvReader(process.env);
   const databaseUrl = env.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
   const timeoutMs = env.int('SCHEMA_WAIT_TIMEOUT_MS', 600_000, 1000, 86_400_000);
+  const sslCaFile = readDatabaseTls(env, databaseUrl);
   env.done();
   const line = (message: string): string =>
     JSON.stringify({ level: 'info', message, timestamp: new Date().toISOString() }) + '\n';
   await waitForSchema(databaseUrl, {
     timeoutMs,
+    sslCaFile,
     onWait: () => process.stdout.write(line('waiting for the migration step')),
   });
   process.stdout.write(line('schema is up to date'));

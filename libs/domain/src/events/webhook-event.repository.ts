@@ -1,11 +1,43 @@
-import { EntityManager } from 'typeorm';
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** Anything that runs SQL: a DataSource, or the EntityManager of an open transaction. */
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
+
+/** The pg pool behind a TypeORM postgres DataSource: same size, timeouts and instrumentation. */
+export function pgPoolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as PostgresDriver).master as Pool;
+}
+
+/**
+ * Runs a few fixed statements as named prepared statements on a pg pool, so PostgreSQL parses
+ * and plans each once per connection rather than on every call (for the intake statement about
+ * a third of a millisecond of server CPU per delivery; docs/performance.md). Resolves with the
+ * result rows, as DataSource.query does for a statement whose last part is a SELECT.
+ */
+export class PreparedStatements implements Queryable {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly pool: () => Pool) {}
+
+  async query<T = unknown>(sql: string, parameters: unknown[] = []): Promise<T> {
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      // Named by content, so two instances on one pool can never clash over a name.
+      name = `stmt_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+      this.names.set(sql, name);
+    }
+    const result = await this.pool().query({ name, text: sql, values: parameters });
+    return result.rows as T;
+  }
+}
 import { TaskType } from '../tasks/task-type';
 import { InstallationChange } from '../routing';
+import { cancelTasksForLostAccess } from '../installations/installation-access';
 
 /** A task to be stored with its event, in the same statement. */
 export interface NewTask {
@@ -105,11 +137,14 @@ export async function insertEventWithTasks(
   }
 }
 
-/** Records an installation change, inside the transaction that stores its event. */
+/**
+ * Records an installation change, inside the transaction that stores its event; tasks that would
+ * call GitHub as an installation that lost access are cancelled in the same transaction.
+ */
 export async function recordInstallationChange(
   m: EntityManager,
   change: InstallationChange,
-): Promise<void> {
+): Promise<{ tasksCancelled: number }> {
   {
     const deleted = change.action === 'deleted';
     const suspended =
@@ -154,4 +189,5 @@ export async function recordInstallationChange(
       );
     }
   }
+  return { tasksCancelled: await cancelTasksForLostAccess(m, change) };
 }

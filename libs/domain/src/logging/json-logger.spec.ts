@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { transports } from 'winston';
-import { createJsonLogger } from './json-logger';
+import { annotateLogContext, runWithLogContext } from '../observability/log-context';
+import { createJsonLogger, registerLogSecrets } from './json-logger';
 
 function capture(level: 'info' | 'error' = 'info') {
   const lines: string[] = [];
@@ -51,6 +52,40 @@ describe('createJsonLogger', () => {
     });
     expect(line.token).toBe('[redacted]');
     expect(lines[0]).not.toContain('abc');
+  });
+
+  it('cuts registered secret values out of any message or field', () => {
+    const { logger, lines } = capture();
+    registerLogSecrets(['ghp_secretTokenValue123', 'short']);
+    logger.warn('GitHub answered 502: bad credentials ghp_secretTokenValue123', {
+      error: { detail: 'Bearer ghp_secretTokenValue123' },
+      note: 'short words stay',
+    });
+    expect(lines[0]).not.toContain('ghp_secretTokenValue123');
+    expect(JSON.parse(lines[0])).toMatchObject({
+      message: 'GitHub answered 502: bad credentials [redacted]',
+      error: { detail: 'Bearer [redacted]' },
+      note: 'short words stay',
+    });
+  });
+
+  it('adds the ids of the current request or job to every line', () => {
+    const { logger, lines } = capture();
+    runWithLogContext({ correlation_id: 'c-1', delivery_id: 'd-1' }, () => {
+      annotateLogContext({ task_id: 't-1', execution_id: 7 });
+      logger.info('inside');
+      logger.info('explicit wins', { task_id: 't-2' });
+    });
+    logger.info('outside');
+    const [inside, explicit, outside] = lines.map((l) => JSON.parse(l));
+    expect(inside).toMatchObject({
+      correlation_id: 'c-1',
+      delivery_id: 'd-1',
+      task_id: 't-1',
+      execution_id: 7,
+    });
+    expect(explicit.task_id).toBe('t-2');
+    expect(outside.correlation_id).toBeUndefined();
   });
 
   it('respects the level', () => {

@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import { createLogger, format, Logger, transports } from 'winston';
 import type { LogLevel } from '../config/common.config';
+import { logContextFormat } from '../observability/log-context';
 
 /** Fields that must never reach a log line, whatever a caller passes. */
 const REDACTED_KEYS =
@@ -20,16 +21,52 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Secret values (tokens, webhook secrets) of this process, never written whatever the field. */
+const secretValues = new Set<string>();
+/** Shorter values would match ordinary words. */
+const MIN_SECRET_LENGTH = 8;
+// winston keeps the serialized line under this symbol (triple-beam's MESSAGE).
+const SERIALIZED = Symbol.for('message');
+
+/**
+ * Registers secret values to cut out of every serialized log line, whatever field or message
+ * carries them (an upstream error echoing a token, say). Key-based redaction covers the rest.
+ */
+export function registerLogSecrets(values: ReadonlyArray<string | undefined>): void {
+  for (const value of values) {
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) {
+      secretValues.add(value);
+      // The same value as it appears inside a JSON string.
+      const escaped = JSON.stringify(value).slice(1, -1);
+      if (escaped !== value) secretValues.add(escaped);
+    }
+  }
+}
+
+const scrubSecretValues = format((info) => {
+  const line = (info as Record<symbol, unknown>)[SERIALIZED];
+  if (typeof line !== 'string' || secretValues.size === 0) return info;
+  let clean = line;
+  for (const secret of secretValues) {
+    if (clean.includes(secret)) clean = clean.split(secret).join('[redacted]');
+  }
+  (info as Record<symbol, unknown>)[SERIALIZED] = clean;
+  return info;
+});
+
 /** Creates the process logger: one JSON object per line on stdout. */
 export function createJsonLogger(service: string, level: LogLevel): Logger {
   return createLogger({
     level,
     defaultMeta: { service },
     format: format.combine(
+      // correlation_id, delivery_id, task_id, execution_id, trace_id of the current request/job.
+      logContextFormat(),
       format((info) => redact(info) as typeof info)(),
       format.timestamp(),
       format.errors({ stack: true }),
       format.json(),
+      scrubSecretValues(),
     ),
     transports: [new transports.Console()],
   });

@@ -12,6 +12,8 @@ import { TaskEnqueuer } from '../queues/task-enqueuer';
 import { TaskRepository } from '../tasks/task.repository';
 import { OperatorCommands } from '../queries/operator-commands';
 import { OperatorQueries } from '../queries/operator-queries';
+import { logConnectionSecurity } from '../transport/connection-summary';
+import { redisConnectionOptions } from '../transport/redis-connection';
 
 export interface PersistenceModuleOptions {
   config: CommonConfig & { enqueueTimeoutMs?: number };
@@ -19,6 +21,8 @@ export interface PersistenceModuleOptions {
   logger: Logger;
   /** Bull settings of the queues in this process (the worker adds its backoff strategy). */
   queueSettings?: AdvancedSettings;
+  /** Bull rate limiters per queue, enforced across all processes sharing the Redis. */
+  queueLimiters?: Partial<Record<QueueName, { max: number; duration: number }>>;
 }
 
 /**
@@ -30,8 +34,9 @@ export interface PersistenceModuleOptions {
 export class PersistenceModule {
   static forRoot(options: PersistenceModuleOptions): DynamicModule {
     const { config } = options;
+    logConnectionSecurity(options.logger, config);
     const queues = Object.values(QueueName).map((name) =>
-      BullModule.registerQueue({ name, settings: options.queueSettings }),
+      BullModule.registerQueue({ name, settings: options.queueSettings, limiter: options.queueLimiters?.[name] }),
     );
     return {
       module: PersistenceModule,
@@ -42,12 +47,17 @@ export class PersistenceModule {
             databasePoolSize: config.databasePoolSize,
             databaseConnectTimeoutMs: config.databaseConnectTimeoutMs,
             applicationName: options.applicationName,
+            databaseSslCaFile: config.databaseSslCaFile,
           }),
           // Start even when PostgreSQL is briefly away; readiness reports it.
           retryAttempts: 3,
           retryDelay: 1000,
         }),
-        BullModule.forRoot({ url: config.queueRedisUrl, prefix: config.queuePrefix }),
+        // Options, not the URL: Bull's own URL parser ignores rediss:// (plain text).
+        BullModule.forRoot({
+          redis: redisConnectionOptions(config.queueRedisUrl, config.redisTlsCaFile),
+          prefix: config.queuePrefix,
+        }),
         ...queues,
       ],
       providers: [

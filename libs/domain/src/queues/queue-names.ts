@@ -1,21 +1,41 @@
+import type { JobTelemetry } from '../observability/job-telemetry';
 import { TaskType } from '../tasks/task-type';
 
 /** Bull queues. Agent triggers have their own queue so Codegen limits never stall analysis. */
 export enum QueueName {
   Analysis = 'analysis',
   Codegen = 'codegen',
+  /** Follow-up polls of started agent runs; rate-limited separately (Codegen's read limit). */
+  AgentRunPoll = 'agent-run-poll',
 }
 
 export enum JobName {
   RunTask = 'run-task',
+  PollAgentRun = 'poll-agent-run',
+}
+
+/** Which job names each queue carries; the worker refuses to start without a handler for each. */
+export const JOBS_BY_QUEUE: Record<QueueName, readonly JobName[]> = {
+  [QueueName.Analysis]: [JobName.RunTask],
+  [QueueName.Codegen]: [JobName.RunTask],
+  [QueueName.AgentRunPoll]: [JobName.PollAgentRun],
+};
+
+/** A poll of the agent run a `codegen_trigger` task started; `poll` counts from 1. */
+export interface PollAgentRunJob extends JobTelemetry {
+  taskId: string;
+  poll: number;
 }
 
 /** Jobs carry ids, not state; the job id is the task id. */
-export interface RunTaskJob {
+export interface RunTaskJob extends JobTelemetry {
   taskId: string;
 }
 
-export function queueForTaskType(taskType: TaskType): QueueName {
+/** Queues that carry `run-task` jobs. */
+export type TaskQueueName = QueueName.Analysis | QueueName.Codegen;
+
+export function queueForTaskType(taskType: TaskType): TaskQueueName {
   switch (taskType) {
     case TaskType.CodegenTrigger:
       return QueueName.Codegen;
@@ -24,6 +44,7 @@ export function queueForTaskType(taskType: TaskType): QueueName {
     case TaskType.CheckSuiteFailureAnalysis:
     case TaskType.PushAnalysis:
     case TaskType.Cleanup:
+    case TaskType.DeliveryRecovery:
       return QueueName.Analysis;
   }
 }

@@ -9,13 +9,16 @@ export interface RetentionResult {
   eventsDeleted: number;
   tasksDeleted: number;
   executionsDeleted: number;
+  /** `audit_log` rows that occurred before the cutoff (audit records follow the same period). */
+  auditRecordsDeleted: number;
   batches: number;
 }
 
 /**
  * Deletes events older than the retention period whose tasks are all finished, and finished
- * tasks without an event (cleanup tasks) older than it, in batches so no statement holds locks
- * for long. Tasks and executions go with their event (ON DELETE CASCADE); counts are measured.
+ * tasks without an event (cleanup tasks) older than it, and audit records older than it, in
+ * batches so no statement holds locks for long. Tasks and executions go with their event
+ * (ON DELETE CASCADE); counts are measured.
  */
 export async function runRetention(
   dataSource: DataSource,
@@ -36,6 +39,7 @@ export async function runRetention(
     eventsDeleted: 0,
     tasksDeleted: 0,
     executionsDeleted: 0,
+    auditRecordsDeleted: 0,
     batches: 0,
   };
   for (let i = 0; i < maxBatches; i++) {
@@ -86,6 +90,21 @@ export async function runRetention(
     result.executionsDeleted += Number(rows[0].executions);
     result.batches++;
     if (tasks < batchSize) break;
+  }
+  for (let i = 0; i < maxBatches; i++) {
+    const rows = await dataSource.query<Array<{ deleted: string }>>(
+      `WITH victims AS (
+         SELECT id FROM audit_log WHERE occurred_at < $1 ORDER BY occurred_at, id LIMIT $2
+       ), deleted AS (
+         DELETE FROM audit_log WHERE id IN (SELECT id FROM victims) RETURNING id
+       )
+       SELECT count(*) AS deleted FROM deleted`,
+      [cutoff, batchSize],
+    );
+    const deleted = Number(rows[0].deleted);
+    result.auditRecordsDeleted += deleted;
+    result.batches++;
+    if (deleted < batchSize) break;
   }
   return result;
 }

@@ -142,7 +142,6 @@ export function routeCheckRun(
   if (!head.ok) return head.outcome;
   const linked = linkedPullRequests(payload, head.check, 'check_run', head.action);
   if (!linked.ok) return linked.outcome;
-  if (linked.prs.length === 0) return ignored(head.action, 'no_linked_pull_requests');
 
   const { check } = head;
   const shared = {
@@ -157,6 +156,16 @@ export function routeCheckRun(
     app_slug: readText(check, ROUTING_LIMITS.login, 'app', 'slug'),
     ...senderFacts(payload),
   };
+  if (linked.prs.length === 0) {
+    // Fork PRs (and PRs GitHub did not link) arrive without pull_requests: the worker looks
+    // them up by head SHA instead of dropping the failure.
+    return lookupByHeadSha(
+      TaskType.CheckFailureAnalysis,
+      head,
+      shared,
+      readText(check, ROUTING_LIMITS.branch, 'check_suite', 'head_branch'),
+    );
+  }
   return {
     kind: 'tasks',
     action: head.action,
@@ -181,7 +190,6 @@ export function routeCheckSuite(
   if (!head.ok) return head.outcome;
   const linked = linkedPullRequests(payload, head.check, 'check_suite', head.action);
   if (!linked.ok) return linked.outcome;
-  if (linked.prs.length === 0) return ignored(head.action, 'no_linked_pull_requests');
 
   const { check } = head;
   const shared = {
@@ -193,6 +201,9 @@ export function routeCheckSuite(
     app_slug: readText(check, ROUTING_LIMITS.login, 'app', 'slug'),
     ...senderFacts(payload),
   };
+  if (linked.prs.length === 0) {
+    return lookupByHeadSha(TaskType.CheckSuiteFailureAnalysis, head, shared, shared.head_branch);
+  }
   return {
     kind: 'tasks',
     action: head.action,
@@ -204,5 +215,29 @@ export function routeCheckSuite(
       commitSha: pr.headSha ?? shared.head_sha,
       inputData: { ...shared, pr_number: pr.number },
     })),
+  };
+}
+
+/** One analysis without a PR number, asking the worker to find the PRs by head SHA. */
+function lookupByHeadSha(
+  taskType: TaskType,
+  head: { action: string; repository: string | null },
+  shared: Record<string, unknown> & { head_sha: string | null },
+  branch: string | null,
+): RouteOutcome {
+  if (shared.head_sha === null) return ignored(head.action, 'no_linked_pull_requests');
+  return {
+    kind: 'tasks',
+    action: head.action,
+    tasks: [
+      {
+        taskType,
+        repository: head.repository,
+        prNumber: null,
+        branch,
+        commitSha: shared.head_sha,
+        inputData: { ...shared, pr_number: null, lookup_pull_requests: true },
+      },
+    ],
   };
 }

@@ -218,12 +218,24 @@ describe('routeEvent: check_run', () => {
     },
   );
 
-  it('ignores a failing run without linked pull requests', () => {
+  it('asks the worker to look PRs up by head SHA when none is linked (fork PRs)', () => {
     const payload = failingRun();
     payload.check_run.pull_requests = [];
-    expect(routeEvent('check_run', payload)).toEqual({
+    const tasks = tasksOf(routeEvent('check_run', payload));
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toMatchObject({
+      prNumber: null,
+      commitSha: SHA,
+      inputData: { lookup_pull_requests: true, pr_number: null },
+    });
+  });
+
+  it('ignores a failing run with neither linked PRs nor a head SHA', () => {
+    const payload = failingRun();
+    payload.check_run.pull_requests = [];
+    payload.check_run.head_sha = 'not-a-sha';
+    expect(routeEvent('check_run', payload)).toMatchObject({
       kind: 'ignored',
-      action: 'completed',
       reason: 'no_linked_pull_requests',
     });
   });
@@ -255,10 +267,13 @@ describe('routeEvent: check_run', () => {
     expect(new Set(tasks.map((t) => t.prNumber)).size).toBe(50);
   });
 
-  it('drops linked PRs whose base is another repository', () => {
+  it('drops linked PRs whose base is another repository, then looks PRs up by SHA', () => {
     const payload = failingRun();
     payload.check_run.pull_requests[0].base.repo.id = 999;
-    expect(routeEvent('check_run', payload)).toMatchObject({ reason: 'no_linked_pull_requests' });
+    const tasks = tasksOf(routeEvent('check_run', payload));
+    expect(tasks.map((t) => [t.prNumber, t.inputData.lookup_pull_requests])).toEqual([
+      [null, true],
+    ]);
   });
 });
 
@@ -334,16 +349,20 @@ describe('routeEvent: check_suite', () => {
     }
   });
 
-  it('ignores a failing suite without linked pull requests', () => {
+  it('looks PRs up by head SHA for a failing suite without linked pull requests', () => {
     const payload = exampleOf(
       'check_suite',
       (p) => p.action === 'completed' && p.check_suite.pull_requests.length === 0,
     );
     payload.check_suite.conclusion = 'failure';
-    expect(routeEvent('check_suite', payload)).toMatchObject({
-      kind: 'ignored',
-      reason: 'no_linked_pull_requests',
-    });
+    const tasks = tasksOf(routeEvent('check_suite', payload));
+    expect(tasks).toEqual([
+      expect.objectContaining({
+        prNumber: null,
+        commitSha: payload.check_suite.head_sha,
+        inputData: expect.objectContaining({ lookup_pull_requests: true }),
+      }),
+    ]);
   });
 });
 

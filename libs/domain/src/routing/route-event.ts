@@ -56,7 +56,7 @@ function dispatch(eventType: string, payload: unknown, rules: RoutingRules): Rou
     case 'check_suite':
       return routeCheckSuite(payload, action, rules);
     case 'push':
-      return routePush(payload, action);
+      return routePush(payload, action, rules.pushBranches ?? null);
     case 'ping':
       return {
         kind: 'pong',

@@ -13,7 +13,7 @@ const FALLBACK_DEFAULT_BRANCHES: readonly string[] = ['main', 'master'];
  * `push` to the default branch → one `push_analysis` draft. Tags, deletions, other refs and other
  * branches are ignored, each with its own reason so operators can tell them apart.
  */
-export function routePush(payload: JsonRecord, action: string | null): RouteOutcome {
+export function routePush(payload: JsonRecord, action: string | null, pushBranches: readonly string[] | null = null): RouteOutcome {
   // Refs are not capped before matching: a capped ref could match a branch it is not.
   const ref = toText(readOwn(payload, 'ref'), Number.MAX_SAFE_INTEGER);
   if (ref === null || ref.length === 0) return malformed(action, 'ref');
@@ -29,9 +29,14 @@ export function routePush(payload: JsonRecord, action: string | null): RouteOutc
   if (branch.length > ROUTING_LIMITS.branch) return malformed(action, 'ref');
 
   const defaultBranch = readText(payload, ROUTING_LIMITS.branch, 'repository', 'default_branch');
-  const isDefault =
-    defaultBranch !== null ? branch === defaultBranch : FALLBACK_DEFAULT_BRANCHES.includes(branch);
-  if (!isDefault) return ignored(action, 'not_default_branch');
+  if (pushBranches) {
+    // Workflow rules name the branches explicitly.
+    if (!pushBranches.includes(branch)) return ignored(action, 'branch_not_in_rules');
+  } else {
+    const isDefault =
+      defaultBranch !== null ? branch === defaultBranch : FALLBACK_DEFAULT_BRANCHES.includes(branch);
+    if (!isDefault) return ignored(action, 'not_default_branch');
+  }
 
   const repository = repositoryName(payload);
   if (repository === null) return malformed(action, 'repository.full_name');

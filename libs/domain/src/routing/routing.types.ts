@@ -8,6 +8,8 @@ export interface RoutingRules {
    * includeCancelledChecks is set.
    */
   includeCancelledChecks: boolean;
+  /** Branches whose pushes are analysed; unset or null = the repository's default branch. */
+  pushBranches?: readonly string[] | null;
 }
 
 /** Rules used when the caller passes none: cancelled checks are not failures. */

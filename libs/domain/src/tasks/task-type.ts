@@ -7,6 +7,8 @@ export enum TaskType {
   CodegenTrigger = 'codegen_trigger',
   /** Retention run asked for by an operator; tracked like any task. */
   Cleanup = 'cleanup',
+  /** Asks GitHub to redeliver what it could not deliver; periodic or asked for by an operator. */
+  DeliveryRecovery = 'delivery_recovery',
 }
 
 /**

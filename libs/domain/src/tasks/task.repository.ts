@@ -18,6 +18,9 @@ export interface ChildTaskDraft {
   taskType: TaskType;
   inputData: Record<string, unknown>;
   dedupeKey: string | null;
+  /** When the child concerns another PR than its parent (a PR found by head SHA). */
+  prNumber?: number;
+  branch?: string | null;
 }
 
 export type FinishOutcome =
@@ -26,7 +29,8 @@ export type FinishOutcome =
       outputData: Record<string, unknown>;
       codegen?: { id: string; url: string | null };
     }
-  | { kind: 'failed'; error: string; outputData?: Record<string, unknown> };
+  | { kind: 'failed'; error: string; outputData?: Record<string, unknown> }
+  | { kind: 'cancelled'; reason: string; outputData?: Record<string, unknown> };
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -58,6 +62,9 @@ export class TaskRepository {
         await m.query(
           `UPDATE workflow_tasks
            SET status = 'running', claim_token = $2,
+               -- Taking over from a dead worker uses up an attempt, so a task that kills its
+               -- worker every time cannot loop forever.
+               retry_count = retry_count + CASE WHEN status = 'running' THEN 1 ELSE 0 END,
                lease_expires_at = now() + ($3::int * interval '1 millisecond'),
                started_at = coalesce(started_at, now()), updated_at = now()
          WHERE task_id = $1 AND status IN ('pending', 'queued', 'running')
@@ -113,7 +120,12 @@ export class TaskRepository {
   ): Promise<{ children: Array<{ taskId: string; taskType: TaskType }>; joined: string[] } | null> {
     return this.dataSource
       .transaction(async (m) => {
-        const status = outcome.kind === 'completed' ? TaskStatus.Completed : TaskStatus.Failed;
+        const status =
+          outcome.kind === 'completed'
+            ? TaskStatus.Completed
+            : outcome.kind === 'cancelled'
+              ? TaskStatus.Cancelled
+              : TaskStatus.Failed;
         const created: Array<{ taskId: string; taskType: TaskType }> = [];
         const joined: string[] = [];
         const output: Record<string, unknown> = { ...(outcome.outputData ?? {}) };
@@ -139,7 +151,11 @@ export class TaskRepository {
             claim.claimToken,
             status,
             JSON.stringify(output),
-            outcome.kind === 'failed' ? outcome.error.slice(0, 4000) : null,
+            outcome.kind === 'failed'
+              ? outcome.error.slice(0, 4000)
+              : outcome.kind === 'cancelled'
+                ? outcome.reason.slice(0, 4000)
+                : null,
             outcome.kind === 'completed' ? (outcome.codegen?.id ?? null) : null,
             outcome.kind === 'completed' ? (outcome.codegen?.url ?? null) : null,
           ],
@@ -151,17 +167,130 @@ export class TaskRepository {
         await this.closeExecution(
           m,
           claim,
-          status === TaskStatus.Completed ? 'completed' : 'failed',
-          outcome.kind === 'failed' ? outcome.error : null,
+          status === TaskStatus.Failed ? 'failed' : 'completed',
+          outcome.kind === 'failed'
+            ? outcome.error
+            : outcome.kind === 'cancelled'
+              ? outcome.reason
+              : null,
         );
         if (claim.task.webhookEventId !== null)
           await this.markEventProcessedIfDone(m, claim.task.webhookEventId);
         return { children: created, joined };
       })
-      .catch((error: unknown) => {
-        if (error instanceof LostClaimError) return null;
-        throw error;
+      .catch(async (error: unknown) => {
+        if (!(error instanceof LostClaimError)) throw error;
+        await this.abandonExecution(
+          claim,
+          'the task changed while this attempt ran (cancelled or taken over)',
+        );
+        return null;
       });
+  }
+
+  /** Closes an attempt whose result no longer counts. */
+  async abandonExecution(claim: ClaimedTask, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE task_executions SET status = 'abandoned', completed_at = now(),
+         duration_ms = greatest(0, (extract(epoch FROM now() - started_at) * 1000))::int, error_message = $2
+       WHERE id = $1 AND status = 'running'`,
+      [claim.executionId, reason],
+    );
+  }
+
+  /**
+   * Keeps a task `running` after its attempt handed over to a follow-up (an agent run being
+   * polled): the output so far is saved and the lease extended; the execution stays open.
+   */
+  async markWaiting(
+    claim: ClaimedTask,
+    outputData: Record<string, unknown>,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE workflow_tasks SET output_data = $3::jsonb, updated_at = now(),
+         lease_expires_at = now() + ($4::int * interval '1 millisecond')
+       WHERE id = $1 AND claim_token = $2 AND status = 'running' RETURNING id`,
+      [claim.task.id, claim.claimToken, JSON.stringify(outputData), leaseMs],
+    );
+    return updatedCount(rows) > 0;
+  }
+
+  /** The current claim of a running task, for follow-up jobs that finish it later. */
+  async currentClaim(taskId: string): Promise<ClaimedTask | null> {
+    const task = await this.dataSource
+      .getRepository(WorkflowTaskEntity)
+      .findOne({ where: { taskId } });
+    if (!task || task.status !== TaskStatus.Running || !task.claimToken) return null;
+    const rows = await this.dataSource.query<Array<{ id: string; attempt: number }>>(
+      `SELECT id, attempt FROM task_executions WHERE task_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1`,
+      [task.id],
+    );
+    return {
+      task,
+      claimToken: task.claimToken,
+      executionId: rows[0] ? Number(rows[0].id) : 0,
+      attempt: rows[0]?.attempt ?? task.retryCount + 1,
+      abandonedExecutions: 0,
+    };
+  }
+
+  /** Pushes a running task's lease forward (a follow-up is still working on it). */
+  async extendLease(claim: ClaimedTask, leaseMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE workflow_tasks SET lease_expires_at = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+       WHERE id = $1 AND claim_token = $2 AND status = 'running' RETURNING id`,
+      [claim.task.id, claim.claimToken, leaseMs],
+    );
+    return updatedCount(rows) > 0;
+  }
+
+  /**
+   * A newer head SHA makes older work on the same PR pointless: live analyses and agent
+   * triggers not yet started are cancelled (`superseded by <sha>`). Agent runs already running
+   * are left alone. Returns the cancelled task ids.
+   */
+  async cancelSuperseded(current: WorkflowTaskEntity): Promise<string[]> {
+    if (!current.repository || current.prNumber === null || !current.commitSha) return [];
+    return this.dataSource.transaction(async (m) => {
+      const rows = returnedRows<{ task_id: string; webhook_event_id: string | null }>(
+        await m.query(
+          `UPDATE workflow_tasks SET status = 'cancelled', error_message = $4, completed_at = now(),
+             updated_at = now(), claim_token = NULL, lease_expires_at = NULL
+           WHERE repository = $1 AND pr_number = $2 AND commit_sha IS DISTINCT FROM $3
+             AND id < $5
+             AND (
+               (task_type IN ('pull_request_analysis', 'check_failure_analysis', 'check_suite_failure_analysis')
+                 AND status IN ('pending', 'queued', 'running'))
+               OR (task_type = 'codegen_trigger' AND status IN ('pending', 'queued'))
+             )
+           RETURNING task_id, webhook_event_id`,
+          [
+            current.repository,
+            current.prNumber,
+            current.commitSha,
+            `superseded by ${current.commitSha}`,
+            current.id,
+          ],
+        ),
+      );
+      const events = new Set(
+        rows.map((r) => r.webhook_event_id).filter((id): id is string => id !== null),
+      );
+      for (const eventId of events) await this.markEventProcessedIfDone(m, Number(eventId));
+      return rows.map((r) => r.task_id);
+    });
+  }
+
+  /** Agent runs started for a PR in the last 24 hours (runaway guard). */
+  async countRecentAgentRuns(repository: string, prNumber: number): Promise<number> {
+    const rows = await this.dataSource.query<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM workflow_tasks
+       WHERE task_type = 'codegen_trigger' AND repository = $1 AND pr_number = $2
+         AND codegen_task_id IS NOT NULL AND created_at > now() - interval '24 hours'`,
+      [repository, prNumber],
+    );
+    return Number(rows[0].n);
   }
 
   /** Ends an attempt that will be retried: back to queued, with the error kept for operators. */
@@ -239,15 +368,40 @@ export class TaskRepository {
     );
   }
 
-  /** Running task whose lease passed → queued again, so it can be re-enqueued. */
-  async requeueExpired(taskId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `UPDATE workflow_tasks SET status = 'queued', claim_token = NULL, lease_expires_at = NULL,
-         updated_at = now()
-       WHERE task_id = $1 AND status = 'running' AND lease_expires_at < now() RETURNING id`,
-      [taskId],
-    );
-    return updatedCount(rows) > 0;
+  /**
+   * Running task whose lease passed (its worker is gone and no job holds it) → queued again,
+   * using up an attempt; once attempts are spent it fails instead. Returns the new status.
+   */
+  async requeueExpired(taskId: string): Promise<'queued' | 'failed' | null> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = returnedRows<{ id: string; status: string; webhook_event_id: string | null }>(
+        await m.query(
+          `UPDATE workflow_tasks SET
+             status = CASE WHEN retry_count >= max_retries THEN 'failed' ELSE 'queued' END,
+             retry_count = least(retry_count + 1, max_retries + 1),
+             error_message = CASE WHEN retry_count >= max_retries
+               THEN 'no worker finished this task: every attempt stopped or timed out' ELSE error_message END,
+             completed_at = CASE WHEN retry_count >= max_retries THEN now() ELSE NULL END,
+             claim_token = NULL, lease_expires_at = NULL, updated_at = now()
+           WHERE task_id = $1 AND status = 'running' AND lease_expires_at < now()
+           RETURNING id, status, webhook_event_id`,
+          [taskId],
+        ),
+      );
+      const row = rows[0];
+      if (!row) return null;
+      await m.query(
+        `UPDATE task_executions SET status = 'abandoned', completed_at = now(),
+           duration_ms = greatest(0, (extract(epoch FROM now() - started_at) * 1000))::int,
+           error_message = 'lease expired: the worker running this attempt stopped'
+         WHERE task_id = $1 AND status = 'running'`,
+        [row.id],
+      );
+      if (row.status === 'failed' && row.webhook_event_id !== null) {
+        await this.markEventProcessedIfDone(m, Number(row.webhook_event_id));
+      }
+      return row.status as 'queued' | 'failed';
+    });
   }
 
   private async relayCandidates(
@@ -291,8 +445,8 @@ export class TaskRepository {
           parent.id,
           child.taskType,
           parent.repository,
-          parent.prNumber,
-          parent.branch,
+          child.prNumber ?? parent.prNumber,
+          child.branch !== undefined ? child.branch : parent.branch,
           parent.commitSha,
           JSON.stringify(child.inputData),
           parent.maxRetries,

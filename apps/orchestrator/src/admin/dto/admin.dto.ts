@@ -53,6 +53,16 @@ export class CleanupTriggeredDto {
   @ApiProperty({ example: 30 }) retention_days!: number;
 }
 
+export class DeliveryRecoveryTriggeredDto {
+  @ApiProperty({ example: 'delivery_recovery_triggered' }) status!: string;
+  @ApiProperty({
+    format: 'uuid',
+    description:
+      'Follow it at GET /api/v1/tasks/{task_id}; its output_data counts deliveries seen, missing, redelivery_requested and failed',
+  })
+  task_id!: string;
+}
+
 export class ServiceInfoDto {
   @ApiProperty({ example: 'webhook-orchestrator' }) service!: string;
   @ApiProperty({ example: '0.1.0' }) version!: string;

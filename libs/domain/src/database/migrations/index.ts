@@ -1,4 +1,12 @@
 import { InitialSchema1764374400000 } from './1764374400000-initial-schema';
+import { AuditLog1795910400000 } from './1795910400000-audit-log';
+import { WebhookPayloadLz41795913100000 } from './1795913100000-webhook-payload-lz4';
+import { DeliveryRecovery1795920000000 } from './1795920000000-delivery-recovery';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
-export const MIGRATIONS = [InitialSchema1764374400000];
+export const MIGRATIONS = [
+  InitialSchema1764374400000,
+  AuditLog1795910400000,
+  WebhookPayloadLz41795913100000,
+  DeliveryRecovery1795920000000,
+];

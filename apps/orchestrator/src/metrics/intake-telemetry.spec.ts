@@ -1,0 +1,78 @@
+import type { Request } from 'express';
+import { Registry } from 'prom-client';
+import { DomainError, ErrorCode, TaskTelemetry } from '@app/domain';
+import { IntakeTelemetry, webhookErrorType } from './intake-telemetry';
+
+function request(headers: Record<string, string>): Request {
+  return { headers, correlationId: 'c-1' } as unknown as Request;
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('IntakeTelemetry', () => {
+  let registry: Registry;
+  let telemetry: IntakeTelemetry;
+
+  beforeEach(() => {
+    registry = new Registry();
+    telemetry = new IntakeTelemetry(registry, new TaskTelemetry(registry));
+  });
+
+  it('counts an accepted delivery by event type, action and outcome, and times it', async () => {
+    const observed = telemetry.begin(request({ 'x-github-event': 'pull_request' }));
+    const answer = await observed.run(async () => ({
+      event_type: 'pull_request',
+      result: { status: 'queued', action: 'opened' },
+    }));
+    expect(observed.accepted(answer)).toBe(answer);
+
+    const text = await registry.metrics();
+    expect(
+      sample(
+        text,
+        'webhook_events_total{event_type="pull_request",action="opened",outcome="queued"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        text,
+        'webhook_processing_duration_seconds_count{event_type="pull_request",outcome="accepted"}',
+      ),
+    ).toBe(1);
+  });
+
+  it('counts a refusal by error type, with a hostile event header reduced to "other"', async () => {
+    const observed = telemetry.begin(request({ 'x-github-event': '<script>' }));
+    observed.rejected(new DomainError(ErrorCode.InvalidSignature, 'invalid signature'));
+
+    const text = await registry.metrics();
+    expect(sample(text, 'webhook_errors_total{error_type="signature"}')).toBe(1);
+    expect(sample(text, 'webhook_errors_total{error_type="duplicate"}')).toBe(0);
+    expect(
+      sample(text, 'webhook_events_total{event_type="other",action="none",outcome="rejected"}'),
+    ).toBe(1);
+    expect(text).not.toContain('<script>');
+  });
+
+  it('maps every intake failure to one of the five documented error types', () => {
+    const types = [
+      webhookErrorType(new DomainError(ErrorCode.InvalidSignature, 'x')),
+      webhookErrorType(new DomainError(ErrorCode.PayloadTooLarge, 'x')),
+      webhookErrorType(new DomainError(ErrorCode.Duplicate, 'x')),
+      webhookErrorType(new DomainError(ErrorCode.InvalidInput, 'x')),
+      webhookErrorType(new DomainError(ErrorCode.Unavailable, 'x')),
+      webhookErrorType(new Error('bug')),
+    ];
+    expect(types).toEqual([
+      'signature',
+      'payload_too_large',
+      'duplicate',
+      'invalid',
+      'internal',
+      'internal',
+    ]);
+  });
+});

@@ -1,0 +1,160 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { context, Span, SpanKind, trace } from '@opentelemetry/api';
+import type { Request } from 'express';
+import { Counter, Histogram, Registry } from 'prom-client';
+import {
+  actionLabel,
+  annotateLogContext,
+  DomainError,
+  ErrorCode,
+  eventTypeLabel,
+  METRICS_REGISTRY,
+  recordSpanError,
+  secondsSince,
+  TaskTelemetry,
+  TRACER_NAME,
+} from '@app/domain';
+
+/** `error_type` of `webhook_errors_total`. */
+export type WebhookErrorType =
+  'signature' | 'payload_too_large' | 'duplicate' | 'invalid' | 'internal';
+
+const ERROR_TYPES: readonly WebhookErrorType[] = [
+  'signature',
+  'payload_too_large',
+  'duplicate',
+  'invalid',
+  'internal',
+];
+
+/** `result.status` of an accepted delivery. */
+const OUTCOMES = new Set(['queued', 'ignored', 'processed', 'pong']);
+
+/** The same shape the intake accepts; anything else is not worth a log field. */
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** What the intake answered, as far as the metrics care. */
+interface AcceptedResult {
+  event_type: string;
+  result: Record<string, unknown>;
+}
+
+/** One delivery being observed, from the first byte to the answer. */
+export interface ObservedDelivery {
+  /** Runs the intake inside the delivery's span, so the tasks it enqueues continue the trace. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+  accepted<T extends AcceptedResult>(answer: T): T;
+  rejected(error: unknown): void;
+}
+
+/**
+ * Intake metrics (`webhook_events_total`, `webhook_processing_duration_seconds`,
+ * `webhook_errors_total`) and the `webhook.intake` span. Labels come from allow-lists, never raw
+ * header values. Per delivery: one span, two counter increments and one histogram observation.
+ */
+@Injectable()
+export class IntakeTelemetry {
+  private readonly events: Counter<'event_type' | 'action' | 'outcome'>;
+  private readonly duration: Histogram<'event_type' | 'outcome'>;
+  private readonly errors: Counter<'error_type'>;
+
+  constructor(
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly tasks: TaskTelemetry,
+  ) {
+    const registers = [registry];
+    this.events = new Counter({
+      name: 'webhook_events_total',
+      help: 'Requests to the webhook endpoint, by event type, action and outcome (queued, ignored, processed, pong, rejected)',
+      labelNames: ['event_type', 'action', 'outcome'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'webhook_processing_duration_seconds',
+      help: 'Time from the start of a webhook request to its answer, by event type and outcome (accepted, rejected)',
+      labelNames: ['event_type', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'webhook_errors_total',
+      help: 'Webhook requests refused, by error type (signature, payload_too_large, duplicate, invalid, internal)',
+      labelNames: ['error_type'],
+      registers,
+    });
+    // Every error type is exported from the start, so rate() and alerts see a zero, not nothing.
+    for (const errorType of ERROR_TYPES) this.errors.inc({ error_type: errorType }, 0);
+  }
+
+  begin(req: Request): ObservedDelivery {
+    const started = performance.now();
+    const eventType = eventTypeLabel(req.headers['x-github-event']);
+    const deliveryId = req.headers['x-github-delivery'];
+    const validId = typeof deliveryId === 'string' && DELIVERY_ID.test(deliveryId);
+    if (validId) annotateLogContext({ delivery_id: deliveryId });
+    const span: Span = trace.getTracer(TRACER_NAME).startSpan('webhook.intake', {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'github.event': eventType,
+        ...(validId ? { 'github.delivery_id': deliveryId } : {}),
+        ...(req.correlationId ? { 'correlation.id': req.correlationId } : {}),
+      },
+    });
+    return {
+      run: (work) => context.with(trace.setSpan(context.active(), span), work),
+      accepted: (answer) => {
+        const status = answer.result.status;
+        const outcome = typeof status === 'string' && OUTCOMES.has(status) ? status : 'other';
+        const action = actionLabel(answer.result.action);
+        this.events.inc({ event_type: eventType, action, outcome });
+        this.duration.observe(
+          { event_type: eventType, outcome: 'accepted' },
+          secondsSince(started),
+        );
+        span.setAttributes({ 'github.action': action, 'webhook.outcome': outcome });
+        span.end();
+        return answer;
+      },
+      rejected: (error) => {
+        const errorType = webhookErrorType(error);
+        this.events.inc({ event_type: eventType, action: 'none', outcome: 'rejected' });
+        this.errors.inc({ error_type: errorType });
+        this.duration.observe(
+          { event_type: eventType, outcome: 'rejected' },
+          secondsSince(started),
+        );
+        span.setAttribute('webhook.error_type', errorType);
+        recordSpanError(span, error);
+        span.end();
+      },
+    };
+  }
+
+  /** Tasks the delivery committed. */
+  tasksCreated(tasks: ReadonlyArray<{ taskType: string }>): void {
+    this.tasks.tasksCreated(tasks);
+  }
+}
+
+/** Maps an intake failure to its `error_type`, before the failure limiter may turn it into 429. */
+export function webhookErrorType(error: unknown): WebhookErrorType {
+  if (!(error instanceof DomainError)) return 'internal';
+  switch (error.code) {
+    case ErrorCode.InvalidSignature:
+      return 'signature';
+    case ErrorCode.PayloadTooLarge:
+      return 'payload_too_large';
+    case ErrorCode.Duplicate:
+      return 'duplicate';
+    case ErrorCode.InvalidInput:
+    case ErrorCode.UnsupportedMediaType:
+    case ErrorCode.Unauthenticated:
+    case ErrorCode.Forbidden:
+    case ErrorCode.NotFound:
+    case ErrorCode.RateLimited:
+      return 'invalid';
+    case ErrorCode.Unavailable:
+    case ErrorCode.Internal:
+      return 'internal';
+  }
+}

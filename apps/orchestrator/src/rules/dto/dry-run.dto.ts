@@ -1,0 +1,51 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsObject, Matches } from 'class-validator';
+
+export class DryRunRequestDto {
+  @ApiProperty({
+    example: 'pull_request',
+    description: 'The X-GitHub-Event the delivery would carry',
+  })
+  @Matches(/^[a-z_]{1,64}$/, { message: 'event_type must be a GitHub event name (a-z and _)' })
+  event_type!: string;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'A GitHub webhook payload',
+  })
+  @IsObject({ message: 'payload must be a JSON object' })
+  payload!: Record<string, unknown>;
+}
+
+export class DryRunTaskDto {
+  @ApiProperty({ example: 'pull_request_analysis' }) task_type!: string;
+  @ApiProperty({ nullable: true, type: String }) repository!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) pr_number!: number | null;
+  @ApiProperty({ nullable: true, type: String }) branch!: string | null;
+  @ApiProperty({ nullable: true, type: String }) commit_sha!: string | null;
+}
+
+export class EffectiveRulesDto {
+  @ApiProperty({ type: [String] }) events!: string[];
+  @ApiProperty({ type: [String], nullable: true }) push_branches!: string[] | null;
+  @ApiProperty() synchronize_code_file_threshold!: number;
+  @ApiProperty() agent_runs!: boolean;
+  @ApiProperty({ type: [String] }) skip_labels!: string[];
+  @ApiProperty({ type: [String] }) bot_allowlist!: string[];
+  @ApiProperty() include_cancelled_checks!: boolean;
+}
+
+export class DryRunResultDto {
+  @ApiProperty() event_type!: string;
+  @ApiProperty({ nullable: true, type: String }) repository!: string | null;
+  @ApiProperty({ example: 'queued', enum: ['queued', 'ignored', 'pong', 'processed'] })
+  status!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Why nothing would be created' })
+  reason!: string | null;
+  @ApiProperty({ type: [DryRunTaskDto] }) tasks!: DryRunTaskDto[];
+  @ApiProperty({ type: EffectiveRulesDto, description: 'The rules in force for this repository' })
+  rules!: EffectiveRulesDto;
+  @ApiProperty({ nullable: true, type: String, description: 'The rules file in use, if any' })
+  rules_file!: string | null;
+}

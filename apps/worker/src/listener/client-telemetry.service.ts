@@ -1,0 +1,73 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Logger } from 'winston';
+import {
+  ExternalService,
+  ExternalServiceTelemetry,
+  LOGGER,
+  ServiceCallTracker,
+  WorkerSnapshot,
+} from '@app/domain';
+import { CodegenClient } from '@app/codegen';
+import { GithubClient } from '@app/github';
+
+/**
+ * Connects the GitHub and Codegen clients to the metrics (each request, the circuit state) and to
+ * the trackers the heartbeat and health checks read. The clients are the ones the handlers use,
+ * so these are the real calls and the real breakers; nothing extra is sent.
+ */
+@Injectable()
+export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
+  private readonly trackers = new Map<ExternalService, ServiceCallTracker>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly metrics: ExternalServiceTelemetry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    const github = this.find(GithubClient);
+    if (github) this.watch('github', github);
+    const codegen = this.find(CodegenClient);
+    if (codegen) this.watch('codegen', codegen);
+    // Without CODEGEN_TOKEN there is no client: Codegen is never called (dry-run mode).
+    else this.trackers.set('codegen', new ServiceCallTracker(() => 'closed', 'dry_run'));
+  }
+
+  onModuleDestroy(): void {
+    for (const stop of this.unsubscribe.splice(0)) stop();
+  }
+
+  /** What this worker knows about each outside service, for its heartbeat. */
+  services(): WorkerSnapshot['services'] {
+    const out: WorkerSnapshot['services'] = {};
+    for (const [service, tracker] of this.trackers) out[service] = tracker.snapshot();
+    return out;
+  }
+
+  private watch(service: ExternalService, client: GithubClient | CodegenClient): void {
+    const tracker = new ServiceCallTracker(() => client.policy.state);
+    this.trackers.set(service, tracker);
+    this.unsubscribe.push(
+      client.onRequest((event) => {
+        this.metrics.recordRequest(service, event);
+        tracker.record(event);
+      }),
+      this.metrics.watchCircuit(service, client.policy, (state) => {
+        const fields = { service, circuit: state };
+        if (state === 'closed') this.logger.info('circuit breaker closed', fields);
+        else this.logger.warn(`circuit breaker ${state}`, fields);
+      }),
+    );
+  }
+
+  private find<T>(type: Type<T>): T | null {
+    try {
+      return this.moduleRef.get(type, { strict: false }) ?? null;
+    } catch {
+      return null;
+    }
+  }
+}

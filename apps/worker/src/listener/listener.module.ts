@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Registry } from 'prom-client';
+import { ExternalServiceTelemetry, METRICS_REGISTRY, ObservabilityModule } from '@app/domain';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { ClientTelemetry } from './client-telemetry.service';
+import { RelayTelemetry } from './relay-telemetry';
+import { WorkerHeartbeat } from './worker-heartbeat.service';
+import { WorkerListener } from './worker-listener';
+
+/**
+ * The worker's observability: metrics registry and telemetry, GitHub/Codegen client metrics, the
+ * heartbeat, and the health/metrics listener.
+ */
+@Module({})
+export class WorkerListenerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: WorkerListenerModule,
+      imports: [
+        ObservabilityModule.forRoot({
+          app: 'worker',
+          config,
+          // Without PostgreSQL or Redis a worker can do nothing: both are critical and needed
+          // for readiness.
+          health: { critical: ['database', 'redis'], readinessNeedsRedis: true },
+          secrets: [config.github.token, config.codegen.token],
+        }),
+      ],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        {
+          provide: ExternalServiceTelemetry,
+          useFactory: (registry: Registry) => new ExternalServiceTelemetry(registry),
+          inject: [METRICS_REGISTRY],
+        },
+        ClientTelemetry,
+        RelayTelemetry,
+        WorkerHeartbeat,
+        WorkerListener,
+      ],
+      exports: [ExternalServiceTelemetry, RelayTelemetry, WorkerListener],
+    };
+  }
+}

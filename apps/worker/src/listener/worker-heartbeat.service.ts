@@ -1,0 +1,68 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Logger } from 'winston';
+import { HealthReporter, LOGGER, WorkerHeartbeats, WorkerSnapshot } from '@app/domain';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { ClientTelemetry } from './client-telemetry.service';
+
+/** A heartbeat stays valid for this many intervals, so one late beat is not a dead worker. */
+const MISSED_BEATS_ALLOWED = 3;
+
+/**
+ * Writes this worker's heartbeat to Redis every WORKER_HEARTBEAT_INTERVAL_MS: the orchestrator's
+ * `GET /health` counts live workers from it and reads their view of GitHub and Codegen.
+ */
+@Injectable()
+export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly heartbeats: WorkerHeartbeats,
+    private readonly clients: ClientTelemetry,
+    private readonly reporter: HealthReporter,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  snapshot(now = Date.now()): WorkerSnapshot {
+    return {
+      worker_id: this.config.workerId,
+      at: now,
+      expires_at: now + this.config.heartbeatIntervalMs * MISSED_BEATS_ALLOWED,
+      services: this.clients.services(),
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    this.reporter.useLocalSnapshot(() => this.snapshot());
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), this.config.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Before the queues close (their Redis connection is the one used here). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    // A stopping worker takes no new job: leave at once rather than linger until the beat expires.
+    await this.heartbeats.remove(this.config.workerId).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.heartbeats.publish(this.snapshot());
+      if (this.failing) this.logger.info('heartbeat written again');
+      this.failing = false;
+    } catch (error) {
+      // Redis outages are reported by readiness; one line per outage is enough here.
+      if (!this.failing)
+        this.logger.warn('could not write the heartbeat', { error: String(error) });
+      this.failing = true;
+    }
+  }
+}

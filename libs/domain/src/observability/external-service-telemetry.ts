@@ -1,0 +1,121 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitStateName, ServicePolicy } from '../resilience/http-policy';
+import type { ServiceRequestEvent } from './request-events';
+
+/** Outside services with their own request counter. */
+export type ExternalService = 'github' | 'codegen';
+
+/** The Codegen operation that starts an agent run. */
+const CREATE_AGENT_RUN = 'create_agent_run';
+
+const CIRCUIT_STATES: readonly CircuitStateName[] = ['closed', 'half_open', 'open'];
+const RATE_LIMIT_RESOURCES = new Set([
+  'core',
+  'search',
+  'code_search',
+  'graphql',
+  'integration_manifest',
+  'source_import',
+  'actions_runner_registration',
+]);
+
+/**
+ * GitHub and Codegen metrics: requests by operation and status, their latency, GitHub's
+ * rate-limit budget, circuit-breaker state, and agent runs triggered.
+ */
+export class ExternalServiceTelemetry {
+  private readonly requests: Record<ExternalService, Counter<'operation' | 'status'>>;
+  private readonly duration: Histogram<'service' | 'operation'>;
+  private readonly rateLimit: Gauge<'resource'>;
+  private readonly circuit: Gauge<'service' | 'state'>;
+  private readonly transitions: Counter<'service' | 'state'>;
+  private readonly agentTasks: Counter<'outcome'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = {
+      github: new Counter({
+        name: 'github_api_requests_total',
+        help: 'HTTP requests sent to the GitHub API, by operation and status (2xx, 4xx, rate_limited, 5xx, network_error, timeout)',
+        labelNames: ['operation', 'status'],
+        registers,
+      }),
+      codegen: new Counter({
+        name: 'codegen_api_requests_total',
+        help: 'HTTP requests sent to the Codegen API, by operation and status (2xx, 4xx, rate_limited, 5xx, network_error, timeout)',
+        labelNames: ['operation', 'status'],
+        registers,
+      }),
+    };
+    this.duration = new Histogram({
+      name: 'external_api_request_duration_seconds',
+      help: 'Time until the answer headers of one request to GitHub or Codegen',
+      labelNames: ['service', 'operation'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.rateLimit = new Gauge({
+      name: 'github_api_rate_limit_remaining',
+      help: 'GitHub API requests left in the current rate-limit window (x-ratelimit-remaining of the last answer), by resource',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.circuit = new Gauge({
+      name: 'circuit_breaker_state',
+      help: 'Circuit breaker of each outside service: 1 for its current state (closed, half_open, open), 0 for the others',
+      labelNames: ['service', 'state'],
+      registers,
+    });
+    this.transitions = new Counter({
+      name: 'circuit_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by service and the state entered',
+      labelNames: ['service', 'state'],
+      registers,
+    });
+    this.agentTasks = new Counter({
+      name: 'codegen_agent_tasks_total',
+      help: 'Requests to start a Codegen agent run, by outcome (started: Codegen returned the new run; failed: the request failed and the task will retry or fail)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['started', 'failed'] as const) this.agentTasks.inc({ outcome }, 0);
+  }
+
+  /** One request sent to `event.service`. */
+  recordRequest(service: ExternalService, event: ServiceRequestEvent): void {
+    this.requests[service].inc({ operation: event.operation, status: event.status });
+    this.duration.observe({ service, operation: event.operation }, event.durationSeconds);
+    // Counted at the request that creates the run: the one place every agent run starts.
+    if (service === 'codegen' && event.operation === CREATE_AGENT_RUN) {
+      this.agentTasks.inc({ outcome: event.status === '2xx' ? 'started' : 'failed' });
+    }
+    if (service === 'github' && event.rateLimit) {
+      const resource = RATE_LIMIT_RESOURCES.has(event.rateLimit.resource)
+        ? event.rateLimit.resource
+        : 'other';
+      this.rateLimit.set({ resource }, event.rateLimit.remaining);
+    }
+  }
+
+  /**
+   * Follows a client's circuit breaker: the state gauge now and on every change. Returns the
+   * unsubscribe function.
+   */
+  watchCircuit(
+    service: ExternalService,
+    policy: ServicePolicy,
+    onChange?: (state: CircuitStateName) => void,
+  ): () => void {
+    this.setCircuit(service, policy.state);
+    return policy.onStateChange((state) => {
+      this.setCircuit(service, state);
+      this.transitions.inc({ service, state });
+      onChange?.(state);
+    });
+  }
+
+  private setCircuit(service: ExternalService, current: CircuitStateName): void {
+    for (const state of CIRCUIT_STATES)
+      this.circuit.set({ service, state }, state === current ? 1 : 0);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './database-tls';
+export * from './redis-connection';
+export * from './connection-summary';

@@ -1,0 +1,16 @@
+const { moduleNameMapper } = require('../../jest.config');
+/**
+ * The static deployment checks (test/deploy/deploy-*.e2e-spec.ts) without the e2e global setup:
+ * they read files and run local tools, and need no PostgreSQL or Redis. Used by
+ * scripts/check-deploy.sh; `npm run test:e2e` runs the same specs too.
+ */
+module.exports = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  rootDir: '../..',
+  roots: ['<rootDir>/test/deploy'],
+  testRegex: 'deploy-[^/]*\\.e2e-spec\\.ts$',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
+  testEnvironment: 'node',
+  moduleNameMapper,
+  testTimeout: 120000,
+};
