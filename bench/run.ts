@@ -143,12 +143,13 @@ async function main(): Promise<void> {
     name: string,
     dir: string,
     db: BenchDatabase,
+    env: Record<string, string> = {},
   ): Promise<Target> => {
     const port = await freePort();
     const app = startChild(
       name,
-      [...profile(name), join(dir, ORCHESTRATOR_MAIN)],
-      { ...orchestratorEnv(db, queuePrefix(name)), PORT: String(port) },
+      [...settings.nodeArgs, ...profile(name), join(dir, ORCHESTRATOR_MAIN)],
+      { ...orchestratorEnv(db, queuePrefix(name)), ...env, PORT: String(port) },
       logDir,
     );
     await app.waitForHttp(port);
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
   for (const variant of settings.variants) {
     const dir = builtApp(variant.appDir);
     const db = await newDatabase(`_${variant.name}`, dir);
-    targets.push(await startOrchestrator(variant.name, dir, db));
+    targets.push(await startOrchestrator(variant.name, dir, db, variant.env));
   }
 
   if (settings.initialWarmupS > 0) {
@@ -280,6 +281,7 @@ async function main(): Promise<void> {
       settings.durationS >= 15 &&
       settings.payloadCompression === undefined &&
       settings.cpuProfDir === undefined &&
+      settings.nodeArgs.length === 0 &&
       Object.keys(settings.orchestratorEnv).length === 0,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -497,6 +499,9 @@ async function endToEnd(
       // Push analysis calls nothing outside; should anything try, it stays on this machine.
       GITHUB_API_URL: 'http://127.0.0.1:9',
       CODEGEN_BASE_URL: 'http://127.0.0.1:9',
+      // Its health/metrics listener: loopback, any free port (never a fixed one others use).
+      WORKER_HEALTH_HOST: '127.0.0.1',
+      WORKER_HEALTH_PORT: '0',
     },
     logDir,
   );
@@ -508,18 +513,7 @@ async function endToEnd(
     const url = `http://127.0.0.1:${port}`;
     const phases: E2ePhase[] = [];
 
-    const paced = newDeliveryLog();
-    say(`e2e paced: ${settings.e2eRate} deliveries/s for ${settings.e2eDurationS} s`);
-    await runAutocannon({
-      url,
-      connections: Math.min(settings.connections, settings.e2eRate),
-      overallRate: settings.e2eRate,
-      duration: settings.e2eDurationS,
-      timeout: 10,
-      requests: [deliveryRequest(plan, paced)],
-    });
-    phases.push(await drain('paced', settings.e2eRate, paced, database));
-
+    // The burst first: what the worker sustains decides the pace of the latency phase.
     const burst = newDeliveryLog();
     say(
       `e2e burst: ${settings.e2eBurst} deliveries as fast as ${settings.connections} connections go`,
@@ -531,7 +525,21 @@ async function endToEnd(
       timeout: 10,
       requests: [deliveryRequest(plan, burst)],
     });
-    phases.push(await drain('burst', 0, burst, database));
+    const burstPhase = await drain('burst', 0, burst, database);
+
+    // Paced below that capacity, so the latency is the pipeline's, not a queue's.
+    const rate = settings.e2eRate ?? Math.max(1, Math.floor(burstPhase.tasksPerSec / 2));
+    const paced = newDeliveryLog();
+    say(`e2e paced: ${rate} deliveries/s for ${settings.e2eDurationS} s`);
+    await runAutocannon({
+      url,
+      connections: Math.min(settings.connections, rate),
+      overallRate: rate,
+      duration: settings.e2eDurationS,
+      timeout: 10,
+      requests: [deliveryRequest(plan, paced)],
+    });
+    phases.push(await drain('paced', rate, paced, database), burstPhase);
     return phases;
   } finally {
     await stopChild(orchestrator);

@@ -8,9 +8,9 @@ export interface BenchSettings {
   initialWarmupS: number;
   rounds: number;
   connections: number;
-  /** Paced end-to-end phase: seconds and deliveries per second. */
+  /** Paced end-to-end phase: seconds, and deliveries per second (default: half the burst's). */
   e2eDurationS: number;
-  e2eRate: number;
+  e2eRate: number | undefined;
   /** Burst end-to-end phase: deliveries sent as fast as possible, then drained by the worker. */
   e2eBurst: number;
   /** Pool of the baseline; the orchestrator's is its own DATABASE_POOL_SIZE (default 10). */
@@ -28,9 +28,11 @@ export interface BenchSettings {
    * Other builds of the orchestrator measured in the same rounds (ablations), from
    * `BENCH_VARIANTS=name=dir,name=dir`; each gets a database migrated by its own build.
    */
-  variants: Array<{ name: string; appDir: string }>;
+  variants: Array<{ name: string; appDir: string; env: Record<string, string> }>;
   /** Extra environment for the orchestrator, `NAME=value,NAME=value` (experiments). */
   orchestratorEnv: Record<string, string>;
+  /** Extra node arguments for the orchestrator processes (e.g. `--trace-gc`), space separated. */
+  nodeArgs: string[];
   /** Overrides the compression of the orchestrator's payload column (ablation: `pglz`). */
   payloadCompression: 'pglz' | 'lz4' | undefined;
   /** Hard stop of the whole run, seconds. */
@@ -98,8 +100,8 @@ export function readSettings(
     rounds: num(env, 'BENCH_ROUNDS', quick ? 1 : 3, 1),
     connections: num(env, 'BENCH_CONNECTIONS', 50, 1),
     e2eDurationS: num(env, 'BENCH_E2E_DURATION', quick ? 2 : 10, 1),
-    e2eRate: num(env, 'BENCH_E2E_RATE', quick ? 50 : 100, 1),
-    e2eBurst: num(env, 'BENCH_E2E_BURST', quick ? 300 : 3000, 1),
+    e2eRate: env.BENCH_E2E_RATE ? num(env, 'BENCH_E2E_RATE', 0, 1) : undefined,
+    e2eBurst: num(env, 'BENCH_E2E_BURST', quick ? 200 : 2000, 1),
     baselinePoolSize: num(env, 'BENCH_BASELINE_POOL_SIZE', 10, 1),
     appDir: env.BENCH_APP_DIR ?? 'dist',
     adminUrl: localUrl(
@@ -111,14 +113,17 @@ export function readSettings(
     skipE2e: flag(env, 'BENCH_SKIP_E2E', false),
     keepDatabase: flag(env, 'BENCH_KEEP_DATABASE', false),
     cpuProfDir: env.BENCH_CPU_PROF_DIR || undefined,
-    variants: Object.entries(pairs(env.BENCH_VARIANTS, 'BENCH_VARIANTS')).map(([name, appDir]) => {
+    variants: Object.entries(pairs(env.BENCH_VARIANTS, 'BENCH_VARIANTS')).map(([name, spec]) => {
       if (!/^[a-z][a-z0-9_]{0,20}$/.test(name) || name === 'orchestrator' || name === 'baseline') {
         throw new Error(`BENCH_VARIANTS: bad variant name ${name} (lower case, digits, _)`);
       }
-      return { name, appDir };
+      // `dir` or `dir?NAME=value&NAME=value` for settings of that variant only.
+      const [appDir, query = ''] = spec.split('?');
+      return { name, appDir, env: Object.fromEntries(new URLSearchParams(query)) };
     }),
     orchestratorEnv: pairs(env.BENCH_ORCHESTRATOR_ENV, 'BENCH_ORCHESTRATOR_ENV'),
     payloadCompression: compression(env.BENCH_PAYLOAD_COMPRESSION),
+    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
     maxSeconds: 0,
     writeDocs: flag(env, 'BENCH_WRITE_DOCS', !quick),
   };
@@ -131,7 +136,7 @@ export function readSettings(
       180 +
         servers * settings.initialWarmupS +
         settings.rounds * servers * perTurn +
-        (settings.skipE2e ? 0 : settings.e2eDurationS + settings.e2eBurst / 20 + 120),
+        (settings.skipE2e ? 0 : settings.e2eDurationS + settings.e2eBurst / 5 + 180),
     ),
     10,
   );

@@ -49,11 +49,18 @@ const moderate = {
 
 describe('parseAuditOutput', () => {
   it('collects each advisory once, from the package that carries it', () => {
-    const out = parseAuditOutput(report({ 'express-fake': direct, 'nest-fake': transitive, 'small-thing': moderate }));
+    const out = parseAuditOutput(
+      report({ 'express-fake': direct, 'nest-fake': transitive, 'small-thing': moderate }),
+    );
     expect(out).toEqual({
       kind: 'report',
       advisories: [
-        expect.objectContaining({ package: 'express-fake', ghsa: 'GHSA-rv95-896h-c2vc', source: 1096302, severity: 'high' }),
+        expect.objectContaining({
+          package: 'express-fake',
+          ghsa: 'GHSA-rv95-896h-c2vc',
+          source: 1096302,
+          severity: 'high',
+        }),
         expect.objectContaining({ package: 'small-thing', severity: 'moderate' }),
       ],
     });
@@ -64,8 +71,20 @@ describe('parseAuditOutput', () => {
   });
 
   it.each([
-    ['the 405 this machine’s registry proxy answers', JSON.stringify({ message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk', statusCode: 405 })],
-    ['an npm error object', JSON.stringify({ error: { code: 'ENOTFOUND', summary: 'getaddrinfo ENOTFOUND registry.npmjs.org' } })],
+    [
+      'the 405 this machine’s registry proxy answers',
+      JSON.stringify({
+        message:
+          '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+        statusCode: 405,
+      }),
+    ],
+    [
+      'an npm error object',
+      JSON.stringify({
+        error: { code: 'ENOTFOUND', summary: 'getaddrinfo ENOTFOUND registry.npmjs.org' },
+      }),
+    ],
     ['no output at all', ''],
     ['an old (v1) report', JSON.stringify({ advisories: {}, metadata: {} })],
     ['a bare array', '[]'],
@@ -78,8 +97,18 @@ describe('parseAllowlist', () => {
   it('accepts complete, dated entries', () => {
     const text = JSON.stringify({
       advisories: [
-        { id: 'GHSA-rv95-896h-c2vc', package: 'express-fake', reason: 'redirect target is fixed in our code', expires: '2026-09-01' },
-        { id: 1096302, package: 'express-fake', reason: 'same advisory by npm number', expires: '2026-07-01' },
+        {
+          id: 'GHSA-rv95-896h-c2vc',
+          package: 'express-fake',
+          reason: 'redirect target is fixed in our code',
+          expires: '2026-09-01',
+        },
+        {
+          id: 1096302,
+          package: 'express-fake',
+          reason: 'same advisory by npm number',
+          expires: '2026-07-01',
+        },
       ],
     });
     expect(parseAllowlist(text, TODAY)).toEqual({
@@ -93,14 +122,44 @@ describe('parseAllowlist', () => {
 
   it.each([
     [{ package: 'x', reason: 'long enough reason', expires: '2026-07-01' }, 'id must be'],
-    [{ id: 'CVE-2024-1234', package: 'x', reason: 'long enough reason', expires: '2026-07-01' }, 'id must be'],
-    [{ id: 'GHSA-rv95-896h-c2vc', reason: 'long enough reason', expires: '2026-07-01' }, 'package is required'],
-    [{ id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'ok', expires: '2026-07-01' }, 'reason must say why'],
-    [{ id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'long enough reason' }, 'expires must be a date'],
-    [{ id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'long enough reason', expires: 'next year' }, 'expires must be a date'],
-    [{ id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'long enough reason', expires: '2099-01-01' }, 'more than 366 days'],
+    [
+      { id: 'CVE-2024-1234', package: 'x', reason: 'long enough reason', expires: '2026-07-01' },
+      'id must be',
+    ],
+    [
+      { id: 'GHSA-rv95-896h-c2vc', reason: 'long enough reason', expires: '2026-07-01' },
+      'package is required',
+    ],
+    [
+      { id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'ok', expires: '2026-07-01' },
+      'reason must say why',
+    ],
+    [
+      { id: 'GHSA-rv95-896h-c2vc', package: 'x', reason: 'long enough reason' },
+      'expires must be a date',
+    ],
+    [
+      {
+        id: 'GHSA-rv95-896h-c2vc',
+        package: 'x',
+        reason: 'long enough reason',
+        expires: 'next year',
+      },
+      'expires must be a date',
+    ],
+    [
+      {
+        id: 'GHSA-rv95-896h-c2vc',
+        package: 'x',
+        reason: 'long enough reason',
+        expires: '2099-01-01',
+      },
+      'more than 366 days',
+    ],
   ])('refuses %j', (entry, message) => {
-    expect(parseAllowlist(JSON.stringify({ advisories: [entry] }), TODAY).problems.join(' ')).toContain(message);
+    expect(
+      parseAllowlist(JSON.stringify({ advisories: [entry] }), TODAY).problems.join(' '),
+    ).toContain(message);
   });
 
   it('refuses a file that is not an allow-list', () => {
@@ -110,9 +169,11 @@ describe('parseAllowlist', () => {
 });
 
 describe('evaluate', () => {
-  const advisories = (parseAuditOutput(report({ 'express-fake': direct, 'small-thing': moderate })) as {
-    advisories: Advisory[];
-  }).advisories;
+  const advisories = (
+    parseAuditOutput(report({ 'express-fake': direct, 'small-thing': moderate })) as {
+      advisories: Advisory[];
+    }
+  ).advisories;
   const entry = (over: Record<string, string> = {}) => ({
     id: 'GHSA-rv95-896h-c2vc',
     package: 'express-fake',
@@ -128,7 +189,11 @@ describe('evaluate', () => {
   });
 
   it('passes an advisory a live entry accepts, by GHSA id or npm number', () => {
-    expect(evaluate(advisories, [entry()], TODAY)).toMatchObject({ ok: true, blocking: [], unused: [] });
+    expect(evaluate(advisories, [entry()], TODAY)).toMatchObject({
+      ok: true,
+      blocking: [],
+      unused: [],
+    });
     expect(evaluate(advisories, [entry({ id: '1096302' })], TODAY).ok).toBe(true);
     expect(evaluate(advisories, [entry({ id: 'ghsa-rv95-896h-c2vc' })], TODAY).ok).toBe(true);
   });
@@ -152,7 +217,10 @@ describe('evaluate', () => {
 
 describe('audit-deps as run', () => {
   const root = mkdtempSync(join(tmpdir(), 'audit-deps-'));
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0', dependencies: { ms: '2.1.3' } }));
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({ name: 'x', version: '1.0.0', dependencies: { ms: '2.1.3' } }),
+  );
   writeFileSync(
     join(root, 'package-lock.json'),
     JSON.stringify({
@@ -162,7 +230,10 @@ describe('audit-deps as run', () => {
       requires: true,
       packages: {
         '': { name: 'x', version: '1.0.0', dependencies: { ms: '2.1.3' } },
-        'node_modules/ms': { version: '2.1.3', resolved: 'https://registry.npmjs.org/ms/-/ms-2.1.3.tgz' },
+        'node_modules/ms': {
+          version: '2.1.3',
+          resolved: 'https://registry.npmjs.org/ms/-/ms-2.1.3.tgz',
+        },
       },
     }),
   );

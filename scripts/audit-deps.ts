@@ -37,8 +37,7 @@ export interface AllowlistEntry {
 }
 
 export type AuditOutput =
-  | { kind: 'report'; advisories: Advisory[] }
-  | { kind: 'unavailable'; reason: string };
+  { kind: 'report'; advisories: Advisory[] } | { kind: 'unavailable'; reason: string };
 
 export const BLOCKING: ReadonlySet<Severity> = new Set(['high', 'critical']);
 const GHSA = /^GHSA(-[23456789cfghjmpqrvwx]{4}){3}$/;
@@ -58,7 +57,11 @@ export function parseAuditOutput(stdout: string): AuditOutput {
     return { kind: 'unavailable', reason: 'npm audit did not answer with JSON' };
   }
   if (!isRecord(json)) return { kind: 'unavailable', reason: 'npm audit answered with no report' };
-  if (isRecord(json.error) || typeof json.statusCode === 'number' || typeof json.message === 'string') {
+  if (
+    isRecord(json.error) ||
+    typeof json.statusCode === 'number' ||
+    typeof json.message === 'string'
+  ) {
     const error = isRecord(json.error) ? json.error : {};
     const summary = [json.statusCode, json.message, error.code, error.summary]
       .filter((part) => (typeof part === 'string' && part !== '') || typeof part === 'number')
@@ -66,7 +69,11 @@ export function parseAuditOutput(stdout: string): AuditOutput {
       .slice(0, 300);
     return { kind: 'unavailable', reason: `npm audit failed: ${summary || 'unknown error'}` };
   }
-  if (json.auditReportVersion !== 2 || !isRecord(json.vulnerabilities) || !isRecord(json.metadata)) {
+  if (
+    json.auditReportVersion !== 2 ||
+    !isRecord(json.vulnerabilities) ||
+    !isRecord(json.metadata)
+  ) {
     return { kind: 'unavailable', reason: 'npm audit report has an unknown format' };
   }
   const seen = new Set<string>();
@@ -108,7 +115,8 @@ export function parseAllowlist(
     return { entries: [], problems: ['the allow-list is not valid JSON'] };
   }
   const list = isRecord(json) ? json.advisories : undefined;
-  if (!Array.isArray(list)) return { entries: [], problems: ['the allow-list needs an "advisories" array'] };
+  if (!Array.isArray(list))
+    return { entries: [], problems: ['the allow-list needs an "advisories" array'] };
   const entries: AllowlistEntry[] = [];
   const problems: string[] = [];
   const latest = addDays(today, MAX_ALLOW_DAYS);
@@ -121,19 +129,33 @@ export function parseAllowlist(
     const { id, package: pkg, reason, expires } = raw;
     const idText = typeof id === 'number' ? String(id) : id;
     if (typeof idText !== 'string' || !(GHSA.test(idText) || /^\d{1,10}$/.test(idText))) {
-      problems.push(`${where}: id must be a GHSA id (GHSA-xxxx-xxxx-xxxx) or an npm advisory number`);
+      problems.push(
+        `${where}: id must be a GHSA id (GHSA-xxxx-xxxx-xxxx) or an npm advisory number`,
+      );
     }
-    if (typeof pkg !== 'string' || pkg.trim() === '') problems.push(`${where}: package is required`);
+    if (typeof pkg !== 'string' || pkg.trim() === '')
+      problems.push(`${where}: package is required`);
     if (typeof reason !== 'string' || reason.trim().length < 10) {
       problems.push(`${where}: reason must say why the risk is accepted`);
     }
-    if (typeof expires !== 'string' || !DAY.test(expires) || Number.isNaN(Date.parse(`${expires}T00:00:00Z`))) {
+    if (
+      typeof expires !== 'string' ||
+      !DAY.test(expires) ||
+      Number.isNaN(Date.parse(`${expires}T00:00:00Z`))
+    ) {
       problems.push(`${where}: expires must be a date (YYYY-MM-DD)`);
     } else if (expires > latest) {
-      problems.push(`${where}: expires is more than ${MAX_ALLOW_DAYS} days away; review it at least yearly`);
+      problems.push(
+        `${where}: expires is more than ${MAX_ALLOW_DAYS} days away; review it at least yearly`,
+      );
     }
     if (problems.some((p) => p.startsWith(`${where}:`) || p.startsWith(`${where} `))) return;
-    entries.push({ id: idText as string, package: pkg as string, reason: reason as string, expires: expires as string });
+    entries.push({
+      id: idText as string,
+      package: pkg as string,
+      reason: reason as string,
+      expires: expires as string,
+    });
   });
   return { entries, problems };
 }
@@ -147,7 +169,11 @@ export interface Verdict {
 }
 
 /** High and critical advisories not accepted by a live entry block; expired entries block too. */
-export function evaluate(advisories: Advisory[], entries: AllowlistEntry[], today: string): Verdict {
+export function evaluate(
+  advisories: Advisory[],
+  entries: AllowlistEntry[],
+  today: string,
+): Verdict {
   const expired = entries.filter((e) => e.expires < today);
   const live = entries.filter((e) => e.expires >= today);
   const used = new Set<AllowlistEntry>();
@@ -224,10 +250,14 @@ export function main(argv: string[], env: NodeJS.ProcessEnv, root: string): numb
     out(`allowed until ${entry.expires}: ${describe(advisory)} — ${entry.reason}`);
   }
   for (const entry of verdict.unused) {
-    err(`audit-deps: allow-list entry ${entry.id} (${entry.package}) matches nothing any more; remove it`);
+    err(
+      `audit-deps: allow-list entry ${entry.id} (${entry.package}) matches nothing any more; remove it`,
+    );
   }
   for (const entry of verdict.expired) {
-    err(`audit-deps: allow-list entry ${entry.id} (${entry.package}) expired on ${entry.expires}: fix, or review and re-date it`);
+    err(
+      `audit-deps: allow-list entry ${entry.id} (${entry.package}) expired on ${entry.expires}: fix, or review and re-date it`,
+    );
   }
   for (const advisory of verdict.blocking) err(`audit-deps: ${describe(advisory)}`);
   const counted = output.advisories.filter((a) => BLOCKING.has(a.severity)).length;

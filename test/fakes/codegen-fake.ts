@@ -122,6 +122,11 @@ export class CodegenFake {
     for (let i = 0; i < count; i++) this.failures.push(failure);
   }
 
+  /** Drops the failures still queued by `failNext` (an outage that ends). */
+  clearFailures(): void {
+    this.failures.length = 0;
+  }
+
   /** Delays every answer by `ms`. */
   setLatency(ms: number): void {
     this.latencyMs = ms;

@@ -48,6 +48,15 @@ export class ScratchRedis {
     }
   }
 
+  /** SIGSTOP: the server keeps its connections but answers nothing until thawed. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** SIGKILL: everything in it is lost. */
   async kill(): Promise<void> {
     const proc = this.process;

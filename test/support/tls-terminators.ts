@@ -14,6 +14,8 @@ import {
 export interface TestPki {
   dir: string;
   caFile: string;
+  key: Buffer;
+  cert: Buffer;
   context: SecureContext;
 }
 
@@ -67,14 +69,9 @@ export function makeTestPki(): TestPki {
     '-out',
     at('server.pem'),
   );
-  return {
-    dir,
-    caFile: at('ca.pem'),
-    context: createSecureContext({
-      key: readFileSync(at('server.key')),
-      cert: readFileSync(at('server.pem')),
-    }),
-  };
+  const key = readFileSync(at('server.key'));
+  const cert = readFileSync(at('server.pem'));
+  return { dir, caFile: at('ca.pem'), key, cert, context: createSecureContext({ key, cert }) };
 }
 
 /** Counts the TLS sessions a terminator accepted, so a test can prove traffic went through it. */
@@ -116,7 +113,7 @@ function pipeBoth(a: Socket, b: Socket): void {
 export async function startRedisTls(pki: TestPki, targetPort = 6379): Promise<TlsTerminator> {
   let sessions = 0;
   const sockets = new Set<Socket>();
-  const server = createTlsServer({ secureContext: pki.context }, (tls) => {
+  const server = createTlsServer({ key: pki.key, cert: pki.cert }, (tls) => {
     sessions++;
     pipeBoth(tls, connect(targetPort, '127.0.0.1'));
   });

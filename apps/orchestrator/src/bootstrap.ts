@@ -4,6 +4,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/domain';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
+import { MAX_JSON_DEPTH, nestsTooDeep } from './common/json-depth';
 import { corsOptions } from './common/cors';
 import { securityHeaders } from './common/security-headers';
 import { sendError } from './common/error-body';
@@ -38,7 +39,17 @@ export async function createOrchestratorApp(
   app.set('trust proxy', config.trustProxy);
   app.use(correlationIdMiddleware);
   // API_BODY_LIMIT_BYTES (small; operator requests have tiny bodies), apart from the webhook's.
-  const jsonParser = json({ limit: config.apiBodyLimitBytes });
+  const jsonParser = json({
+    limit: config.apiBodyLimitBytes,
+    // Refused before parsing: class-transformer would recurse through it and overflow (a 500).
+    verify: (_req, _res, buf) => {
+      if (nestsTooDeep(buf.toString('utf8'))) {
+        throw Object.assign(new Error(`body nests deeper than ${MAX_JSON_DEPTH} levels`), {
+          status: 400,
+        });
+      }
+    },
+  });
   app.use((req: Request, res: Response, next: NextFunction) =>
     req.path === WEBHOOK_PATH ? next() : jsonParser(req, res, next),
   );

@@ -14,6 +14,7 @@ import { HandlerRegistry } from './handlers/handler-registry';
 import { AgentPolicy } from './handlers/agent-policy';
 import { PrCommenter } from './handlers/pr-commenter';
 import { AgentRunPoller } from './runner/agent-run-poller.service';
+import { RedisWatchdog } from './runner/redis-watchdog.service';
 import { PullRequestAnalysisHandler } from './handlers/pull-request-analysis.handler';
 import { PushAnalysisHandler } from './handlers/push-analysis.handler';
 import { WorkerListenerModule } from './listener/listener.module';
@@ -67,6 +68,9 @@ export class WorkerModule {
             [QueueName.AgentRunPoll]: { max: config.codegen.readLimitPer30s, duration: 30_000 },
           },
           queueSettings: {
+            lockDuration: config.queueLockDurationMs,
+            lockRenewTime: Math.floor(config.queueLockDurationMs / 2),
+            stalledInterval: config.queueLockDurationMs,
             backoffStrategies: {
               // Exponential with jitter, capped; a Retry-After from the service wins when longer.
               task: (attemptsMade: number, error?: Error) =>
@@ -107,6 +111,8 @@ export class WorkerModule {
         AgentPolicy,
         PrCommenter,
         AgentRunPoller,
+        RedisWatchdog,
+        { provide: 'WATCHDOG_EXIT', useValue: (code: number) => process.exit(code) },
         TaskRunner,
         QueueWorkers,
         RelayService,

@@ -1,10 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Global,
-  Inject,
-  Module,
-  OnModuleInit,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Global, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';

@@ -7,7 +7,9 @@ const base = { algorithm: 'HS256' as const, issuer: 'webhook-orchestrator' };
 
 describe('inspectAccessToken (why a token was refused, for the audit trail)', () => {
   it('accepts a valid token', () => {
-    expect(inspectAccessToken(SECRET, mintAccessToken(SECRET, { sub: 'ann', role: Role.Viewer }, 60))).toEqual({
+    expect(
+      inspectAccessToken(SECRET, mintAccessToken(SECRET, { sub: 'ann', role: Role.Viewer }, 60)),
+    ).toEqual({
       ok: true,
       claims: { sub: 'ann', role: Role.Viewer },
     });
@@ -15,7 +17,11 @@ describe('inspectAccessToken (why a token was refused, for the audit trail)', ()
 
   it('reports the subject of an expired token, whose signature proves it', () => {
     const expired = sign({ role: 'operator' }, SECRET, { ...base, subject: 'otto', expiresIn: -5 });
-    expect(inspectAccessToken(SECRET, expired)).toEqual({ ok: false, reason: 'expired', subject: 'otto' });
+    expect(inspectAccessToken(SECRET, expired)).toEqual({
+      ok: false,
+      reason: 'expired',
+      subject: 'otto',
+    });
   });
 
   it('never repeats the claims of a forged token', () => {

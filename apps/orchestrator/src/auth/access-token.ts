@@ -56,8 +56,7 @@ export function inspectAccessToken(secret: string, token: string): TokenCheck {
   }
   if (typeof payload !== 'object' || payload === null) return { ok: false, reason: 'invalid' };
   const { sub, role, exp } = payload as { sub?: unknown; role?: unknown; exp?: unknown };
-  const subject =
-    typeof sub === 'string' && sub.length > 0 && sub.length <= 200 ? sub : undefined;
+  const subject = typeof sub === 'string' && sub.length > 0 && sub.length <= 200 ? sub : undefined;
   if (expired) return { ok: false, reason: 'expired', subject };
   if (subject === undefined || !isRole(role) || typeof exp !== 'number') {
     return { ok: false, reason: 'invalid_claims', subject };

@@ -18,6 +18,24 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Internal]: 500,
 };
 
+/** How long the rest of a refused upload is read and discarded before the connection is cut. */
+const LINGER_MS = 2000;
+
+/**
+ * A refused upload keeps arriving after the 413. Closing at once (`Connection: close`) resets
+ * the connection with the client's bytes unread, and the client then often loses the 413 too.
+ * Instead the rest is discarded as it arrives (never buffered) and the connection is cut only if
+ * the upload is still going after LINGER_MS: a bounded "lingering close".
+ */
+function lingerThenClose(req: Request): void {
+  req.resume();
+  // All of it already arrived: nothing to wait for, the connection stays usable.
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+}
+
 /** Maps every error to the documented body; unknown errors become a 500 without internals. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -34,8 +52,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const headers: Record<string, string> = {};
       if (exception.retryAfterSeconds !== undefined)
         headers['Retry-After'] = String(exception.retryAfterSeconds);
-      // The rest of a refused upload is not read; close so the client stops sending it.
-      if (status === 413) headers.Connection = 'close';
+      if (status === 413) lingerThenClose(req);
       sendError(req, res, status, exception.message, exception.details, headers);
       return;
     }

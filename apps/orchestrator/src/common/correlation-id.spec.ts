@@ -3,10 +3,15 @@ import { correlationIdMiddleware } from './correlation-id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function run(headers: Record<string, string | string[]>): { id: string; echoed: Record<string, string> } {
+function run(headers: Record<string, string | string[]>): {
+  id: string;
+  echoed: Record<string, string>;
+} {
   const req = { headers } as unknown as Request;
   const echoed: Record<string, string> = {};
-  const res = { setHeader: (name: string, value: string) => (echoed[name] = value) } as unknown as Response;
+  const res = {
+    setHeader: (name: string, value: string) => (echoed[name] = value),
+  } as unknown as Response;
   let called = false;
   correlationIdMiddleware(req, res, (() => (called = true)) as NextFunction);
   expect(called).toBe(true);

@@ -46,8 +46,12 @@ describe('production secrets', () => {
       SECRET_KEY: 'changeme',
     });
     expect(found).toEqual([
-      expect.stringMatching(/^GITHUB_WEBHOOK_SECRET entry 2 is too weak for production: contains "test"/),
-      expect.stringMatching(/^GITHUB_WEBHOOK_SECRET entry 3 is too weak for production: shorter than 32 bytes/),
+      expect.stringMatching(
+        /^GITHUB_WEBHOOK_SECRET entry 2 is too weak for production: contains "test"/,
+      ),
+      expect.stringMatching(
+        /^GITHUB_WEBHOOK_SECRET entry 3 is too weak for production: shorter than 32 bytes/,
+      ),
       expect.stringMatching(/^SECRET_KEY is too weak for production: shorter than 32 bytes/),
     ]);
     expect(found.join(' ')).not.toMatch(/0123456789abcdef|changeme-|short,/);
@@ -63,7 +67,11 @@ describe('production secrets', () => {
   it('refuses a SECRET_KEY equal to a webhook secret (a GitHub admin could mint tokens)', () => {
     const shared = strong();
     expect(
-      problems({ ...production, GITHUB_WEBHOOK_SECRET: `${strong()},${shared}`, SECRET_KEY: shared }),
+      problems({
+        ...production,
+        GITHUB_WEBHOOK_SECRET: `${strong()},${shared}`,
+        SECRET_KEY: shared,
+      }),
     ).toEqual(['SECRET_KEY must differ from every GITHUB_WEBHOOK_SECRET entry']);
   });
 
@@ -79,11 +87,16 @@ describe('production secrets', () => {
 
 describe('HTTP settings', () => {
   it('defaults to a 64 KiB API body limit and CORS off', () => {
-    expect(loadOrchestratorConfig(base)).toMatchObject({ apiBodyLimitBytes: 65_536, corsOrigins: [] });
+    expect(loadOrchestratorConfig(base)).toMatchObject({
+      apiBodyLimitBytes: 65_536,
+      corsOrigins: [],
+    });
   });
 
   it('reads API_BODY_LIMIT_BYTES within bounds', () => {
-    expect(loadOrchestratorConfig({ ...base, API_BODY_LIMIT_BYTES: '2048' }).apiBodyLimitBytes).toBe(2048);
+    expect(
+      loadOrchestratorConfig({ ...base, API_BODY_LIMIT_BYTES: '2048' }).apiBodyLimitBytes,
+    ).toBe(2048);
     expect(problems({ ...base, API_BODY_LIMIT_BYTES: '64kb' })).toEqual([
       'API_BODY_LIMIT_BYTES must be an integer, got "64kb"',
     ]);
@@ -97,7 +110,14 @@ describe('HTTP settings', () => {
         CORS_ORIGINS: 'https://ops.example.com, http://localhost:3000',
       }).corsOrigins,
     ).toEqual(['https://ops.example.com', 'http://localhost:3000']);
-    for (const bad of ['*', 'https://ops.example.com/', 'https://ops.example.com/app', 'ops.example.com', 'file:///etc', 'https://*.example.com']) {
+    for (const bad of [
+      '*',
+      'https://ops.example.com/',
+      'https://ops.example.com/app',
+      'ops.example.com',
+      'file:///etc',
+      'https://*.example.com',
+    ]) {
       expect(problems({ ...base, CORS_ORIGINS: bad })).toEqual([
         expect.stringContaining('CORS_ORIGINS entries must be origins'),
       ]);

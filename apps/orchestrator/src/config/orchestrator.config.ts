@@ -152,7 +152,9 @@ function checkProductionSecrets(env: EnvReader, config: OrchestratorConfig): voi
   config.webhookSecrets.forEach((secret, i) =>
     requireStrongSecret(
       env,
-      config.webhookSecrets.length > 1 ? `GITHUB_WEBHOOK_SECRET entry ${i + 1}` : 'GITHUB_WEBHOOK_SECRET',
+      config.webhookSecrets.length > 1
+        ? `GITHUB_WEBHOOK_SECRET entry ${i + 1}`
+        : 'GITHUB_WEBHOOK_SECRET',
       secret,
     ),
   );

@@ -21,8 +21,10 @@ import {
   routeWithRules,
   TaskEnqueuer,
   TaskType,
+  UnstorableJsonError,
 } from '@app/domain';
 import { verifyGithubSignature } from '@app/github';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
 import { clientAddressOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import { IntakeTelemetry } from '../metrics/intake-telemetry';
@@ -239,6 +241,13 @@ export class WebhookIntakeService {
           ['JSON strings must not contain \\u0000 or unpaired surrogates'],
         );
       }
+      if (error instanceof UnstorableJsonError) {
+        throw new DomainError(
+          ErrorCode.InvalidInput,
+          'payload contains values PostgreSQL cannot store',
+          ['JSON numbers must fit PostgreSQL numeric (about 1e-16383 to 1e131071), nesting its stack'],
+        );
+      }
       this.logger.error('could not store webhook delivery', {
         delivery_id: event.deliveryId,
         event_type: event.eventType,
@@ -323,6 +332,12 @@ function parseBody(
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new DomainError(ErrorCode.InvalidInput, 'payload must be a JSON object');
+  }
+  if (nestsTooDeep(json)) {
+    throw new DomainError(
+      ErrorCode.InvalidInput,
+      `payload nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
   }
   return { payload: payload as Record<string, unknown>, json };
 }

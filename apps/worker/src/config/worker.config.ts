@@ -60,6 +60,10 @@ export interface WorkerConfig extends CommonConfig {
   analysis: { synchronizeCodeFileThreshold: number };
   /** Per-repository workflow rules (settings + RULES_FILE). */
   rules: WorkflowRules;
+  /** Exit non-zero after the queue Redis has not answered this long (0 = never). */
+  redisUnavailableExitMs: number;
+  /** Bull's job lock; a job whose worker died is handed out again after about twice this. */
+  queueLockDurationMs: number;
   /** Health probes and /metrics (port 0 picks a free port, for tests). */
   listener: { host: string; port: number };
   /** How often the worker writes its heartbeat to Redis; it counts as alive for 3 intervals. */
@@ -127,6 +131,8 @@ export function loadWorkerConfig(
       batchSize: env.int('RELAY_BATCH_SIZE', 200, 1, 10_000),
     },
     rules: readWorkflowRulesFromSettings(env),
+    redisUnavailableExitMs: env.int('REDIS_UNAVAILABLE_EXIT_MS', 120_000, 0, 3_600_000),
+    queueLockDurationMs: env.int('QUEUE_LOCK_DURATION_MS', 30_000, 1000, 600_000),
     analysis: {
       synchronizeCodeFileThreshold: env.int('SYNCHRONIZE_CODE_FILE_THRESHOLD', 3, 0, 10_000),
     },

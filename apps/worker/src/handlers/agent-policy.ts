@@ -29,6 +29,7 @@ export class AgentPolicy {
     event: WebhookEventEntity | null,
   ): Promise<string | null> {
     const { agent } = this.config;
+    const github = this.github.forInstallation(event?.installationId ?? null);
     const rules = this.config.rules.forRepository(task.repository);
     if (!rules.agentRuns)
       return 'agent runs are turned off for this repository by the workflow rules';
@@ -46,7 +47,7 @@ export class AgentPolicy {
 
     let pr;
     try {
-      pr = await this.github.getPullRequest(task.repository, task.prNumber);
+      pr = await github.getPullRequest(task.repository, task.prNumber);
     } catch (error) {
       if (error instanceof ExternalServiceError && error.status === 404)
         return 'pull request not found';
@@ -62,7 +63,7 @@ export class AgentPolicy {
     }
 
     if (triggerKind === 'check_failure' && task.commitSha) {
-      const commit = await this.github.getCommit(task.repository, task.commitSha);
+      const commit = await github.getCommit(task.repository, task.commitSha);
       for (const [login, type] of [
         [commit.authorLogin, commit.authorType],
         [commit.committerLogin, commit.committerType],

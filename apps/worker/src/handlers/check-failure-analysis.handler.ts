@@ -23,16 +23,17 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle({ task }: TaskContext): Promise<HandlerResult> {
+  async handle({ task, event }: TaskContext): Promise<HandlerResult> {
+    const github = this.github.forInstallation(event?.installationId ?? null);
     if (!task.repository) throw new DomainError(ErrorCode.InvalidInput, 'task has no repository');
     const name = inputString(task.inputData, 'check_run_name') ?? 'unnamed check';
     const conclusion = inputString(task.inputData, 'conclusion');
     const detailsUrl = inputString(task.inputData, 'details_url');
     const analysis = analyzeCheckFailure({ checkNames: [{ name, conclusion }] });
-    const { prs, lookedUp } = await pullRequestsOf(this.github, task);
+    const { prs, lookedUp } = await pullRequestsOf(github, task);
     const details =
       analysis.shouldTriggerAgent && prs.length > 0
-        ? await this.details(task.repository, inputNumber(task.inputData, 'check_run_id'))
+        ? await this.details(github, task.repository, inputNumber(task.inputData, 'check_run_id'))
         : null;
     const children = analysis.shouldTriggerAgent
       ? prs.map((pr) =>
@@ -76,12 +77,13 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
 
   /** The check's own words about the failure; a prompt without them is still worth sending. */
   private async details(
+    github: GithubClient,
     repository: string,
     checkRunId: number | null,
   ): Promise<CheckRunDetails | null> {
     if (checkRunId === null) return null;
     try {
-      return await this.github.getCheckRunDetails(repository, checkRunId);
+      return await github.getCheckRunDetails(repository, checkRunId);
     } catch (error) {
       if (isTransientError(error)) throw error;
       this.logger.warn('could not read the check run output', {

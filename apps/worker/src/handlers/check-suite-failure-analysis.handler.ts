@@ -33,23 +33,24 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle({ task }: TaskContext): Promise<HandlerResult> {
+  async handle({ task, event }: TaskContext): Promise<HandlerResult> {
+    const github = this.github.forInstallation(event?.installationId ?? null);
     const suiteId = inputNumber(task.inputData, 'check_suite_id');
     if (!task.repository || suiteId === null) {
       throw new DomainError(ErrorCode.InvalidInput, 'task has no repository or check suite id');
     }
     const repository = task.repository;
-    const runs = await this.github.listCheckRunsForSuite(repository, suiteId);
+    const runs = await github.listCheckRunsForSuite(repository, suiteId);
     const failed = runs.filter((r) => r.conclusion !== null && FAILING.has(r.conclusion));
     const analysis = analyzeCheckFailure({
       checkNames: failed.map((r) => ({ name: r.name, conclusion: r.conclusion })),
     });
-    const { prs, lookedUp } = await pullRequestsOf(this.github, task);
+    const { prs, lookedUp } = await pullRequestsOf(github, task);
     const detailed = new Map<number, { summary: string | null; annotations: CheckAnnotation[] }>();
     if (analysis.shouldTriggerAgent && prs.length > 0) {
       for (const run of failed.slice(0, DETAILED_RUNS)) {
         try {
-          const d = await this.github.getCheckRunDetails(repository, run.id, 20);
+          const d = await github.getCheckRunDetails(repository, run.id, 20);
           detailed.set(run.id, {
             summary: [d.title, d.summary].filter(Boolean).join(': ') || null,
             annotations: d.annotations,

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { DomainError, ErrorCode, LOGGER, TaskType } from '@app/domain';
+import {
+  CircuitOpenError,
+  DomainError,
+  ErrorCode,
+  ExternalServiceError,
+  LOGGER,
+  TaskType,
+} from '@app/domain';
 import { CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { AgentPolicy } from './agent-policy';
@@ -51,7 +58,7 @@ export class CodegenTriggerHandler implements TaskHandler {
       });
       return { outputData: { dry_run: true, prompt } };
     }
-    const run = await this.codegen.createAgentRun({
+    const run = await this.createOnce({
       prompt,
       metadata: {
         task_id: task.taskId,
@@ -62,7 +69,8 @@ export class CodegenTriggerHandler implements TaskHandler {
       },
     });
     await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl });
-    const commentId = await this.commenter.runStarted(task, run.id, run.webUrl);
+    const installationId = event?.installationId ?? null;
+    const commentId = await this.commenter.runStarted(task, run.id, run.webUrl, installationId);
     return {
       outputData: {
         agent_run_id: run.id,
@@ -71,9 +79,39 @@ export class CodegenTriggerHandler implements TaskHandler {
         web_url: run.webUrl,
         prompt,
         ...(commentId !== null ? { pr_comment_id: commentId } : {}),
+        ...(installationId !== null ? { installation_id: installationId } : {}),
       },
       codegen: { id: run.id, url: run.webUrl },
       waitForAgentRun: true,
     };
   }
+
+  /**
+   * Creates the run, but never twice: when the request may have reached Codegen without an
+   * answer (a timeout, a connection cut mid-request), a retry could start a second run, so the
+   * task fails instead, saying so. 429s, refused connections and an open circuit are retried:
+   * Codegen provably did nothing.
+   */
+  private async createOnce(input: Parameters<CodegenClient['createAgentRun']>[0]) {
+    const codegen = this.codegen as CodegenClient;
+    try {
+      return await codegen.createAgentRun(input);
+    } catch (error) {
+      if (creationMayHaveHappened(error)) {
+        throw new DomainError(
+          ErrorCode.InvalidInput,
+          `agent run creation got no answer (${(error as Error).message}); a run may have started at Codegen, ` +
+            'so it is not retried automatically: check Codegen, then retry the task with ?force=true if none started',
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function creationMayHaveHappened(error: unknown): boolean {
+  if (!(error instanceof ExternalServiceError) || error instanceof CircuitOpenError) return false;
+  // An HTTP answer says what happened: 429 and 5xx mean the run was not created.
+  if (error.status !== undefined) return false;
+  return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(error.message);
 }

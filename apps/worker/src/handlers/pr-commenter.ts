@@ -17,7 +17,10 @@ export class PrCommenter {
   ) {}
 
   get enabled(): boolean {
-    return this.config.agent.prComments && Boolean(this.config.github.token);
+    return (
+      this.config.agent.prComments &&
+      (Boolean(this.config.github.token) || this.github.appConfigured)
+    );
   }
 
   /** Returns the comment id to keep in the task's output, or null. */
@@ -25,14 +28,17 @@ export class PrCommenter {
     task: WorkflowTaskEntity,
     runId: string,
     webUrl: string | null,
+    installationId: number | null,
   ): Promise<number | null> {
     if (!this.enabled || !task.repository || task.prNumber === null) return null;
     try {
-      const comment = await this.github.createIssueComment(
-        task.repository,
-        task.prNumber,
-        this.body(task, runId, webUrl, 'started'),
-      );
+      const comment = await this.github
+        .forInstallation(installationId)
+        .createIssueComment(
+          task.repository,
+          task.prNumber,
+          this.body(task, runId, webUrl, 'started'),
+        );
       return comment.id;
     } catch (error) {
       this.logger.warn('could not comment on the pull request', {
@@ -50,18 +56,22 @@ export class PrCommenter {
   ): Promise<void> {
     const commentId = typeof output.pr_comment_id === 'number' ? output.pr_comment_id : null;
     if (!this.enabled || commentId === null || !task.repository || !task.codegenTaskId) return;
+    const installationId =
+      typeof output.installation_id === 'number' ? output.installation_id : null;
     try {
-      await this.github.updateIssueComment(
-        task.repository,
-        commentId,
-        this.body(
-          task,
-          task.codegenTaskId,
-          (output.web_url as string | null) ?? task.codegenTaskUrl,
-          status,
-          output,
-        ),
-      );
+      await this.github
+        .forInstallation(installationId)
+        .updateIssueComment(
+          task.repository,
+          commentId,
+          this.body(
+            task,
+            task.codegenTaskId,
+            (output.web_url as string | null) ?? task.codegenTaskUrl,
+            status,
+            output,
+          ),
+        );
     } catch (error) {
       this.logger.warn('could not update the pull request comment', {
         task_id: task.taskId,

@@ -16,7 +16,9 @@ export class PullRequestAnalysisHandler implements TaskHandler {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
-  async handle({ task }: TaskContext): Promise<HandlerResult> {
+  async handle({ task, event }: TaskContext): Promise<HandlerResult> {
+    // Calls are made as the event's GitHub App installation when an App is configured.
+    const github = this.github.forInstallation(event?.installationId ?? null);
     // A newer head SHA makes older analyses and not-yet-started agent triggers of this PR moot.
     const superseded = await this.tasks.cancelSuperseded(task);
     const action = inputString(task.inputData, 'action') ?? '';
@@ -37,12 +39,13 @@ export class PullRequestAnalysisHandler implements TaskHandler {
         },
       };
     }
-    const files = await this.github.listPullRequestFiles(task.repository, task.prNumber);
+    const files = await github.listPullRequestFiles(task.repository, task.prNumber);
     const analysis = analyzePullRequest({
       action,
       draft,
       files,
-      synchronizeCodeFileThreshold: this.config.rules.forRepository(task.repository).synchronizeCodeFileThreshold,
+      synchronizeCodeFileThreshold: this.config.rules.forRepository(task.repository)
+        .synchronizeCodeFileThreshold,
     });
     const children = analysis.shouldTriggerAgent
       ? [

@@ -11,6 +11,7 @@ import { ClientTelemetry } from './client-telemetry.service';
 
 /** A heartbeat stays valid for this many intervals, so one late beat is not a dead worker. */
 const MISSED_BEATS_ALLOWED = 3;
+const WARN_AFTER_FAILURES = 2;
 
 /**
  * Writes this worker's heartbeat to Redis every WORKER_HEARTBEAT_INTERVAL_MS: the orchestrator's
@@ -19,7 +20,7 @@ const MISSED_BEATS_ALLOWED = 3;
 @Injectable()
 export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | null = null;
-  private failing = false;
+  private failures = 0;
 
   constructor(
     private readonly heartbeats: WorkerHeartbeats,
@@ -56,13 +57,14 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   private async beat(): Promise<void> {
     try {
       await this.heartbeats.publish(this.snapshot());
-      if (this.failing) this.logger.info('heartbeat written again');
-      this.failing = false;
+      if (this.failures >= WARN_AFTER_FAILURES) this.logger.info('heartbeat written again');
+      this.failures = 0;
     } catch (error) {
-      // Redis outages are reported by readiness; one line per outage is enough here.
-      if (!this.failing)
+      // One line per outage (readiness reports it too); a first beat racing the Redis connection
+      // at start-up is not an outage.
+      if (++this.failures === WARN_AFTER_FAILURES) {
         this.logger.warn('could not write the heartbeat', { error: String(error) });
-      this.failing = true;
+      }
     }
   }
 }

@@ -62,7 +62,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     const quiet = await this.tasks.listQuietQueued(queuedCheckAgeMs, batchSize);
     const missing = [];
     for (const candidate of quiet) {
-      const job = await this.queue(queueForTaskType(candidate.taskType)).getJob(candidate.taskId);
+      const job = await this.liveJob(queueForTaskType(candidate.taskType), candidate.taskId);
       if (!job) missing.push(candidate);
     }
     result.queuedRestored = (await this.enqueuer.enqueue(missing)).length;
@@ -71,7 +71,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     const expired = await this.tasks.listExpiredLeases(batchSize);
     const requeue = [];
     for (const candidate of expired) {
-      const job = await this.queue(queueForTaskType(candidate.taskType)).getJob(candidate.taskId);
+      const job = await this.liveJob(queueForTaskType(candidate.taskType), candidate.taskId);
       // A job that still exists belongs to Bull's stalled-job recovery; leave it to Bull.
       if (!job && (await this.tasks.requeueExpired(candidate.taskId)) === 'queued')
         requeue.push(candidate);
@@ -100,6 +100,22 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
           this.schedule();
         });
     }, this.config.relay.intervalMs);
+  }
+
+  /**
+   * The task's job when it can still run it. A job Bull already finished or failed (for example
+   * one that stalled twice when its workers died) will never run again: it is removed, so the
+   * task is re-enqueued under the same job id.
+   */
+  private async liveJob(name: QueueName, taskId: string): Promise<unknown> {
+    const job = await this.queue(name).getJob(taskId);
+    if (!job) return null;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') {
+      await job.remove().catch(() => undefined);
+      return null;
+    }
+    return job;
   }
 
   private queue(name: QueueName): Queue<RunTaskJob> {

@@ -50,7 +50,8 @@ export class TaskRunner {
   ) {}
 
   async run(taskId: string, queueName: QueueName): Promise<RunOutcome> {
-    const leaseMs = this.config.task.timeoutMs + 30_000;
+    // The attempt is aborted at its deadline; the margin covers writing its outcome.
+    const leaseMs = this.config.task.timeoutMs + 5_000;
     const claim = await this.tasks.claimForRun(taskId, this.config.workerId, queueName, leaseMs);
     if (!claim) {
       this.logger.debug('task is terminal or unknown; nothing to do', { task_id: taskId });

@@ -55,7 +55,10 @@ export class AuditLogRepository {
   }
 
   /** Newest first; filters are bound parameters, the order is fixed (the indexes serve it). */
-  listPage(filter: AuditFilter, page: { limit: number; offset: number }): Promise<AuditLogEntity[]> {
+  listPage(
+    filter: AuditFilter,
+    page: { limit: number; offset: number },
+  ): Promise<AuditLogEntity[]> {
     const qb = this.dataSource.getRepository(AuditLogEntity).createQueryBuilder('a');
     if (filter.type !== undefined) qb.andWhere('a.type = :type', { type: filter.type });
     if (filter.actor !== undefined) qb.andWhere('a.actor = :actor', { actor: filter.actor });

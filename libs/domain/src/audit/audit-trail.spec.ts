@@ -167,7 +167,9 @@ describe('AuditTrail', () => {
     trail.record(forged('203.0.113.9'));
     trail.record({ type: AuditType.Cleanup, outcome: 'succeeded', actor: 'a' });
     await expect(trail.flush()).resolves.toBeUndefined();
-    expect(lines.some((l) => l.level === 'error' && String(l.message).includes('could not be stored'))).toBe(true);
+    expect(
+      lines.some((l) => l.level === 'error' && String(l.message).includes('could not be stored')),
+    ).toBe(true);
     // A hung database: record() still returns at once and the backlog stays bounded.
     sink.fail = false;
     let release!: () => void;
@@ -176,7 +178,8 @@ describe('AuditTrail', () => {
     trailSmall.record({ type: AuditType.Cleanup, outcome: 'succeeded' });
     const stuck = trailSmall.flush();
     const started = performance.now();
-    for (let i = 0; i < 1000; i++) trailSmall.record({ type: AuditType.Cleanup, outcome: 'succeeded' });
+    for (let i = 0; i < 1000; i++)
+      trailSmall.record({ type: AuditType.Cleanup, outcome: 'succeeded' });
     expect(performance.now() - started).toBeLessThan(500);
     expect(trailSmall.backlog.pending).toBe(10);
     expect(trailSmall.backlog.dropped).toBe(990);

@@ -121,7 +121,11 @@ export class AuditTrail {
 
   /** Aggregates and single records waiting for the next flush (for tests and health). */
   get backlog(): { aggregates: number; pending: number; dropped: number } {
-    return { aggregates: this.aggregates.size, pending: this.pending.length, dropped: this.dropped };
+    return {
+      aggregates: this.aggregates.size,
+      pending: this.pending.length,
+      dropped: this.dropped,
+    };
   }
 
   private kick(): void {
@@ -136,7 +140,11 @@ export class AuditTrail {
     if (!record && this.aggregates.size >= this.maxAggregates) {
       // A spray of addresses: one record per type, outcome and reason holds the rest.
       overflow = true;
-      key = groupKey({ type: event.type, outcome: event.outcome, reason: event.reason }, minute, true);
+      key = groupKey(
+        { type: event.type, outcome: event.outcome, reason: event.reason },
+        minute,
+        true,
+      );
       record = this.aggregates.get(key);
     }
     if (!record) {
@@ -158,7 +166,8 @@ export class AuditTrail {
     record.count++;
     record.lastSeenAt = new Date(now);
     const deliveryId = event.details?.delivery_id;
-    if (!overflow && typeof deliveryId === 'string') addSample(record.details, auditText(deliveryId) ?? '');
+    if (!overflow && typeof deliveryId === 'string')
+      addSample(record.details, auditText(deliveryId) ?? '');
   }
 
   private async flushNow(): Promise<void> {

@@ -38,7 +38,8 @@ export const AGGREGATED_AUDIT_TYPES: ReadonlySet<AuditType> = new Set([
 ]);
 
 /** How the audited request ended. */
-export type AuditOutcome = 'denied' | 'throttled' | 'succeeded' | 'refused' | 'not_found' | 'failed';
+export type AuditOutcome =
+  'denied' | 'throttled' | 'succeeded' | 'refused' | 'not_found' | 'failed';
 
 /** Extra facts of a record: flat, small, never a body, a signature or a token. */
 export type AuditDetails = Record<string, string | number | boolean | null | string[]>;

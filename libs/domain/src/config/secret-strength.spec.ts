@@ -19,7 +19,11 @@ describe('weakSecretReason', () => {
     ['a dev marker', 'dev-0123456789abcdef0123456789abcdef', 'contains "dev"'],
     ['the test harness secret', 'test-webhook-secret-0123456789abcdef', 'contains "test"'],
     ['changeme in capitals', 'CHANGEME-CHANGEME-CHANGEME-CHANGEME-1', 'contains "changeme"'],
-    ['the k8s example placeholder', 'REPLACE_ME_with_a_real_value_0123456789', 'contains "replace"'],
+    [
+      'the k8s example placeholder',
+      'REPLACE_ME_with_a_real_value_0123456789',
+      'contains "replace"',
+    ],
     ['a word secret', 'my-super-secret-value-for-prod-12345', 'contains "secret"'],
     ['a repeated character', 'k'.repeat(64), 'fewer than 8 distinct characters'],
     ['a two-character pattern', 'ab'.repeat(32), 'fewer than 8 distinct characters'],

@@ -26,9 +26,13 @@ describe('closeOnSignals', () => {
 
   it('turns readiness off at once, serves through the drain delay, then closes and exits 0', async () => {
     let closedAt = 0;
-    const h = harness(async () => {
-      closedAt = Date.now();
-    }, 5000, 150);
+    const h = harness(
+      async () => {
+        closedAt = Date.now();
+      },
+      5000,
+      150,
+    );
     const signalledAt = Date.now();
     h.signals.emit('SIGTERM', 'SIGTERM');
     expect(lifecycle.draining).toBe(true);

@@ -15,6 +15,7 @@ import {
   repositoryId,
   repositoryName,
   senderFacts,
+  toPrNumber,
   toSha,
 } from './route-helpers';
 import { ROUTING_LIMITS, RouteOutcome, RoutingRules, TaskDraft } from './routing.types';
@@ -70,7 +71,7 @@ function linkedPullRequests(
   // Bounded scan: a hostile array of a million entries costs no more than a few hundred reads.
   for (const entry of raw.slice(0, ROUTING_LIMITS.tasksPerEvent * 4)) {
     if (prs.length >= ROUTING_LIMITS.tasksPerEvent) break;
-    const number = isRecord(entry) ? toPositiveInt(readOwn(entry, 'number')) : null;
+    const number = isRecord(entry) ? toPrNumber(readOwn(entry, 'number')) : null;
     if (number === null) {
       malformedEntries += 1;
       continue;

@@ -1,4 +1,4 @@
-import { readPath, readText } from './payload-reader';
+import { readPath, readText, toPositiveInt } from './payload-reader';
 import { ROUTING_LIMITS, RouteOutcome } from './routing.types';
 
 /** Shorthand for an `ignored` outcome. */
@@ -17,6 +17,15 @@ const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 /** A commit sha, lower-cased, or null when the value is not a plausible one. */
 export function toSha(value: unknown): string | null {
   return typeof value === 'string' && SHA_PATTERN.test(value) ? value.toLowerCase() : null;
+}
+
+/** `workflow_tasks.pr_number` is an int4; a larger "PR number" is malformed, not a 5xx. */
+const MAX_PR_NUMBER = 2_147_483_647;
+
+/** A pull request number: a positive integer that fits the column, or null. */
+export function toPrNumber(value: unknown): number | null {
+  const number = toPositiveInt(value);
+  return number !== null && number <= MAX_PR_NUMBER ? number : null;
 }
 
 /** True for the all-zero sha GitHub sends as `after` when a ref is deleted. */

@@ -9,6 +9,9 @@ import {
 import { malformed } from './route-helpers';
 import { InstallationChange, ROUTING_LIMITS, RouteOutcome } from './routing.types';
 
+const ACCOUNT_TYPE_MAX = 32;
+const REPOSITORY_SELECTION_MAX = 16;
+
 /**
  * `installation` and `installation_repositories` → an installation change. For `installation`,
  * `repositories` lists what the app can reach: gained on `created`, lost on `deleted`; other
@@ -42,13 +45,14 @@ export function routeInstallation(
     accountLogin:
       readText(installation, ROUTING_LIMITS.login, 'account', 'login') ??
       readText(installation, ROUTING_LIMITS.login, 'account', 'slug'),
-    accountType: readText(installation, ROUTING_LIMITS.action, 'account', 'type'),
+    // Capped to their github_installations columns (varchar 32 and 16): longer was a 503.
+    accountType: readText(installation, ACCOUNT_TYPE_MAX, 'account', 'type'),
     action,
     repositoriesAdded,
     repositoriesRemoved,
     repositorySelection:
-      readText(payload, ROUTING_LIMITS.action, 'repository_selection') ??
-      readText(installation, ROUTING_LIMITS.action, 'repository_selection'),
+      readText(payload, REPOSITORY_SELECTION_MAX, 'repository_selection') ??
+      readText(installation, REPOSITORY_SELECTION_MAX, 'repository_selection'),
   };
   return { kind: 'installation', action, change };
 }

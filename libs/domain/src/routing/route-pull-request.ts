@@ -7,9 +7,8 @@ import {
   readRecord,
   readText,
   reasonToken,
-  toPositiveInt,
 } from './payload-reader';
-import { ignored, malformed, repositoryName, senderFacts, toSha } from './route-helpers';
+import { ignored, malformed, repositoryName, senderFacts, toPrNumber, toSha } from './route-helpers';
 import { ROUTING_LIMITS, RouteOutcome } from './routing.types';
 
 /** Pull request actions that may change what the code does, so they are worth analysing. */
@@ -30,7 +29,7 @@ export function routePullRequest(payload: JsonRecord, action: string | null): Ro
   const pr = readRecord(payload, 'pull_request');
   if (pr === null) return malformed(action, 'pull_request');
   // `pull_request.number` is authoritative; the top-level `number` is its documented twin.
-  const prNumber = toPositiveInt(readOwn(pr, 'number') ?? readOwn(payload, 'number'));
+  const prNumber = toPrNumber(readOwn(pr, 'number') ?? readOwn(payload, 'number'));
   if (prNumber === null) return malformed(action, 'pull_request.number');
   const repository = repositoryName(payload);
   if (repository === null) return malformed(action, 'repository.full_name');

@@ -84,7 +84,10 @@ describe('pgSslOption', () => {
   it('require → encrypted without verification (libpq), verify-ca with a CA file', () => {
     expect(pgSslOption({ mode: 'require' })).toEqual({ rejectUnauthorized: false });
     const withCa = pgSslOption({ mode: 'require', caFile: CA });
-    expect(withCa).toMatchObject({ rejectUnauthorized: true, ca: expect.stringContaining('TESTCA') });
+    expect(withCa).toMatchObject({
+      rejectUnauthorized: true,
+      ca: expect.stringContaining('TESTCA'),
+    });
     expect(withCa && withCa.checkServerIdentity?.('db.internal', {} as never)).toBeUndefined();
   });
 
@@ -124,12 +127,19 @@ describe('pgConnectionOptions as node-postgres applies them', () => {
     const url = `${BASE}?sslmode=verify-full`;
     // What pg does by itself: the URL's sslmode wins and the CA next to it is dropped.
     const naive = new Client({ connectionString: url, ssl: { ca: 'CA' } });
-    expect((naive as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl).toEqual({});
+    expect(
+      (naive as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl,
+    ).toEqual({});
     const ours = new Client(pgConnectionOptions(url, CA));
     const params = (ours as unknown as { connectionParameters: Record<string, unknown> })
       .connectionParameters;
     expect(params.ssl).toEqual({ rejectUnauthorized: true, ca: expect.stringContaining('TESTCA') });
-    expect(params).toMatchObject({ host: 'db.internal', port: 5432, database: 'orchestrator', user: 'app' });
+    expect(params).toMatchObject({
+      host: 'db.internal',
+      port: 5432,
+      database: 'orchestrator',
+      user: 'app',
+    });
   });
 
   it('ignores PGSSLMODE: the connection string decides', () => {
@@ -137,7 +147,9 @@ describe('pgConnectionOptions as node-postgres applies them', () => {
     process.env.PGSSLMODE = 'require';
     try {
       const client = new Client(pgConnectionOptions(BASE));
-      expect((client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl).toBe(false);
+      expect(
+        (client as unknown as { connectionParameters: { ssl: unknown } }).connectionParameters.ssl,
+      ).toBe(false);
     } finally {
       if (saved === undefined) delete process.env.PGSSLMODE;
       else process.env.PGSSLMODE = saved;

@@ -22,7 +22,14 @@ const MODES: readonly PgSslMode[] = ['disable', 'require', 'verify-ca', 'verify-
 /** URL parameters we interpret; all are removed before pg sees the URL. */
 const HANDLED = ['sslmode', 'ssl', 'sslrootcert', 'sslcert', 'sslkey'];
 /** SSL parameters pg or libpq know that we do not support: refused rather than half-applied. */
-const REFUSED = ['sslpassword', 'sslnegotiation', 'uselibpqcompat', 'sslcrl', 'sslcrldir', 'sslsni'];
+const REFUSED = [
+  'sslpassword',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+];
 
 export interface DatabaseTlsSettings {
   mode: PgSslMode;

@@ -16,7 +16,11 @@ describe('redisConnectionOptions', () => {
       db: 2,
       password: 'p@ss',
     });
-    expect(redisConnectionOptions('redis://localhost')).toEqual({ host: 'localhost', port: 6379, db: 0 });
+    expect(redisConnectionOptions('redis://localhost')).toEqual({
+      host: 'localhost',
+      port: 6379,
+      db: 0,
+    });
   });
 
   it('rediss:// → TLS, certificate and host name verified, optional CA file', () => {
@@ -29,12 +33,17 @@ describe('redisConnectionOptions', () => {
       tls: { rejectUnauthorized: true, servername: 'cache.internal', ca: ['REDISCA'] },
     });
     // No SNI for an IP address (RFC 6066); the certificate is still checked against it.
-    expect(redisConnectionOptions('rediss://10.1.2.3:6380').tls).toEqual({ rejectUnauthorized: true });
+    expect(redisConnectionOptions('rediss://10.1.2.3:6380').tls).toEqual({
+      rejectUnauthorized: true,
+    });
     expect(redisConnectionOptions('rediss://[::1]:6380').host).toBe('::1');
   });
 
   it('is what an ioredis client (the API limiter) ends up with', () => {
-    const client = new Redis({ ...redisConnectionOptions('rediss://cache.internal:6380', CA), lazyConnect: true });
+    const client = new Redis({
+      ...redisConnectionOptions('rediss://cache.internal:6380', CA),
+      lazyConnect: true,
+    });
     try {
       expect(client.options.tls).toMatchObject({ ca: ['REDISCA'], rejectUnauthorized: true });
     } finally {

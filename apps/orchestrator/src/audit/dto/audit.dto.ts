@@ -48,7 +48,12 @@ export class AuditRecordDto {
   last_seen_at!: string;
   @ApiProperty({ enum: AUDIT_TYPES }) type!: string;
   @ApiProperty({ enum: OUTCOMES }) outcome!: string;
-  @ApiProperty({ nullable: true, type: String, example: 'alice', description: 'Verified token subject' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'alice',
+    description: 'Verified token subject',
+  })
   actor!: string | null;
   @ApiProperty({ nullable: true, type: String, example: 'operator' }) role!: string | null;
   @ApiProperty({ nullable: true, type: String, example: '203.0.113.7' })
@@ -63,12 +68,16 @@ export class AuditRecordDto {
     nullable: true,
     type: String,
     example: 'mismatch',
-    description: 'Which check failed (missing, malformed, mismatch, expired, ...) or the error code',
+    description:
+      'Which check failed (missing, malformed, mismatch, expired, ...) or the error code',
   })
   reason!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'Of the (first) request' })
   correlation_id!: string | null;
-  @ApiProperty({ example: 1, description: 'Occurrences folded into this record (same client, reason, minute)' })
+  @ApiProperty({
+    example: 1,
+    description: 'Occurrences folded into this record (same client, reason, minute)',
+  })
   count!: number;
   @ApiProperty({
     type: 'object',

@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Client, Pool } from 'pg';
+import { runMigrations } from '../../libs/domain/src/database/migrate';
+import { CodegenFake, GithubFake } from '../fakes';
+import { ScratchRedis } from '../support/redis-server';
+import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
+import { FAULT_PRS, LoadResult, percentile } from './load';
+
+export const FAULT_SECRET = 'fault-run-webhook-secret-0123456789abcdef';
+const CODEGEN_TOKEN = 'codegen-test-token';
+
+/** Sizes: the CI defaults keep each scenario to well under a minute; FAULT_* raise them. */
+export const SIZES = {
+  deliveries: Number(process.env.FAULT_DELIVERIES ?? 300),
+  rate: Number(process.env.FAULT_RATE ?? 40),
+  drainMs: Number(process.env.FAULT_DRAIN_TIMEOUT_MS ?? 90_000),
+  freezeMs: Number(process.env.FAULT_REDIS_FREEZE_MS ?? 20_000),
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface FaultRun {
+  name: string;
+  databaseUrl: string;
+  redis: ScratchRedis;
+  github: GithubFake;
+  codegen: CodegenFake;
+  orchestrator: AppProcess;
+  workers: AppProcess[];
+  port: number;
+  db: Pool;
+  faults: string[];
+  url(): string;
+  newWorker(extra?: Record<string, string>): AppProcess;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything one scenario needs, all its own: a database (on the shared server, or the one
+ * given), a redis-server, GitHub and Codegen fakes, and the BUILT apps as processes.
+ */
+export async function startFaultRun(
+  name: string,
+  options: { databaseUrl?: string; env?: Record<string, string>; workers?: number } = {},
+): Promise<FaultRun> {
+  const id = `${name}_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+  let databaseUrl = options.databaseUrl;
+  let dropDatabase: (() => Promise<void>) | null = null;
+  if (!databaseUrl) {
+    const adminUrl =
+      process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const dbName = `orchestrator_faults_${id}`;
+    const admin = new Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${dbName}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const c = new Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  await runMigrations(databaseUrl);
+  const redis = await ScratchRedis.start();
+  const github = await GithubFake.start();
+  const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
+  const repo = 'Codertocat/Hello-World';
+  for (const pr of FAULT_PRS) {
+    github.setPullRequest(repo, pr.number, { headSha: pr.sha });
+    github.setPullRequestFiles(repo, pr.number, [{ filename: 'README.md' }]);
+  }
+  const port = await freePort();
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: `faults_${id}`,
+    GITHUB_WEBHOOK_SECRET: FAULT_SECRET,
+    SECRET_KEY: 'fault-run-secret-key-0123456789abcdef0123',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    WORKER_HEALTH_PORT: '0',
+    GITHUB_API_URL: github.url,
+    CODEGEN_BASE_URL: codegen.url,
+    CODEGEN_TOKEN,
+    CODEGEN_ORG_ID: '42',
+    CODEGEN_POLL_INTERVAL_MS: '200',
+    CODEGEN_POLL_MAX_INTERVAL_MS: '400',
+    CODEGEN_CREATE_LIMIT_PER_MINUTE: '10000',
+    CODEGEN_READ_LIMIT_PER_30S: '100000',
+    AGENT_MAX_RUNS_PER_PR_PER_DAY: '1000',
+    TASK_BACKOFF_BASE_MS: '200',
+    TASK_BACKOFF_MAX_MS: '2000',
+    TASK_TIMEOUT_MS: '10000',
+    RELAY_INTERVAL_MS: '500',
+    RELAY_PENDING_AGE_MS: '1000',
+    RELAY_QUEUED_CHECK_AGE_MS: '2000',
+    CIRCUIT_BREAKER_RECOVERY_MS: '1000',
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    SHUTDOWN_GRACE_MS: '5000',
+    QUEUE_LOCK_DURATION_MS: '5000',
+    ...options.env,
+  };
+  const orchestrator = new AppProcess(
+    'orchestrator',
+    ORCHESTRATOR_MAIN,
+    env,
+    '"orchestrator listening"',
+  );
+  const workers: AppProcess[] = [];
+  const db = new Pool({ connectionString: databaseUrl, max: 2 });
+  db.on('error', () => undefined);
+  const run: FaultRun = {
+    name,
+    databaseUrl,
+    redis,
+    github,
+    codegen,
+    orchestrator,
+    workers,
+    port,
+    db,
+    faults: [],
+    url: () => `http://127.0.0.1:${port}`,
+    newWorker: (extra = {}) => {
+      const w = new AppProcess(
+        `worker-${workers.length + 1}`,
+        WORKER_MAIN,
+        { ...env, ...extra },
+        '"worker started"',
+      );
+      workers.push(w);
+      return w;
+    },
+    close: async () => {
+      await Promise.all([orchestrator.stop(), ...workers.map((w) => w.stop())]);
+      await db.end().catch(() => undefined);
+      await redis.kill();
+      await github.stop();
+      await codegen.stop();
+      if (dropDatabase) await dropDatabase();
+    },
+  };
+  try {
+    await orchestrator.start();
+    for (let i = 0; i < (options.workers ?? 1); i++) await run.newWorker().start();
+  } catch (error) {
+    await run.close();
+    throw error;
+  }
+  return run;
+}
+
+export interface InvariantReport {
+  ok: boolean;
+  lines: string[];
+}
+
+/** Waits until no task is live (or the bound passes), then checks I1–I3 and prints a report. */
+export async function checkInvariants(
+  run: FaultRun,
+  load: LoadResult,
+  loadEndedAt: number,
+): Promise<InvariantReport> {
+  const deadline = Date.now() + SIZES.drainMs;
+  let live = -1;
+  while (Date.now() < deadline) {
+    try {
+      const { rows } = await run.db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM workflow_tasks WHERE status IN ('pending', 'queued', 'running')`,
+      );
+      live = Number(rows[0].n);
+      if (live === 0) break;
+    } catch {
+      // the database may be coming back
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const drainSeconds = (Date.now() - loadEndedAt) / 1000;
+
+  const acked = [...load.acknowledged];
+  const { rows: stored } = await run.db.query<{ delivery_id: string; n: string }>(
+    `SELECT delivery_id, count(*) AS n FROM webhook_events WHERE delivery_id = ANY($1) GROUP BY delivery_id`,
+    [acked],
+  );
+  const storedOnce = stored.filter((r) => Number(r.n) === 1).length;
+  const i1 = storedOnce === acked.length;
+
+  const i2 = live === 0;
+
+  const { rows: doubles } = await run.db.query<{ task_id: string }>(
+    `SELECT task_id FROM task_executions WHERE status = 'completed' GROUP BY task_id HAVING count(*) > 1`,
+  );
+  const runsByKey = new Map<string, number>();
+  for (const created of run.codegen.createdRuns) {
+    const m = (created.metadata ?? {}) as Record<string, unknown>;
+    const key = `${String(m.repository)}#${String(m.pr_number)}@${String(m.head_sha)}:${String(m.trigger_kind)}`;
+    runsByKey.set(key, (runsByKey.get(key) ?? 0) + 1);
+  }
+  const duplicateRuns = [...runsByKey.values()].filter((n) => n > 1).length;
+  const i3 = doubles.length === 0 && duplicateRuns === 0;
+
+  const { rows: byStatus } = await run.db.query<{ status: string; n: string }>(
+    `SELECT status, count(*) AS n FROM workflow_tasks GROUP BY status ORDER BY status`,
+  );
+  const { rows: events } = await run.db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM webhook_events`,
+  );
+  const lines = [
+    `── fault scenario: ${run.name} ──`,
+    `deliveries sent ${load.sent}, attempts ${load.attempts}, acknowledged ${acked.length}, never acknowledged ${load.unacknowledged}, stored ${events[0].n}`,
+    `answers: ${Object.entries(load.statusCounts)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(
+        ' ',
+      )}; latency p50 ${percentile(load.latencies, 50).toFixed(0)} ms, p99 ${percentile(load.latencies, 99).toFixed(0)} ms, max ${percentile(load.latencies, 100).toFixed(0)} ms`,
+    `tasks: ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}; agent runs created ${run.codegen.createdRuns.length}`,
+    `faults: ${run.faults.join('; ') || 'none'}`,
+    `drained ${live === 0 ? 'in' : 'NOT within'} ${drainSeconds.toFixed(1)} s after the load stopped`,
+    `I1 every acknowledged GUID stored exactly once: ${i1 ? 'PASS' : `FAIL (${acked.length - storedOnce} missing)`}`,
+    `I2 no task left non-terminal: ${i2 ? 'PASS' : `FAIL (${live} live)`}`,
+    `I3 at most one successful execution per task, one agent run per dedupe key: ${i3 ? 'PASS' : `FAIL (${doubles.length} tasks, ${duplicateRuns} keys)`}`,
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  return { ok: i1 && i2 && i3, lines };
+}
