@@ -294,8 +294,10 @@ async function main(): Promise<void> {
         .map((t) => t.label)
         .join(' '),
       bodyBytesMean: Math.round(
-        plan.pattern.reduce((n, e) => n + (plan.templates.get(e)?.[0].body.length ?? 0), 0) /
-          plan.pattern.length,
+        plan.pattern.reduce((n, e) => {
+          const t = plan.templates.get(e) ?? [];
+          return n + t.reduce((m, x) => m + x.body.length, 0) / Math.max(1, t.length);
+        }, 0) / plan.pattern.length,
       ),
     },
     turns,

@@ -586,7 +586,7 @@ describe('API throttling', () => {
   const limits = {
     QUEUE_PREFIX: prefix,
     API_RATE_LIMIT_BURST: '5',
-    API_RATE_LIMIT_PER_MINUTE: '60',
+    API_RATE_LIMIT_PER_MINUTE: '1',
   };
 
   it('limits each client to the burst, with Retry-After, across replicas, and ignores a forged X-Forwarded-For', async () => {

@@ -50,7 +50,9 @@ const KEYWORDS = new Set([
 /** Every panel target of every dashboard; throws when a file is not valid JSON. */
 export function dashboardQueries(dir = DASHBOARD_DIR): Query[] {
   const queries: Query[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     let board: unknown;
     try {
       board = JSON.parse(readFileSync(join(dir, file), 'utf8'));
@@ -102,7 +104,13 @@ export function metricNamesIn(expr: string): Set<string> {
     const word = match[0];
     const index = match.index ?? 0;
     if (index > 0 && /[0-9.]/.test(text[index - 1])) continue; // the exponent of 1e3
-    if (text.slice(index + word.length).trimStart().startsWith('(')) continue; // a function
+    if (
+      text
+        .slice(index + word.length)
+        .trimStart()
+        .startsWith('(')
+    )
+      continue; // a function
     if (KEYWORDS.has(word.toLowerCase())) continue;
     names.add(word);
   }

@@ -245,7 +245,7 @@ export class WebhookIntakeService {
         throw new DomainError(
           ErrorCode.InvalidInput,
           'payload contains values PostgreSQL cannot store',
-          ['JSON numbers must fit PostgreSQL numeric (about 1e-16383 to 1e131071), nesting its stack'],
+          ['JSON numbers must fit PostgreSQL numeric (about 1e-16383 to 1e131071)'],
         );
       }
       this.logger.error('could not store webhook delivery', {

@@ -48,7 +48,9 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
   }
 
   private watch(service: ExternalService, client: GithubClient | CodegenClient): void {
-    const tracker = new ServiceCallTracker(() => client.policy.state);
+    const budget = client instanceof GithubClient ? () => lowestBudget(client) : undefined;
+    if (budget) this.metrics.watchGithubBudget(budget);
+    const tracker = new ServiceCallTracker(() => client.policy.state, 'live', Date.now, budget);
     this.trackers.set(service, tracker);
     this.unsubscribe.push(
       client.onRequest((event) => {
@@ -70,4 +72,10 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
       return null;
     }
   }
+}
+
+/** The lowest core budget left over GITHUB_TOKEN, the App and every installation seen. */
+function lowestBudget(client: GithubClient): number | null {
+  const budgets = client.rateLimitBudgets();
+  return budgets.length === 0 ? null : Math.min(...budgets.map((b) => b.remaining));
 }

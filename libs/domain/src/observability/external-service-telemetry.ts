@@ -30,6 +30,7 @@ export class ExternalServiceTelemetry {
   private readonly circuit: Gauge<'service' | 'state'>;
   private readonly transitions: Counter<'service' | 'state'>;
   private readonly agentTasks: Counter<'outcome'>;
+  private coreBudget: (() => number | null) | null = null;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -54,11 +55,20 @@ export class ExternalServiceTelemetry {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    const coreBudget = (): (() => number | null) | null => this.coreBudget;
     this.rateLimit = new Gauge({
       name: 'github_api_rate_limit_remaining',
-      help: 'GitHub API requests left in the current rate-limit window (x-ratelimit-remaining of the last answer), by resource',
+      help: 'GitHub API requests left in the current rate-limit window, by resource (core: the lowest budget of any identity whose window has not reset)',
       labelNames: ['resource'],
       registers,
+      collect() {
+        const budget = coreBudget();
+        if (!budget) return;
+        const remaining = budget();
+        // No sample once every window has reset: an old low value must not keep an alert firing.
+        if (remaining === null) this.remove({ resource: 'core' });
+        else this.set({ resource: 'core' }, remaining);
+      },
     });
     this.circuit = new Gauge({
       name: 'circuit_breaker_state',
@@ -93,8 +103,18 @@ export class ExternalServiceTelemetry {
       const resource = RATE_LIMIT_RESOURCES.has(event.rateLimit.resource)
         ? event.rateLimit.resource
         : 'other';
-      this.rateLimit.set({ resource }, event.rateLimit.remaining);
+      if (resource !== 'core' || !this.coreBudget) {
+        this.rateLimit.set({ resource }, event.rateLimit.remaining);
+      }
     }
+  }
+
+  /**
+   * Reads GitHub's core budget at scrape time from the client (the lowest of its identities:
+   * token, App, each installation), instead of the last answer of whichever identity called.
+   */
+  watchGithubBudget(remaining: () => number | null): void {
+    this.coreBudget = remaining;
   }
 
   /**

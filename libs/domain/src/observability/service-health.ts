@@ -46,6 +46,8 @@ export class ServiceCallTracker {
     private readonly circuit: () => CircuitStateName,
     private readonly mode: ServiceSnapshot['mode'] = 'live',
     private readonly now: () => number = Date.now,
+    /** The client's own view of its rate-limit budget, when it keeps one. */
+    private readonly budget?: () => number | null,
   ) {}
 
   record(event: ServiceRequestEvent): void {
@@ -66,7 +68,7 @@ export class ServiceCallTracker {
       last_success_at: this.lastSuccessAt,
       last_failure_at: this.lastFailureAt,
       consecutive_failures: this.consecutiveFailures,
-      rate_limit_remaining: this.rateLimitRemaining,
+      rate_limit_remaining: this.budget ? this.budget() : this.rateLimitRemaining,
     };
   }
 }

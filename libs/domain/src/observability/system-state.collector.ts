@@ -129,11 +129,11 @@ export class SystemStateCollector {
     });
     new Gauge({
       name: 'bull_workers_active',
-      help: 'Worker processes with a live heartbeat in Redis',
+      help: 'Worker processes with a live heartbeat in Redis (0 while Redis cannot be read: no worker can take work then)',
       registers,
       async collect() {
         const { workers } = await state();
-        if (workers !== null) this.set(workers);
+        this.set(workers ?? 0);
       },
     });
   }

@@ -90,6 +90,28 @@ describe('ExternalServiceTelemetry', () => {
     expect(sample(text, 'codegen_agent_tasks_total{outcome="failed"}')).toBe(1);
   });
 
+  it('reports the lowest live GitHub budget, and nothing once every window has reset', async () => {
+    const registry = new Registry();
+    const telemetry = new ExternalServiceTelemetry(registry);
+    let lowest: number | null = 80;
+    telemetry.watchGithubBudget(() => lowest);
+    // The last answer came from a fresh identity; the budget of another one is what is low.
+    telemetry.recordRequest('github', {
+      service: 'github',
+      operation: 'get_pull_request',
+      status: '2xx',
+      durationSeconds: 0.1,
+      rateLimit: { remaining: 4999, resource: 'core' },
+    });
+    expect(
+      sample(await registry.metrics(), 'github_api_rate_limit_remaining{resource="core"}'),
+    ).toBe(80);
+    lowest = null;
+    expect(
+      sample(await registry.metrics(), 'github_api_rate_limit_remaining{resource="core"}'),
+    ).toBeUndefined();
+  });
+
   it('follows the circuit breaker: state now, and every change', async () => {
     const registry = new Registry();
     const telemetry = new ExternalServiceTelemetry(registry);

@@ -8,7 +8,14 @@ import {
   readText,
   reasonToken,
 } from './payload-reader';
-import { ignored, malformed, repositoryName, senderFacts, toPrNumber, toSha } from './route-helpers';
+import {
+  ignored,
+  malformed,
+  repositoryName,
+  senderFacts,
+  toPrNumber,
+  toSha,
+} from './route-helpers';
 import { ROUTING_LIMITS, RouteOutcome } from './routing.types';
 
 /** Pull request actions that may change what the code does, so they are worth analysing. */
