@@ -97,7 +97,7 @@ export function readSettings(
     durationS: num(env, 'BENCH_DURATION', quick ? 3 : 15, 1),
     warmupS: num(env, 'BENCH_WARMUP', quick ? 1 : 5, 0),
     initialWarmupS: num(env, 'BENCH_INITIAL_WARMUP', quick ? 2 : 15, 0),
-    rounds: num(env, 'BENCH_ROUNDS', quick ? 1 : 3, 1),
+    rounds: num(env, 'BENCH_ROUNDS', quick ? 1 : 5, 1),
     connections: num(env, 'BENCH_CONNECTIONS', 50, 1),
     e2eDurationS: num(env, 'BENCH_E2E_DURATION', quick ? 2 : 10, 1),
     e2eRate: env.BENCH_E2E_RATE ? num(env, 'BENCH_E2E_RATE', 0, 1) : undefined,
