@@ -43,6 +43,11 @@ export class TasksService {
             ErrorCode.InvalidInput,
             `only failed or cancelled tasks can be retried; this one is ${outcome.status}`,
           );
+        case 'duplicate':
+          throw new DomainError(
+            ErrorCode.Duplicate,
+            'another agent trigger for the same commit already holds its run; retry that one instead',
+          );
         case 'exhausted':
           throw new DomainError(
             ErrorCode.InvalidInput,

@@ -4,7 +4,7 @@ import { NewTask } from '../events/webhook-event.repository';
 import { returnedRows } from '../tasks/task.repository';
 import { TaskType } from '../tasks/task-type';
 
-export type RetryRefusal = 'not_found' | 'not_retryable' | 'exhausted';
+export type RetryRefusal = 'not_found' | 'not_retryable' | 'exhausted' | 'duplicate';
 
 /**
  * State changes operators ask for. Each is one conditional statement, so two operators clicking
@@ -41,12 +41,20 @@ export class OperatorCommands {
       }
       if (task.retry_count >= task.max_retries && !force)
         return { ok: false, reason: 'exhausted', status: task.status };
-      await m.query(
-        `UPDATE workflow_tasks SET status = 'pending', completed_at = NULL, claim_token = NULL,
-           lease_expires_at = NULL, updated_at = now()
-         WHERE id = $1`,
-        [task.id],
-      );
+      try {
+        await m.query('SAVEPOINT retry_task');
+        await m.query(
+          `UPDATE workflow_tasks SET status = 'pending', completed_at = NULL, claim_token = NULL,
+             lease_expires_at = NULL, updated_at = now()
+           WHERE id = $1`,
+          [task.id],
+        );
+      } catch (error) {
+        // A cancelled agent trigger whose commit already has another live or finished trigger.
+        if ((error as { code?: string }).code !== '23505') throw error;
+        await m.query('ROLLBACK TO SAVEPOINT retry_task');
+        return { ok: false, reason: 'duplicate', status: task.status };
+      }
       // Its event is live again until the task ends.
       await m.query(
         `UPDATE webhook_events SET processed = false, processing_completed_at = NULL, updated_at = now()

@@ -2,6 +2,7 @@ import { InitialSchema1764374400000 } from './1764374400000-initial-schema';
 import { AuditLog1795910400000 } from './1795910400000-audit-log';
 import { WebhookPayloadLz41795913100000 } from './1795913100000-webhook-payload-lz4';
 import { DeliveryRecovery1795920000000 } from './1795920000000-delivery-recovery';
+import { DedupeHoldsFailedRuns1795930000000 } from './1795930000000-dedupe-holds-failed-runs';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   AuditLog1795910400000,
   WebhookPayloadLz41795913100000,
   DeliveryRecovery1795920000000,
+  DedupeHoldsFailedRuns1795930000000,
 ];
