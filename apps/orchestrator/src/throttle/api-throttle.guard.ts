@@ -1,4 +1,11 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import Redis from 'ioredis';
@@ -23,7 +30,7 @@ import { RedisTokenBucket } from './redis-token-bucket';
  * losing the limiter must not take the operator API down.
  */
 @Injectable()
-export class ApiThrottleGuard implements CanActivate, OnModuleDestroy {
+export class ApiThrottleGuard implements CanActivate, OnModuleInit, OnModuleDestroy {
   private readonly redis: Redis;
   private readonly bucket: RedisTokenBucket;
 
@@ -48,6 +55,20 @@ export class ApiThrottleGuard implements CanActivate, OnModuleDestroy {
       config.apiRateLimitBurst,
       config.apiRateLimitPerMinute,
     );
+  }
+
+  /**
+   * Waits (bounded) for the limiter's connection before the port opens, so the first requests
+   * after a start are limited like the rest instead of being let through while Redis connects.
+   */
+  async onModuleInit(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    const ready = new Promise<void>((resolve) => this.redis.once('ready', () => resolve()));
+    try {
+      await withTimeout(ready, 3000);
+    } catch {
+      this.logger.warn('API rate limiter: Redis not ready at start; requests are allowed until it is');
+    }
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -1,14 +1,15 @@
 import type Redis from 'ioredis';
 
 /**
- * Atomic token bucket in Redis: every replica draws from the same bucket per client. Returns
+ * Atomic token bucket in Redis (one EVAL per request): every replica draws from the same bucket per client. Returns
  * remaining tokens and, when empty, the milliseconds until one is back.
  */
 const SCRIPT = `
 local key = KEYS[1]
 local capacity = tonumber(ARGV[1])
 local refill_per_ms = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local state = redis.call('HMGET', key, 't', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
@@ -37,16 +38,13 @@ export class RedisTokenBucket {
 
   /** Takes one token for `client`; `retryAfterMs` is set when none was left. */
   async take(client: string): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    // Redis TIME keeps every replica on one clock.
-    const [seconds, micros] = await this.redis.time();
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // One round trip; the script reads Redis TIME, which keeps every replica on one clock.
     const result = (await this.redis.eval(
       SCRIPT,
       1,
       `${this.prefix}:ratelimit:api:${client}`,
       this.capacity,
       this.refillPerMinute / 60_000,
-      now,
     )) as [number, number];
     return { allowed: result[0] === 1, retryAfterMs: result[1] };
   }
