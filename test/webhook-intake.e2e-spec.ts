@@ -508,7 +508,10 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
     it('limits forged requests per address with 429 but never a verified delivery', async () => {
       // A fresh app so earlier tests' failures do not count.
       // A slow refill (1/s) keeps the count exact however long 40 requests take on a busy machine.
-      const fresh = await startOrchestrator({ QUEUE_PREFIX: PREFIX, WEBHOOK_RATE_LIMIT_PER_SECOND: '1' });
+      const fresh = await startOrchestrator({
+        QUEUE_PREFIX: PREFIX,
+        WEBHOOK_RATE_LIMIT_PER_SECOND: '1',
+      });
       try {
         const forged = await Promise.all(
           Array.from({ length: 40 }, () =>
@@ -526,6 +529,62 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
           Array.from({ length: 30 }, (_, i) => deliver(fresh.url, 'ping', { zen: `ok-${i}` })),
         );
         expect(genuine.every((r) => r.status === 200)).toBe(true);
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
+  describe('client address of unverified requests', () => {
+    /** Sends forged deliveries, each claiming its own X-Forwarded-For, and returns the statuses. */
+    async function forgedFromMany(url: string, n: number): Promise<number[]> {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await deliver(
+          url,
+          'ping',
+          { zen: 'z' },
+          { secret: 'forged', headers: { 'x-forwarded-for': `198.51.100.${i}` } },
+        );
+        statuses.push(res.status);
+      }
+      return statuses;
+    }
+    const tight = {
+      QUEUE_PREFIX: PREFIX,
+      WEBHOOK_RATE_LIMIT_PER_SECOND: '1',
+      WEBHOOK_RATE_LIMIT_BURST: '3',
+    };
+
+    it('ignores a forged X-Forwarded-For without TRUST_PROXY: one socket, one budget', async () => {
+      const fresh = await startOrchestrator(tight);
+      try {
+        const statuses = await forgedFromMany(fresh.url, 6);
+        expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+        expect(statuses.slice(3)).toEqual([429, 429, 429]);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('with TRUST_PROXY set, counts each forwarded client on its own', async () => {
+      const fresh = await startOrchestrator({ ...tight, TRUST_PROXY: 'loopback' });
+      try {
+        expect(await forgedFromMany(fresh.url, 6)).toEqual([401, 401, 401, 401, 401, 401]);
+        const same: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          same.push(
+            (
+              await deliver(
+                fresh.url,
+                'ping',
+                { zen: 'z' },
+                { secret: 'forged', headers: { 'x-forwarded-for': '203.0.113.9' } },
+              )
+            ).status,
+          );
+        }
+        expect(same).toEqual([401, 401, 401, 429]);
       } finally {
         await fresh.close();
       }

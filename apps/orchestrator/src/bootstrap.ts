@@ -11,8 +11,9 @@ import { sendError } from './common/error-body';
 import { OrchestratorConfig } from './config/orchestrator.config';
 import { OrchestratorModule } from './orchestrator.module';
 import { setupSwagger } from './docs/swagger';
+import { serveWebhookLane, TrustFunction, WEBHOOK_PATH } from './webhooks/webhook-lane';
+import { WebhookIntakeService } from './webhooks/webhook-intake.service';
 
-const WEBHOOK_PATH = '/api/v1/webhooks/github';
 
 /** Builds the HTTP app (without listening), so tests boot exactly what production runs. */
 export async function createOrchestratorApp(
@@ -74,5 +75,12 @@ export async function createOrchestratorApp(
   app.useGlobalFilters(new AllExceptionsFilter(logger));
   setupSwagger(app);
   app.useLogger(new NestJsonLogger(logger));
+  // Deliveries are served ahead of Express with the same headers, ids and error answers.
+  const express = app.getHttpAdapter().getInstance();
+  serveWebhookLane(app.getHttpServer(), express, {
+    intake: app.get(WebhookIntakeService),
+    logger,
+    trust: express.get('trust proxy fn') as TrustFunction,
+  });
   return app;
 }

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import { DomainError, ErrorCode } from '@app/domain';
@@ -27,7 +28,7 @@ const LINGER_MS = 2000;
  * Instead the rest is discarded as it arrives (never buffered) and the connection is cut only if
  * the upload is still going after LINGER_MS: a bounded "lingering close".
  */
-function lingerThenClose(req: Request): void {
+function lingerThenClose(req: IncomingMessage): void {
   req.resume();
   // All of it already arrived: nothing to wait for, the connection stays usable.
   if (req.complete) return;
@@ -47,15 +48,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     if (res.headersSent) return;
 
-    if (exception instanceof DomainError) {
-      const status = STATUS_BY_CODE[exception.code];
-      const headers: Record<string, string> = {};
-      if (exception.retryAfterSeconds !== undefined)
-        headers['Retry-After'] = String(exception.retryAfterSeconds);
-      if (status === 413) lingerThenClose(req);
-      sendError(req, res, status, exception.message, exception.details, headers);
-      return;
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -69,12 +61,35 @@ export class AllExceptionsFilter implements ExceptionFilter {
       sendError(req, res, status, message, details);
       return;
     }
-    this.logger.error('unhandled error', {
-      correlation_id: req.correlationId,
-      path: req.path,
-      error: exception instanceof Error ? exception.message : String(exception),
-      stack: exception instanceof Error ? exception.stack : undefined,
-    });
-    sendError(req, res, 500, 'internal server error');
+    answerError(req, res, exception, this.logger);
   }
+}
+
+/**
+ * The answer to a DomainError (its status, message, details and Retry-After) or, for anything
+ * else, a logged 500 without internals. Shared by the filter and the webhook lane.
+ */
+export function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  exception: unknown,
+  logger: Logger,
+): void {
+  if (res.headersSent) return;
+  if (exception instanceof DomainError) {
+    const status = STATUS_BY_CODE[exception.code];
+    const headers: Record<string, string> = {};
+    if (exception.retryAfterSeconds !== undefined)
+      headers['Retry-After'] = String(exception.retryAfterSeconds);
+    if (status === 413) lingerThenClose(req);
+    sendError(req, res, status, exception.message, exception.details, headers);
+    return;
+  }
+  logger.error('unhandled error', {
+    correlation_id: req.correlationId,
+    path: (req.url ?? '/').split('?')[0],
+    error: exception instanceof Error ? exception.message : String(exception),
+    stack: exception instanceof Error ? exception.stack : undefined,
+  });
+  sendError(req, res, 500, 'internal server error');
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The documented error format, on every route. */
 export interface ErrorBody {
@@ -10,23 +10,34 @@ export interface ErrorBody {
   details?: string[];
 }
 
+/**
+ * Answers with the documented error body. Works on Node's own request and response, so the
+ * webhook lane (served ahead of Express) and the Express routes answer errors byte for byte alike.
+ */
 export function sendError(
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   status: number,
   error: string,
   details: string[] = [],
   extraHeaders: Record<string, string> = {},
 ): void {
   const correlationId = req.correlationId ?? randomUUID();
+  // Express rewrites req.url inside mounted routers; originalUrl is what the client asked for.
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   const body: ErrorBody = {
     error,
     status_code: status,
-    path: req.originalUrl.split('?')[0].slice(0, 512),
+    path: url.split('?')[0].slice(0, 512),
     correlation_id: correlationId,
   };
   if (details.length > 0) body.details = details;
   for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
   if (!res.getHeader('X-Correlation-ID')) res.setHeader('X-Correlation-ID', correlationId);
-  res.status(status).json(body);
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(req.method === 'HEAD' ? undefined : text);
 }

@@ -15,12 +15,13 @@ export function isDocsPage(path: string): boolean {
  *   <style> blocks), data: images (icons in its CSS) and same-origin fetches for "Try it out".
  *   No upgrade-insecure-requests there: it would break the page on a plain-HTTP local server.
  */
-export function securityHeaders(): RequestHandler {
-  const common = {
-    frameguard: { action: 'deny' as const },
-    referrerPolicy: { policy: 'no-referrer' as const },
-  };
-  const api = helmet({
+const common = {
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+
+function apiHelmet(): RequestHandler {
+  return helmet({
     ...common,
     contentSecurityPolicy: {
       useDefaults: false,
@@ -32,6 +33,37 @@ export function securityHeaders(): RequestHandler {
       },
     },
   });
+}
+
+/**
+ * The API branch's headers as a plain object, taken once from helmet itself: the webhook lane,
+ * served ahead of Express, sends exactly these without running helmet per delivery. They do not
+ * depend on the request (no nonces), which the unit test checks against helmet's own output.
+ */
+export function apiSecurityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]): void {
+      headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader(name: string): void {
+      delete headers[name];
+    },
+  };
+  let done = false;
+  apiHelmet()(
+    { method: 'POST', headers: {} } as Request,
+    recorder as unknown as Response,
+    () => {
+      done = true;
+    },
+  );
+  if (!done) throw new Error('helmet did not finish synchronously');
+  return headers;
+}
+
+export function securityHeaders(): RequestHandler {
+  const api = apiHelmet();
   const docs = helmet({
     ...common,
     contentSecurityPolicy: {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { context, Span, SpanKind, trace } from '@opentelemetry/api';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
 import {
   actionLabel,
@@ -86,7 +86,7 @@ export class IntakeTelemetry {
     for (const errorType of ERROR_TYPES) this.errors.inc({ error_type: errorType }, 0);
   }
 
-  begin(req: Request): ObservedDelivery {
+  begin(req: IncomingMessage): ObservedDelivery {
     const started = performance.now();
     const eventType = eventTypeLabel(req.headers['x-github-event']);
     const deliveryId = req.headers['x-github-delivery'];

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /**
  * Answers with a JSON body through Node's own response methods. On the webhook's hot path,
@@ -6,7 +6,7 @@ import type { Response } from 'express';
  * storing the delivery's task (docs/performance.md); the bytes sent are the same, minus the ETag
  * that no webhook sender uses. Headers set earlier (correlation id, security headers) are kept.
  */
-export function sendJson(res: Response, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

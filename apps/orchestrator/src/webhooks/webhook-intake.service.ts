@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -25,7 +25,6 @@ import {
 } from '@app/domain';
 import { verifyGithubSignature } from '@app/github';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
-import { clientAddressOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import { IntakeTelemetry } from '../metrics/intake-telemetry';
 import { FailureLimiter } from './failure-limiter';
@@ -79,17 +78,26 @@ export class WebhookIntakeService {
     );
   }
 
-  async receive(req: Request): Promise<WebhookAcceptedDto> {
+  /**
+   * `clientAddress` is the caller's address as the limiters see it (TRUST_PROXY applied); it is
+   * only asked for on the failure paths.
+   */
+  async receive(req: IncomingMessage, clientAddress: () => string): Promise<WebhookAcceptedDto> {
     const observed = this.telemetry.begin(req);
     try {
-      return observed.accepted(await observed.run(() => this.receiveVerified(req)));
+      return observed.accepted(
+        await observed.run(() => this.receiveVerified(req, clientAddress)),
+      );
     } catch (error) {
       observed.rejected(error);
-      throw this.limitFailures(req, error);
+      throw this.limitFailures(req, clientAddress, error);
     }
   }
 
-  private async receiveVerified(req: Request): Promise<WebhookAcceptedDto> {
+  private async receiveVerified(
+    req: IncomingMessage,
+    clientAddress: () => string,
+  ): Promise<WebhookAcceptedDto> {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.config.webhookMaxPayloadBytes) {
       throw new DomainError(
@@ -110,7 +118,7 @@ export class WebhookIntakeService {
         type: AuditType.WebhookSignatureFailure,
         outcome: 'denied',
         reason: verdict.reason,
-        clientAddress: clientAddressOf(req),
+        clientAddress: clientAddress(),
         correlationId: req.correlationId ?? null,
         details: { delivery_id: deliveryId, event: eventType },
       });
@@ -168,7 +176,7 @@ export class WebhookIntakeService {
     };
   }
 
-  private checkHeaders(req: Request): {
+  private checkHeaders(req: IncomingMessage): {
     deliveryId: string;
     eventType: string;
     format: BodyFormat;
@@ -265,7 +273,11 @@ export class WebhookIntakeService {
   }
 
   /** Unverified requests count against the client's failure budget; over it they get 429. */
-  private limitFailures(req: Request, error: unknown): unknown {
+  private limitFailures(
+    req: IncomingMessage,
+    clientAddress: () => string,
+    error: unknown,
+  ): unknown {
     if (!(error instanceof DomainError)) return error;
     const counted = [
       ErrorCode.InvalidSignature,
@@ -273,13 +285,14 @@ export class WebhookIntakeService {
       ErrorCode.PayloadTooLarge,
     ].includes(error.code);
     if (!counted) return error;
-    const wait = this.limiter.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+    const client = clientAddress();
+    const wait = this.limiter.consume(client);
     if (wait === 0) return error;
     this.audit.record({
       type: AuditType.WebhookThrottled,
       outcome: 'throttled',
       reason: error.code,
-      clientAddress: clientAddressOf(req),
+      clientAddress: client,
       correlationId: req.correlationId ?? null,
     });
     return new DomainError(
@@ -303,7 +316,7 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? undefined : value;
 }
 
-function pickHeaders(req: Request): Record<string, string> {
+function pickHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
     const value = req.headers[name];

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 import { ApiErrors } from '../docs/api-errors.decorator';
+import { clientAddressOf } from '../common/request-facts';
 import type { Request, Response } from 'express';
 import { WebhookAcceptedDoc } from './dto/webhook-accepted.dto';
 import { sendJson } from './send-json';
@@ -55,6 +56,6 @@ export class WebhooksController {
   @ApiOkResponse({ type: WebhookAcceptedDoc })
   @ApiErrors(400, 401, 409, 413, 429, 503)
   async receive(@Req() req: Request, @Res() res: Response): Promise<void> {
-    sendJson(res, 200, await this.intake.receive(req));
+    sendJson(res, 200, await this.intake.receive(req, () => clientAddressOf(req)));
   }
 }
