@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const app = startChild(
       name,
-      [...settings.nodeArgs, ...profile(name), join(dir, ORCHESTRATOR_MAIN)],
+      [...SHIPPED_NODE_FLAGS, ...settings.nodeArgs, ...profile(name), join(dir, ORCHESTRATOR_MAIN)],
       { ...orchestratorEnv(db, queuePrefix(name)), ...env, PORT: String(port) },
       logDir,
     );
@@ -324,6 +324,8 @@ async function main(): Promise<void> {
 }
 
 const ORCHESTRATOR_MAIN = 'apps/orchestrator/src/main.js';
+/** The orchestrator runs with the node flags it ships with (`npm run start:orchestrator`). */
+const SHIPPED_NODE_FLAGS = shippedNodeFlags();
 const WORKER_MAIN = 'apps/worker/src/main.js';
 
 /** The absolute path of a build, after checking both apps are in it. */
@@ -486,7 +488,7 @@ async function endToEnd(
   const port = await freePort();
   const orchestrator = startChild(
     'orchestrator-e2e',
-    [join(appDir, ORCHESTRATOR_MAIN)],
+    [...SHIPPED_NODE_FLAGS, join(appDir, ORCHESTRATOR_MAIN)],
     { ...env, PORT: String(port) },
     logDir,
   );
@@ -646,3 +648,20 @@ main().catch(async (error: unknown) => {
   say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await shutdown(1);
 });
+
+/**
+ * The node flags of `start:orchestrator` in package.json (the Docker entry point and
+ * `npm run up` use the same; the deployment checks compare them), so the bench measures the
+ * orchestrator as it is run, not a bare `node main.js`.
+ */
+function shippedNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = manifest.scripts['start:orchestrator'].split(/\s+/);
+  const main = words.findIndex((w) => w.endsWith(ORCHESTRATOR_MAIN));
+  if (words[0] !== 'node' || main === -1) {
+    throw new Error('package.json start:orchestrator is not `node [flags] …/main.js`');
+  }
+  return words.slice(1, main);
+}

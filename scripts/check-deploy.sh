@@ -52,6 +52,19 @@ step "dockerfile-utils lint docker/Dockerfile"
 check "Dockerfile lint" dockerfile_lint
 check "docker/entrypoint.sh syntax" sh -n docker/entrypoint.sh
 
+same_node_flags() {
+  # The orchestrator's node flags (e.g. the measured young-generation size) are the same
+  # wherever it is started: npm run start:orchestrator, the image's entry point, npm run up.
+  local from_npm from_image from_up
+  from_npm="$(node -p "require('./package.json').scripts['start:orchestrator']" |
+    grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up.sh | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  echo "npm: [$from_npm] image: [$from_image] up: [$from_up]"
+  [ -n "$from_npm" ] && [ "$from_npm" = "$from_image" ] && [ "$from_npm" = "$from_up" ]
+}
+check "orchestrator node flags agree (package.json, entrypoint.sh, up.sh)" same_node_flags
+
 render() {
   kubectl kustomize k8s >"$tmp/k8s.yaml" || return 1
   echo "rendered $(grep -c '^kind:' "$tmp/k8s.yaml") objects: $(grep '^kind:' "$tmp/k8s.yaml" | cut -d' ' -f2 | sort | uniq -c | tr -s ' ' | paste -sd, -)"

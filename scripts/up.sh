@@ -44,7 +44,8 @@ stop() {
 }
 trap stop INT TERM
 
-node dist/apps/orchestrator/src/main.js &
+# The young-generation size is a measured intake setting (docs/performance.md).
+node --max-semi-space-size=64 dist/apps/orchestrator/src/main.js &
 pids+=($!)
 node dist/apps/worker/src/main.js &
 pids+=($!)
