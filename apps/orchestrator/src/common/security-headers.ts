@@ -20,9 +20,22 @@ const common = {
   referrerPolicy: { policy: 'no-referrer' as const },
 };
 
+/**
+ * JSON answers get the headers that matter for a non-document response (OWASP's REST list):
+ * CSP with frame-ancestors, HSTS, nosniff, frame and referrer policies, COOP/CORP. helmet's
+ * document- and legacy-browser headers (X-DNS-Prefetch-Control, X-Download-Options for IE8,
+ * X-Permitted-Cross-Domain-Policies for Flash/PDF, Origin-Agent-Cluster, X-XSS-Protection: 0)
+ * stay on the Swagger page only; on every JSON answer, webhook ACKs included, they were bytes
+ * for the client to parse and nothing else.
+ */
 function apiHelmet(): RequestHandler {
   return helmet({
     ...common,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    originAgentCluster: false,
+    xXssProtection: false,
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
