@@ -16,6 +16,7 @@ import {
   startWorker,
   taskRows,
   truncateAll,
+  waitFor,
 } from './support/harness';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_app`;
@@ -114,6 +115,55 @@ describe('GitHub App: installation tokens and budgets in the worker', () => {
     // GITHUB_RATE_LIMIT_RESERVE=200: background work for this installation should wait.
     expect(client.budgetWaitMs(installationId)).toBeGreaterThan(0);
     expect(client.budgetWaitMs(1)).toBe(0);
+  });
+
+  it('holds tasks whose installation budget is low until the window resets, spending no attempt', async () => {
+    const repo = 'octo-org/app-repo';
+    for (const n of [6, 7]) {
+      github.setPullRequest(repo, n);
+      github.setPullRequestFiles(repo, n, [{ filename: 'README.md' }]);
+    }
+    // GITHUB_RATE_LIMIT_RESERVE=200; this installation has 150 left, for about 3 more seconds.
+    github.rateLimitResetInSeconds = 3;
+    github.app?.setRateLimitRemaining(4343, 150);
+    const analysisOf = async (deliveryId: string) =>
+      (
+        await taskRows(
+          `task_type = 'pull_request_analysis' AND webhook_event_id =
+             (SELECT id FROM webhook_events WHERE delivery_id = $1)`,
+          [deliveryId],
+        )
+      )[0];
+    const first = await deliver(orch.url, 'pull_request', openedPr(repo, 6, 4343));
+    // The first task runs (nothing known yet) and learns that the budget is low.
+    await waitFor(async () => (await analysisOf(first.deliveryId))?.status === 'completed', {
+      what: 'the first analysis',
+    });
+    const callsBefore = github.requests.filter((r) => r.path.includes('/pulls/7')).length;
+
+    const second = await deliver(orch.url, 'pull_request', openedPr(repo, 7, 4343));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const held = await analysisOf(second.deliveryId);
+    expect(held).toMatchObject({ status: 'queued', retry_count: 0 });
+    const executions = async () =>
+      (
+        await db().query('SELECT count(*)::int AS n FROM task_executions WHERE task_id = $1', [
+          held.id,
+        ])
+      ).rows[0].n as number;
+    expect(await executions()).toBe(0);
+    expect(github.requests.filter((r) => r.path.includes('/pulls/7')).length).toBe(callsBefore);
+
+    // Once the window has reset, it runs once, with none of its retries spent.
+    const done = await waitFor(
+      async () => {
+        const task = await analysisOf(second.deliveryId);
+        return task?.status === 'completed' ? task : null;
+      },
+      { what: 'the held analysis to run after the reset', timeoutMs: 20_000 },
+    );
+    expect(done.retry_count).toBe(0);
+    expect(await executions()).toBe(1);
   });
 
   it('refuses to start with a bad key, naming the variable and never printing the key', async () => {

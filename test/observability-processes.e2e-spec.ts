@@ -253,8 +253,11 @@ describe('observability of the built apps as processes', () => {
       };
       const intake = spans.find((s) => s.name === 'webhook.intake') as OtlpSpan;
       // Under the HTTP server span (kind SERVER) of the webhook request.
+      // Named after the route, as Express would name it, though the lane serves it ahead of Express.
       expect(ancestry(intake).find((s) => s.kind === 2)).toMatchObject({
         service: 'orchestrator',
+        name: 'POST /api/v1/webhooks/github',
+        attributes: expect.objectContaining({ 'http.route': '/api/v1/webhooks/github' }),
       });
       expect(
         spans.some(

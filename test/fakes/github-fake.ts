@@ -85,6 +85,8 @@ export class GithubFake {
   readonly requests: RecordedRequest[] = [];
   /** Value of `x-ratelimit-remaining` on the next answer; decremented per answer. */
   rateLimitRemaining = RATE_LIMIT;
+  /** Seconds from each answer to the `x-ratelimit-reset` it reports. */
+  rateLimitResetInSeconds = 3600;
   private readonly files = new Map<string, FakePullRequestFile[]>();
   private readonly pullRequests = new Map<string, FakePullRequest>();
   private readonly checkRuns = new Map<string, FakeCheckRun[]>();
@@ -143,6 +145,7 @@ export class GithubFake {
     this.failures.length = 0;
     this.latencyMs = 0;
     this.rateLimitRemaining = RATE_LIMIT;
+    this.rateLimitResetInSeconds = 3600;
     this.deliveries.reset();
     this.app?.reset();
     this.commits.clear();
@@ -413,7 +416,7 @@ export class GithubFake {
       'content-type': 'application/json; charset=utf-8',
       'x-ratelimit-limit': String(RATE_LIMIT),
       'x-ratelimit-remaining': String(own ?? this.rateLimitRemaining),
-      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + this.rateLimitResetInSeconds),
       'x-github-api-version-selected': '2022-11-28',
       ...headers,
     });

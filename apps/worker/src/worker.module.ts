@@ -21,6 +21,7 @@ import { WorkerListenerModule } from './listener/listener.module';
 import { RelayService } from './relay/relay.service';
 import { QueueWorkers } from './runner/queue-workers.service';
 import { RetryLaterError, TaskRunner } from './runner/task-runner.service';
+import { GithubBudgetGate } from './runner/github-budget-gate';
 
 const HANDLERS = [
   PullRequestAnalysisHandler,
@@ -113,6 +114,7 @@ export class WorkerModule {
         AgentRunPoller,
         RedisWatchdog,
         { provide: 'WATCHDOG_EXIT', useValue: (code: number) => process.exit(code) },
+        GithubBudgetGate,
         TaskRunner,
         QueueWorkers,
         RelayService,

@@ -16,6 +16,7 @@ import {
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
 import { AgentRunPoller } from './agent-run-poller.service';
+import { GithubBudgetGate } from './github-budget-gate';
 
 /** Thrown to Bull so it schedules the next attempt with backoff. */
 export class RetryLaterError extends Error {
@@ -28,8 +29,19 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Thrown to Bull for a task held back because its GitHub budget is low: it was not claimed, so
+ * the task's own retries (retry_count, execution rows) are untouched; only the Bull job waits.
+ */
+export class BudgetHoldError extends RetryLaterError {
+  constructor(waitMs: number) {
+    super('GitHub rate-limit budget low; waiting for its reset', waitMs);
+    this.name = 'BudgetHoldError';
+  }
+}
+
 export type RunOutcome =
-  'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting';
+  'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting' | 'held';
 
 /**
  * Runs one attempt of a task: claim → execution row → handler under a deadline → outcome.
@@ -47,9 +59,20 @@ export class TaskRunner {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: TaskTelemetry,
     private readonly poller: AgentRunPoller,
+    private readonly budget: GithubBudgetGate,
   ) {}
 
   async run(taskId: string, queueName: QueueName): Promise<RunOutcome> {
+    // Before the claim, so a held task spends none of its attempts.
+    const hold = await this.budget.holdFor(taskId);
+    if (hold) {
+      this.logger.info('GitHub budget low; task held until the window resets', {
+        task_id: taskId,
+        installation_id: hold.installationId,
+        wait_ms: hold.waitMs,
+      });
+      throw new BudgetHoldError(hold.waitMs);
+    }
     // The attempt is aborted at its deadline; the margin covers writing its outcome.
     const leaseMs = this.config.task.timeoutMs + 5_000;
     const claim = await this.tasks.claimForRun(taskId, this.config.workerId, queueName, leaseMs);
