@@ -13,7 +13,7 @@ export interface BenchSettings {
   e2eRate: number | undefined;
   /** Burst end-to-end phase: deliveries sent as fast as possible, then drained by the worker. */
   e2eBurst: number;
-  /** Pool of the baseline; the orchestrator's is its own DATABASE_POOL_SIZE (default 10). */
+  /** Pool of the baseline (node-postgres's default, 10); the orchestrator's is its own DATABASE_POOL_SIZE (default 8). */
   baselinePoolSize: number;
   /** Where the built apps are (`npm run build` writes `dist`). */
   appDir: string;

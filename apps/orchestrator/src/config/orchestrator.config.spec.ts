@@ -34,6 +34,12 @@ describe('loadOrchestratorConfig', () => {
     expect(config.webhookSecrets).toEqual(['whsec-1']);
   });
 
+  it('uses a pool of 8 by default (measured for the intake) and honours DATABASE_POOL_SIZE', () => {
+    expect(loadOrchestratorConfig(base).databasePoolSize).toBe(8);
+    expect(loadOrchestratorConfig({ ...base, DATABASE_POOL_SIZE: '24' }).databasePoolSize).toBe(24);
+    expect(problems({ ...base, DATABASE_POOL_SIZE: '0' }).join()).toMatch(/DATABASE_POOL_SIZE/);
+  });
+
   it('names every missing required variable at once', () => {
     expect(problems({})).toEqual(
       expect.arrayContaining([

@@ -50,11 +50,16 @@ export interface OrchestratorConfig extends CommonConfig {
 }
 
 /** Reads and validates the orchestrator's settings; throws ConfigError naming every problem. */
+/** DATABASE_POOL_SIZE default of the orchestrator. */
+export const ORCHESTRATOR_DEFAULT_POOL_SIZE = 8;
+
 export function loadOrchestratorConfig(
   source: Record<string, string | undefined> = process.env,
 ): OrchestratorConfig {
   const env = new EnvReader(source);
-  const common = readCommonConfig(env);
+  // 8, not 10: on a 2-core host fewer busy backends leave the event loop more CPU; measured
+  // against 10 and 16 in the same rounds (docs/performance.md). Raise it on larger hosts.
+  const common = readCommonConfig(env, ORCHESTRATOR_DEFAULT_POOL_SIZE);
   const rawSecrets = env.raw('GITHUB_WEBHOOK_SECRET');
   const webhookSecrets = (rawSecrets ?? '').split(',').map((s) => s.trim());
   if (rawSecrets === undefined) {

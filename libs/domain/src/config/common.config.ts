@@ -31,7 +31,11 @@ export interface TaskSettings {
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
-export function readCommonConfig(env: EnvReader): CommonConfig {
+/**
+ * `defaultPoolSize`: the app's DATABASE_POOL_SIZE default (the orchestrator's is measured for
+ * its intake, docs/performance.md).
+ */
+export function readCommonConfig(env: EnvReader, defaultPoolSize = 10): CommonConfig {
   const nodeEnv = env.string('NODE_ENV', 'development');
   const rawLevel = env.string('LOG_LEVEL', 'info').toLowerCase();
   const logLevel = rawLevel === 'warning' ? 'warn' : rawLevel === 'critical' ? 'error' : rawLevel;
@@ -47,7 +51,7 @@ export function readCommonConfig(env: EnvReader): CommonConfig {
     nodeEnv,
     isProduction: nodeEnv === 'production',
     databaseUrl: env.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
-    databasePoolSize: env.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databasePoolSize: env.int('DATABASE_POOL_SIZE', defaultPoolSize, 1, 200),
     databaseConnectTimeoutMs: env.int('DATABASE_CONNECT_TIMEOUT_MS', 1500, 100, 60000),
     queueRedisUrl: env.url(queueRedis, 'redis://localhost:6379/0', ['redis:', 'rediss:']),
     queuePrefix: env.string('QUEUE_PREFIX', 'orchestrator'),
