@@ -57,7 +57,8 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   return ['1', 'true', 'yes', 'on'].includes(raw.toLowerCase());
 }
 
-function localUrl(name: string, raw: string): string {
+/** `raw` if it points at this machine; anything else is refused (the bench never leaves it). */
+export function localUrl(name: string, raw: string): string {
   const url = new URL(raw);
   if (!LOCAL_HOSTS.has(url.hostname)) {
     throw new Error(`${name} must point at this machine (127.0.0.1), got host ${url.hostname}`);

@@ -14,7 +14,6 @@ import { setupSwagger } from './docs/swagger';
 import { serveWebhookLane, TrustFunction, WEBHOOK_PATH } from './webhooks/webhook-lane';
 import { WebhookIntakeService } from './webhooks/webhook-intake.service';
 
-
 /** Builds the HTTP app (without listening), so tests boot exactly what production runs. */
 export async function createOrchestratorApp(
   config: OrchestratorConfig,

@@ -166,6 +166,11 @@ export class GithubClient {
     return this.credentials.budgets.waitMs(this.identityFor(installationId), reserve);
   }
 
+  /** True when some budget this client has seen is below GITHUB_RATE_LIMIT_RESERVE. */
+  anyBudgetLow(): boolean {
+    return this.credentials.budgets.anyWaiting(this.credentials.reserve);
+  }
+
   /**
    * One page of a webhook's delivery log (every attempt, newest first), 100 per page. The App's
    * hook is read with the App JWT; a repository or organisation hook with this client's token.

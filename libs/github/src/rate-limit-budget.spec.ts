@@ -77,6 +77,23 @@ describe('RateLimitBudgets', () => {
     expect(budgets.waitMs('installation:1', 100)).toBe(20_000);
   });
 
+  it('says whether any budget is low, until its window resets', () => {
+    expect(budgets.anyWaiting(100)).toBe(false);
+    budgets.record(
+      'installation:2',
+      headers({ 'x-ratelimit-remaining': 500, 'x-ratelimit-reset': resetIn(60_000) }),
+    );
+    expect(budgets.anyWaiting(100)).toBe(false);
+    budgets.record(
+      'installation:1',
+      headers({ 'x-ratelimit-remaining': 10, 'x-ratelimit-reset': resetIn(60_000) }),
+    );
+    expect(budgets.anyWaiting(100)).toBe(true);
+    expect(budgets.anyWaiting(5)).toBe(false);
+    clock += 60_000;
+    expect(budgets.anyWaiting(100)).toBe(false);
+  });
+
   it('forgets a budget once its window has reset', () => {
     budgets.record(
       'installation:1',

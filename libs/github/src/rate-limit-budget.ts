@@ -87,10 +87,19 @@ export class RateLimitBudgets {
    * left; 0 when there is enough, nothing is known yet, or the reset time is unknown.
    */
   waitMs(identity: GithubIdentity, reserve: number): number {
-    const budget = this.get(identity);
-    if (!budget || budget.remaining >= reserve || budget.resetAtMs === null) return 0;
-    return Math.max(0, budget.resetAtMs - this.now());
+    return waitFor(this.get(identity), reserve, this.now());
   }
+
+  /** True when any identity's budget is below `reserve` until a known reset. */
+  anyWaiting(reserve: number): boolean {
+    const now = this.now();
+    return this.all().some((budget) => waitFor(budget, reserve, now) > 0);
+  }
+}
+
+function waitFor(budget: RateLimitBudget | null, reserve: number, now: number): number {
+  if (!budget || budget.remaining >= reserve || budget.resetAtMs === null) return 0;
+  return Math.max(0, budget.resetAtMs - now);
 }
 
 function installationIdOf(identity: GithubIdentity): number | null {

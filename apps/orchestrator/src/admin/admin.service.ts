@@ -33,9 +33,7 @@ export class AdminService {
    */
   async recoverDeliveries(actor: string): Promise<DeliveryRecoveryTriggeredDto> {
     const taskId = await this.deliveryRecovery.createTask('operator', actor);
-    await this.enqueuer.enqueue([
-      { taskId, taskType: TaskType.DeliveryRecovery, attemptsLeft: 3 },
-    ]);
+    await this.enqueuer.enqueue([{ taskId, taskType: TaskType.DeliveryRecovery, attemptsLeft: 3 }]);
     return { status: 'delivery_recovery_triggered', task_id: taskId };
   }
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import { DomainError, ErrorCode } from '@app/domain';
-import { sendError } from './error-body';
+import { requestPath, sendError } from './error-body';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.InvalidInput]: 400,
@@ -87,7 +87,7 @@ export function answerError(
   }
   logger.error('unhandled error', {
     correlation_id: req.correlationId,
-    path: (req.url ?? '/').split('?')[0],
+    path: requestPath(req),
     error: exception instanceof Error ? exception.message : String(exception),
     stack: exception instanceof Error ? exception.stack : undefined,
   });

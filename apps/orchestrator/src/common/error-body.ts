@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './send-json';
 
 /** The documented error format, on every route. */
 export interface ErrorBody {
@@ -23,21 +24,20 @@ export function sendError(
   extraHeaders: Record<string, string> = {},
 ): void {
   const correlationId = req.correlationId ?? randomUUID();
-  // Express rewrites req.url inside mounted routers; originalUrl is what the client asked for.
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   const body: ErrorBody = {
     error,
     status_code: status,
-    path: url.split('?')[0].slice(0, 512),
+    path: requestPath(req).slice(0, 512),
     correlation_id: correlationId,
   };
   if (details.length > 0) body.details = details;
   for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
   if (!res.getHeader('X-Correlation-ID')) res.setHeader('X-Correlation-ID', correlationId);
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(req.method === 'HEAD' ? undefined : text);
+  sendJson(res, status, body);
+}
+
+/** The path the client asked for, without the query (Express rewrites `req.url` in routers). */
+export function requestPath(req: IncomingMessage): string {
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  return url.split('?')[0];
 }

@@ -64,13 +64,9 @@ export function apiSecurityHeaders(): Record<string, string> {
     },
   };
   let done = false;
-  apiHelmet()(
-    { method: 'POST', headers: {} } as Request,
-    recorder as unknown as Response,
-    () => {
-      done = true;
-    },
-  );
+  apiHelmet()({ method: 'POST', headers: {} } as Request, recorder as unknown as Response, () => {
+    done = true;
+  });
   if (!done) throw new Error('helmet did not finish synchronously');
   return headers;
 }

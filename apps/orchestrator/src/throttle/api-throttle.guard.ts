@@ -67,7 +67,9 @@ export class ApiThrottleGuard implements CanActivate, OnModuleInit, OnModuleDest
     try {
       await withTimeout(ready, 3000);
     } catch {
-      this.logger.warn('API rate limiter: Redis not ready at start; requests are allowed until it is');
+      this.logger.warn(
+        'API rate limiter: Redis not ready at start; requests are allowed until it is',
+      );
     }
   }
 

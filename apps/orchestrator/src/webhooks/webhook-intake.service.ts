@@ -85,9 +85,7 @@ export class WebhookIntakeService {
   async receive(req: IncomingMessage, clientAddress: () => string): Promise<WebhookAcceptedDto> {
     const observed = this.telemetry.begin(req);
     try {
-      return observed.accepted(
-        await observed.run(() => this.receiveVerified(req, clientAddress)),
-      );
+      return observed.accepted(await observed.run(() => this.receiveVerified(req, clientAddress)));
     } catch (error) {
       observed.rejected(error);
       throw this.limitFailures(req, clientAddress, error);

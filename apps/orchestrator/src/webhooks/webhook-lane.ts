@@ -6,7 +6,7 @@ import { closeConnectionsWhileDraining, runWithLogContext } from '@app/domain';
 import { answerError } from '../common/all-exceptions.filter';
 import { assignCorrelationId } from '../common/correlation-id';
 import { apiSecurityHeaders } from '../common/security-headers';
-import { sendJson } from './send-json';
+import { sendJson } from '../common/send-json';
 import { WebhookIntakeService } from './webhook-intake.service';
 
 /** The route GitHub posts to. */

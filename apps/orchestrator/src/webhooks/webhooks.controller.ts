@@ -12,7 +12,7 @@ import { ApiErrors } from '../docs/api-errors.decorator';
 import { clientAddressOf } from '../common/request-facts';
 import type { Request, Response } from 'express';
 import { WebhookAcceptedDoc } from './dto/webhook-accepted.dto';
-import { sendJson } from './send-json';
+import { sendJson } from '../common/send-json';
 import { WebhookIntakeService } from './webhook-intake.service';
 
 @ApiTags('webhooks')

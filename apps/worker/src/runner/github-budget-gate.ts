@@ -1,9 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { TaskType } from '@app/domain';
+import { Injectable } from '@nestjs/common';
+import { TaskRepository, TaskType } from '@app/domain';
 import { GithubClient } from '@app/github';
-import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 
 /** Task types whose handlers call the GitHub API (reads, or the PR comment of a trigger). */
 const CALLS_GITHUB = new Set<TaskType>([
@@ -31,37 +28,15 @@ export interface BudgetHold {
 export class GithubBudgetGate {
   constructor(
     private readonly github: GithubClient,
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly tasks: TaskRepository,
   ) {}
 
   /** The hold for `taskId`, or null when it may run now. */
   async holdFor(taskId: string): Promise<BudgetHold | null> {
-    if (!this.anyBudgetLow()) return null;
-    const rows: Array<{ task_type: string; installation_id: string | number | null }> =
-      await this.dataSource.query(
-        `SELECT t.task_type, e.installation_id
-           FROM workflow_tasks t
-           LEFT JOIN webhook_events e ON e.id = t.webhook_event_id
-          WHERE t.task_id = $1`,
-        [taskId],
-      );
-    const row = rows[0];
-    if (!row || !CALLS_GITHUB.has(row.task_type as TaskType)) return null;
-    const installationId = row.installation_id === null ? null : Number(row.installation_id);
-    const waitMs = this.github.budgetWaitMs(installationId);
-    return waitMs > 0 ? { installationId, waitMs } : null;
-  }
-
-  private anyBudgetLow(): boolean {
-    const now = Date.now();
-    return this.github
-      .rateLimitBudgets()
-      .some(
-        (b) =>
-          b.remaining < this.config.github.rateLimitReserve &&
-          b.resetAtMs !== null &&
-          b.resetAtMs > now,
-      );
+    if (!this.github.anyBudgetLow()) return null;
+    const scope = await this.tasks.githubScopeOf(taskId);
+    if (!scope || !CALLS_GITHUB.has(scope.taskType)) return null;
+    const waitMs = this.github.budgetWaitMs(scope.installationId);
+    return waitMs > 0 ? { installationId: scope.installationId, waitMs } : null;
   }
 }

@@ -322,6 +322,26 @@ export class TaskRepository {
     );
   }
 
+  /** The task's type and the GitHub installation of its event (null: none, or no event). */
+  async githubScopeOf(
+    taskId: string,
+  ): Promise<{ taskType: TaskType; installationId: number | null } | null> {
+    const rows: Array<{ task_type: TaskType; installation_id: string | null }> =
+      await this.dataSource.query(
+        `SELECT t.task_type, e.installation_id
+           FROM workflow_tasks t
+           LEFT JOIN webhook_events e ON e.id = t.webhook_event_id
+          WHERE t.task_id = $1`,
+        [taskId],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      taskType: row.task_type,
+      installationId: row.installation_id === null ? null : Number(row.installation_id),
+    };
+  }
+
   /** Marks tasks as handed to Bull; only those still pending change. */
   async markQueued(taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;

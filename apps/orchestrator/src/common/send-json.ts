@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
  * Express's `res.json` (content-type parsing, ETag hashing, header helpers) cost more CPU than
  * storing the delivery's task (docs/performance.md); the bytes sent are the same, minus the ETag
  * that no webhook sender uses. Headers set earlier (correlation id, security headers) are kept.
+ * The error body (`sendError`) goes out the same way. A HEAD request gets the headers only.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -12,5 +13,5 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
   });
-  res.end(text);
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
