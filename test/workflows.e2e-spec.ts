@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
+import { Role } from '../apps/orchestrator/src/auth/role';
 import { CodegenFake, GithubFake } from './fakes';
 import {
   closeDb,
@@ -11,6 +13,7 @@ import {
   startOrchestrator,
   startWorker,
   taskRows,
+  testEnv,
   truncateAll,
   waitFor,
 } from './support/harness';
@@ -439,6 +442,57 @@ describe('workflows: stuck work is reconciled', () => {
       expect(codegen.createdRuns).toHaveLength(1);
     } finally {
       await worker.close();
+      await codegen.stop();
+      await closeDb();
+    }
+  });
+});
+
+describe('workflows: a worker that died with an agent-run request in flight', () => {
+  it('fails the trigger instead of asking Codegen again, and an operator retry asks once', async () => {
+    const prefix = `${process.env.TEST_QUEUE_PREFIX}_inflight_${randomUUID().slice(0, 6)}`;
+    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
+    await truncateAll();
+    // Its worker wrote the request mark, sent the POST and died before saving the answer.
+    const taskId = randomUUID();
+    await db().query(
+      `INSERT INTO workflow_tasks (task_id, task_type, status, input_data, claim_token, lease_expires_at,
+         started_at, agent_run_requested_at)
+       VALUES ($1, 'codegen_trigger', 'running', '{"prompt":"fix it"}'::jsonb, $2,
+         now() - interval '1 minute', now() - interval '2 minutes', now() - interval '2 minutes')`,
+      [taskId, randomUUID()],
+    );
+    const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
+    const worker = await startWorker({
+      QUEUE_PREFIX: prefix,
+      CODEGEN_BASE_URL: codegen.url,
+      CODEGEN_TOKEN,
+      CODEGEN_POLL_INTERVAL_MS: '100',
+    });
+    try {
+      const failed = await finished(taskId);
+      expect(failed.status).toBe('failed');
+      expect(failed.error_message).toMatch(/a run may have started at Codegen/);
+      expect(codegen.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+
+      // The operator checked Codegen, found no run, and retries: exactly one run, followed to its end.
+      const operator = mintAccessToken(
+        testEnv().SECRET_KEY as string,
+        { sub: 'otto', role: Role.Operator },
+        600,
+      );
+      const retried = await fetch(`${orch.url}/api/v1/tasks/${taskId}/retry`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}` },
+      });
+      expect(retried.status).toBe(200);
+      const done = await finished(taskId);
+      expect(done.status).toBe('completed');
+      expect(codegen.createdRuns).toHaveLength(1);
+      expect(done.codegen_task_id).toBe(String(codegen.createdRuns[0].id));
+    } finally {
+      await worker.close();
+      await orch.close();
       await codegen.stop();
       await closeDb();
     }

@@ -57,6 +57,7 @@ export class CodegenFake {
   private readonly failures: InjectedFailure[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private latencyMs = 0;
+  private createAnswerDelayMs = 0;
   private nextId = 1;
 
   private constructor(
@@ -98,6 +99,7 @@ export class CodegenFake {
     this.createdRuns.length = 0;
     this.failures.length = 0;
     this.latencyMs = 0;
+    this.createAnswerDelayMs = 0;
     this.autoCompleteAfterGets = undefined;
     this.nextId = 1;
   }
@@ -125,6 +127,11 @@ export class CodegenFake {
   /** Drops the failures still queued by `failNext` (an outage that ends). */
   clearFailures(): void {
     this.failures.length = 0;
+  }
+
+  /** Creates runs at once but answers the creating request `ms` later (a request in flight). */
+  setCreateAnswerDelay(ms: number): void {
+    this.createAnswerDelayMs = ms;
   }
 
   /** Delays every answer by `ms`. */
@@ -155,19 +162,28 @@ export class CodegenFake {
     const path = new URL(req.url ?? '/', this.url).pathname;
 
     const createMatch = /^\/v1\/organizations\/([^/]+)\/agent\/run$/.exec(path);
-    if (createMatch && req.method === 'POST') return this.create(res, createMatch[1], body, req);
+    if (createMatch && req.method === 'POST') {
+      const answer = this.create(createMatch[1], body, req);
+      await this.delay(answer.status === 200 ? this.createAnswerDelayMs : 0);
+      return send(res, answer.status, answer.body);
+    }
     const getMatch = /^\/v1\/organizations\/([^/]+)\/agent\/run\/([^/]+)$/.exec(path);
     if (getMatch && req.method === 'GET') return this.get(res, getMatch[1], getMatch[2]);
     return send(res, 404, { detail: 'Not Found' });
   }
 
-  private create(res: ServerResponse, orgId: string, body: unknown, req: IncomingMessage): void {
+  private create(
+    orgId: string,
+    body: unknown,
+    req: IncomingMessage,
+  ): { status: number; body: unknown } {
     const request =
       typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
     if (typeof request.prompt !== 'string' || request.prompt.trim() === '') {
-      return send(res, 422, {
-        detail: [{ loc: ['body', 'prompt'], msg: 'Field required', type: 'missing' }],
-      });
+      return {
+        status: 422,
+        body: { detail: [{ loc: ['body', 'prompt'], msg: 'Field required', type: 'missing' }] },
+      };
     }
     const run: FakeAgentRun = {
       id: this.nextId++,
@@ -183,7 +199,7 @@ export class CodegenFake {
       gets: 0,
     };
     this.createdRuns.push(run);
-    send(res, 200, this.runJson(run));
+    return { status: 200, body: this.runJson(run) };
   }
 
   private get(res: ServerResponse, orgId: string, id: string): void {

@@ -170,6 +170,8 @@ export async function startFaultRun(
 export interface InvariantReport {
   ok: boolean;
   lines: string[];
+  /** The report's failing lines, so a failed assertion shows what broke. */
+  failed: string[];
 }
 
 /** Waits until no task is live (or the bound passes), then checks I1–I3 and prints a report. */
@@ -238,5 +240,6 @@ export async function checkInvariants(
     `I3 at most one successful execution per task, one agent run per dedupe key: ${i3 ? 'PASS' : `FAIL (${doubles.length} tasks, ${duplicateRuns} keys)`}`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
-  return { ok: i1 && i2 && i3, lines };
+  const failed = lines.filter((line) => /: FAIL|NOT within/.test(line));
+  return { ok: i1 && i2 && i3, lines, failed };
 }

@@ -59,6 +59,7 @@ export function toTaskDetail(
     max_retries: t.maxRetries,
     codegen_task_id: t.codegenTaskId,
     codegen_task_url: t.codegenTaskUrl,
+    agent_run_requested_at: iso(t.agentRunRequestedAt),
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
     executions: executions.map(toExecution),

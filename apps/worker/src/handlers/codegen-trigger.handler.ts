@@ -30,7 +30,12 @@ export class CodegenTriggerHandler implements TaskHandler {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle({ task, event, checkpoint }: TaskContext): Promise<HandlerResult> {
+  async handle({
+    task,
+    event,
+    checkpoint,
+    markAgentRunRequested,
+  }: TaskContext): Promise<HandlerResult> {
     const prompt = inputString(task.inputData, 'prompt');
     if (!prompt) throw new DomainError(ErrorCode.InvalidInput, 'agent trigger has no prompt');
     if (task.codegenTaskId) {
@@ -46,6 +51,15 @@ export class CodegenTriggerHandler implements TaskHandler {
         waitForAgentRun: !this.config.codegen.dryRun,
       };
     }
+    if (task.agentRunRequestedAt) {
+      // An earlier attempt asked Codegen and its worker stopped before the answer was saved.
+      throw new DomainError(
+        ErrorCode.InvalidInput,
+        `an earlier attempt requested an agent run at ${task.agentRunRequestedAt.toISOString()} and stopped ` +
+          'before saving the answer; a run may have started at Codegen, so it is not requested again: ' +
+          'check Codegen, then retry the task with ?force=true if none started',
+      );
+    }
     const refusal = await this.policy.refusal(task, event);
     if (refusal) {
       this.logger.info('agent run skipped by policy', { task_id: task.taskId, reason: refusal });
@@ -58,7 +72,7 @@ export class CodegenTriggerHandler implements TaskHandler {
       });
       return { outputData: { dry_run: true, prompt } };
     }
-    const run = await this.createOnce({
+    const run = await this.createOnce(markAgentRunRequested, {
       prompt,
       metadata: {
         task_id: task.taskId,
@@ -92,19 +106,30 @@ export class CodegenTriggerHandler implements TaskHandler {
    * task fails instead, saying so. 429s, refused connections and an open circuit are retried:
    * Codegen provably did nothing.
    */
-  private async createOnce(input: Parameters<CodegenClient['createAgentRun']>[0]) {
+  private async createOnce(
+    markRequested: TaskContext['markAgentRunRequested'],
+    input: Parameters<CodegenClient['createAgentRun']>[0],
+  ) {
     const codegen = this.codegen as CodegenClient;
+    // Written first, so a worker that dies with the request in flight leaves a trace.
+    if (!(await markRequested(true))) {
+      throw new DomainError(
+        ErrorCode.Duplicate,
+        'the task was taken over by another attempt; this one does not request an agent run',
+      );
+    }
     try {
       return await codegen.createAgentRun(input);
     } catch (error) {
-      if (creationMayHaveHappened(error)) {
-        throw new DomainError(
-          ErrorCode.InvalidInput,
-          `agent run creation got no answer (${(error as Error).message}); a run may have started at Codegen, ` +
-            'so it is not retried automatically: check Codegen, then retry the task with ?force=true if none started',
-        );
+      if (!creationMayHaveHappened(error)) {
+        await markRequested(false);
+        throw error;
       }
-      throw error;
+      throw new DomainError(
+        ErrorCode.InvalidInput,
+        `agent run creation got no answer (${(error as Error).message}); a run may have started at Codegen, ` +
+          'so it is not retried automatically: check Codegen, then retry the task with ?force=true if none started',
+      );
     }
   }
 }

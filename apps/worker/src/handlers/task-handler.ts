@@ -9,6 +9,11 @@ export interface TaskContext {
   attempt: number;
   /** Lets a handler persist progress that must survive a crash (an agent run id). */
   checkpoint: (update: { codegenTaskId: string; codegenTaskUrl: string | null }) => Promise<void>;
+  /**
+   * Records that an agent run is about to be requested (true) or was provably not started
+   * (false), before and after the request. False back: this attempt no longer holds the task.
+   */
+  markAgentRunRequested: (requested: boolean) => Promise<boolean>;
 }
 
 export interface HandlerResult {

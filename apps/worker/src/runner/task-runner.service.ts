@@ -116,6 +116,7 @@ export class TaskRunner {
           signal,
           attempt: claim.attempt,
           checkpoint: (u) => this.tasks.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
+          markAgentRunRequested: (requested) => this.tasks.markAgentRunRequested(claim, requested),
         }),
       );
       if (result.cancel !== undefined) {

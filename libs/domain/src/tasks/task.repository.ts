@@ -322,6 +322,22 @@ export class TaskRepository {
     );
   }
 
+  /**
+   * Notes that an agent run is being requested (or, with false, that Codegen provably did not
+   * start it). False when the claim was lost: the caller must then not ask Codegen.
+   */
+  async markAgentRunRequested(claim: ClaimedTask, requested: boolean): Promise<boolean> {
+    const rows: unknown = await this.dataSource.query(
+      `UPDATE workflow_tasks
+          SET agent_run_requested_at = CASE WHEN $3::boolean THEN now() ELSE NULL END,
+              updated_at = now()
+        WHERE id = $1 AND claim_token = $2
+        RETURNING id`,
+      [claim.task.id, claim.claimToken, requested],
+    );
+    return updatedCount(rows) > 0;
+  }
+
   /** The task's type and the GitHub installation of its event (null: none, or no event). */
   async githubScopeOf(
     taskId: string,

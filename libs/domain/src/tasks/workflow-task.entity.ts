@@ -76,6 +76,10 @@ export class WorkflowTaskEntity {
   @Column({ name: 'codegen_task_url', type: 'text', nullable: true })
   codegenTaskUrl!: string | null;
 
+  /** Set just before asking Codegen for a run; cleared when Codegen provably did not start one. */
+  @Column({ name: 'agent_run_requested_at', type: 'timestamptz', nullable: true })
+  agentRunRequestedAt!: Date | null;
+
   @Column({ name: 'dedupe_key', type: 'varchar', length: 512, nullable: true })
   dedupeKey!: string | null;
 

@@ -79,6 +79,14 @@ export class TaskDetailDto {
   @ApiProperty() max_retries!: number;
   @ApiProperty({ nullable: true, type: String }) codegen_task_id!: string | null;
   @ApiProperty({ nullable: true, type: String }) codegen_task_url!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'When a worker asked Codegen for this task’s agent run. Set while codegen_task_id is empty: ' +
+      'the worker stopped before saving the answer, so a run may exist at Codegen',
+  })
+  agent_run_requested_at!: string | null;
   @ApiProperty() created_at!: string;
   @ApiProperty() updated_at!: string;
   @ApiProperty({ type: [ExecutionDto], description: 'Attempts, newest first' })

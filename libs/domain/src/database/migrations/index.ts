@@ -3,6 +3,7 @@ import { AuditLog1795910400000 } from './1795910400000-audit-log';
 import { WebhookPayloadLz41795913100000 } from './1795913100000-webhook-payload-lz4';
 import { DeliveryRecovery1795920000000 } from './1795920000000-delivery-recovery';
 import { DedupeHoldsFailedRuns1795930000000 } from './1795930000000-dedupe-holds-failed-runs';
+import { AgentRunRequested1795940000000 } from './1795940000000-agent-run-requested';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   WebhookPayloadLz41795913100000,
   DeliveryRecovery1795920000000,
   DedupeHoldsFailedRuns1795930000000,
+  AgentRunRequested1795940000000,
 ];
