@@ -10,6 +10,7 @@ module.exports = {
   moduleNameMapper,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/clean-database.ts'],
   testTimeout: 60000,
   maxWorkers: 1,
 };

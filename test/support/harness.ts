@@ -8,6 +8,7 @@ import { createOrchestratorApp } from '../../apps/orchestrator/src/bootstrap';
 import { loadOrchestratorConfig } from '../../apps/orchestrator/src/config/orchestrator.config';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { loadWorkerConfig } from '../../apps/worker/src/config/worker.config';
+import { TRUNCATE_ALL_SQL } from './tables';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef';
 export const CODEGEN_TOKEN = 'codegen-test-token';
@@ -85,11 +86,7 @@ export async function closeDb(): Promise<void> {
 }
 
 export async function truncateAll(): Promise<void> {
-  await db().query(
-    `TRUNCATE webhook_events, workflow_tasks, task_executions, github_installations,
-       github_installation_repositories, audit_log, delivery_recovery_state,
-       delivery_redelivery_requests RESTART IDENTITY CASCADE`,
-  );
+  await db().query(TRUNCATE_ALL_SQL);
 }
 
 export interface DeliveryOptions {

@@ -122,7 +122,9 @@ export class CodegenTriggerHandler implements TaskHandler {
       return await codegen.createAgentRun(input);
     } catch (error) {
       if (!creationMayHaveHappened(error)) {
-        await markRequested(false);
+        // Codegen refused: the next attempt may ask again. If this write fails too, the mark
+        // stays and the next attempt stops for an operator (the safe side); the cause is kept.
+        await markRequested(false).catch(() => false);
         throw error;
       }
       throw new DomainError(

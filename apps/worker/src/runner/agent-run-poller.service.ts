@@ -141,6 +141,9 @@ export class AgentRunPoller {
       pull_requests: result.run?.pullRequests ?? [],
       agent_run_finished_at: new Date().toISOString(),
     };
+    // The PR comment first: a worker that stops between the two edits it again on the next poll,
+    // where one that finished the task first would leave the comment saying "started" for good.
+    await this.commenter.runEnded(claim.task, outputData, result.status);
     const finished =
       result.status === 'completed'
         ? await this.tasks.finish(claim, { kind: 'completed', outputData })
@@ -156,7 +159,6 @@ export class AgentRunPoller {
       agent_run_id: claim.task.codegenTaskId,
       status: result.run?.status ?? result.status,
     });
-    await this.commenter.runEnded(claim.task, outputData, result.status);
     return result.status;
   }
 }
