@@ -1,5 +1,6 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
+import Redis from 'ioredis';
 import { CodegenFake, GithubFake } from './fakes';
 import {
   closeDb,
@@ -12,6 +13,7 @@ import {
   startOrchestrator,
   startWorker,
   taskRows,
+  testEnv,
   truncateAll,
   waitFor,
 } from './support/harness';
@@ -380,6 +382,32 @@ describe('worker: dry-run mode without CODEGEN_TOKEN', () => {
       await github.stop();
       await codegen.stop();
       await closeDb();
+    }
+  });
+});
+
+describe('worker: stopped right after its start', () => {
+  it('closes cleanly however early the stop comes, and leaves no heartbeat behind', async () => {
+    // Bull names its connections while it starts and drops that promise: a stop before Redis
+    // answered used to reject it with no handler, which ends the process (and fails this test).
+    const prefix = `${process.env.TEST_QUEUE_PREFIX}_early_stop`;
+    const redis = new Redis(testEnv().REDIS_URL as string);
+    try {
+      const env = { QUEUE_PREFIX: prefix, CODEGEN_TOKEN: '' };
+      for (let i = 0; i < 20; i++) {
+        const worker = await startWorker(env);
+        await worker.close();
+      }
+      expect(await redis.hlen(`${prefix}:workers`)).toBe(0);
+      // The key is the one a running worker writes.
+      const worker = await startWorker(env);
+      await waitFor(async () => (await redis.hlen(`${prefix}:workers`)) === 1, {
+        what: 'the heartbeat',
+      });
+      await worker.close();
+      expect(await redis.hlen(`${prefix}:workers`)).toBe(0);
+    } finally {
+      redis.disconnect();
     }
   });
 });

@@ -25,6 +25,7 @@ type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly queues = new Map<QueueName, Queue<RunTaskJob>>();
+  private closing = false;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -50,10 +51,21 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     for (const name of Object.values(QueueName)) {
       const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
       this.queues.set(name, queue);
+      this.handleWorkerNameErrors(queue, name);
       for (const jobName of JOBS_BY_QUEUE[name]) {
-        void queue.process(jobName, concurrency[name], (job: Job<RunTaskJob>) =>
-          handlers[jobName](job, name),
-        );
+        // Bull's promise rejects when the queue closes before it finished subscribing (a worker
+        // stopped right after its start); unhandled, that would end the process.
+        queue
+          .process(jobName, concurrency[name], (job: Job<RunTaskJob>) =>
+            handlers[jobName](job, name),
+          )
+          .catch((error: unknown) => {
+            if (this.closing) return;
+            this.logger.error('queue processing could not start', {
+              queue: name,
+              error: String(error),
+            });
+          });
       }
       queue.on('error', (error) =>
         this.logger.warn('queue connection error', { queue: name, error: String(error) }),
@@ -68,8 +80,29 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
+  /**
+   * Bull's `process()` names the blocking connection (CLIENT SETNAME) and drops the promise, so a
+   * queue closed before Redis answered (a worker stopped right after its start) rejects with no
+   * handler, which ends the process. The name only labels the connection in CLIENT LIST; a
+   * failure to set it is logged, never fatal.
+   */
+  private handleWorkerNameErrors(queue: Queue, name: QueueName): void {
+    const named = queue as unknown as { setWorkerName?: () => Promise<unknown> };
+    const setWorkerName = named.setWorkerName?.bind(queue);
+    if (!setWorkerName) return;
+    named.setWorkerName = () =>
+      setWorkerName().catch((error: unknown) => {
+        if (this.closing) return;
+        this.logger.warn('could not name the queue connection', {
+          queue: name,
+          error: String(error),
+        });
+      });
+  }
+
   /** Lets running jobs finish (Bull waits for active jobs on close) before the pool closes. */
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
