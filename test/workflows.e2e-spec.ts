@@ -68,6 +68,16 @@ async function finished(taskId: string, timeoutMs = 15_000): Promise<Row> {
   );
 }
 
+/** A worker on its own queue prefix, polling the given Codegen fake quickly. */
+function startCrashRecoveryWorker(prefix: string, codegen: CodegenFake) {
+  return startWorker({
+    QUEUE_PREFIX: prefix,
+    CODEGEN_BASE_URL: codegen.url,
+    CODEGEN_TOKEN,
+    CODEGEN_POLL_INTERVAL_MS: '100',
+  });
+}
+
 async function triggers(): Promise<Row[]> {
   return taskRows("task_type = 'codegen_trigger'");
 }
@@ -429,12 +439,7 @@ describe('workflows: stuck work is reconciled', () => {
       [taskId, randomUUID(), String(run.id)],
     );
     codegen.setAutoComplete(2);
-    const worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-    });
+    const worker = await startCrashRecoveryWorker(prefix, codegen);
     try {
       const done = await finished(taskId);
       expect(done).toMatchObject({ status: 'completed', codegen_task_id: String(run.id) });
@@ -463,12 +468,7 @@ describe('workflows: a worker that died with an agent-run request in flight', ()
       [taskId, randomUUID()],
     );
     const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    const worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-    });
+    const worker = await startCrashRecoveryWorker(prefix, codegen);
     try {
       const failed = await finished(taskId);
       expect(failed.status).toBe('failed');

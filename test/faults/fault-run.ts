@@ -168,7 +168,6 @@ export async function startFaultRun(
 }
 
 export interface InvariantReport {
-  ok: boolean;
   lines: string[];
   /** The report's failing lines, so a failed assertion shows what broke. */
   failed: string[];
@@ -241,5 +240,5 @@ export async function checkInvariants(
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
   const failed = lines.filter((line) => /: FAIL|NOT within/.test(line));
-  return { ok: i1 && i2 && i3, lines, failed };
+  return { lines, failed };
 }

@@ -99,13 +99,14 @@ describe('fault injection: nothing lost, every task ends', () => {
       status: string;
       error_message: string | null;
       codegen_task_id: string | null;
-      metadata_task_id: string;
+      task_id: string;
     }>(
-      `SELECT status, error_message, codegen_task_id, task_id AS metadata_task_id
+      `SELECT status, error_message, codegen_task_id, task_id
          FROM workflow_tasks WHERE task_type = 'codegen_trigger'`,
     );
-    const byTask = new Map(triggers.map((t) => [t.metadata_task_id, t]));
+    const byTask = new Map(triggers.map((t) => [t.task_id, t]));
     for (const id of unanswered) {
+      // The trigger named itself in the run's metadata.
       const created = r.codegen.createdRuns.find((c) => c.id === id);
       const taskId = String((created?.metadata as Record<string, unknown>).task_id);
       expect(byTask.get(taskId)).toMatchObject({
