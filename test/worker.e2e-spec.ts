@@ -399,6 +399,9 @@ describe('worker: stopped right after its start', () => {
         await worker.close();
       }
       expect(await redis.hlen(`${prefix}:workers`)).toBe(0);
+      // No connection of theirs is left open (one would keep the process from exiting).
+      const clients = (await redis.client('LIST')) as string;
+      expect(clients.split('\n').filter((line) => line.includes(` name=${prefix}:`))).toEqual([]);
       // The key is the one a running worker writes.
       const worker = await startWorker(env);
       await waitFor(async () => (await redis.hlen(`${prefix}:workers`)) === 1, {

@@ -18,6 +18,9 @@ import { AgentRunPoller } from './agent-run-poller.service';
 
 type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
 
+/** How long a stop waits for Bull to finish naming its connections. */
+const NAMING_WAIT_MS = 2000;
+
 /**
  * Registers the Bull processors with configured concurrency. Every job name must have a
  * handler, or the worker refuses to start.
@@ -26,6 +29,8 @@ type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly queues = new Map<QueueName, Queue<RunTaskJob>>();
   private closing = false;
+  /** Bull's connection naming still under way (see handleWorkerNameErrors). */
+  private readonly naming = new Set<Promise<unknown>>();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -81,28 +86,42 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /**
-   * Bull's `process()` names the blocking connection (CLIENT SETNAME) and drops the promise, so a
-   * queue closed before Redis answered (a worker stopped right after its start) rejects with no
-   * handler, which ends the process. The name only labels the connection in CLIENT LIST; a
-   * failure to set it is logged, never fatal.
+   * Bull's `process()` names the blocking connection (CLIENT SETNAME) and drops the promise. A
+   * queue closed before Redis answered left that promise rejected with no handler, which ends the
+   * process; and a naming that ran after the close opened a fresh blocking connection nothing
+   * closes. So failures are logged, never fatal (the name only labels the connection in CLIENT
+   * LIST), and shutdown waits for the naming before it closes the queues.
    */
   private handleWorkerNameErrors(queue: Queue, name: QueueName): void {
     const named = queue as unknown as { setWorkerName?: () => Promise<unknown> };
     const setWorkerName = named.setWorkerName?.bind(queue);
     if (!setWorkerName) return;
-    named.setWorkerName = () =>
-      setWorkerName().catch((error: unknown) => {
+    named.setWorkerName = () => {
+      const naming = setWorkerName().catch((error: unknown) => {
         if (this.closing) return;
         this.logger.warn('could not name the queue connection', {
           queue: name,
           error: String(error),
         });
       });
+      this.naming.add(naming);
+      void naming.finally(() => this.naming.delete(naming));
+      return naming;
+    };
   }
 
   /** Lets running jobs finish (Bull waits for active jobs on close) before the pool closes. */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
+    // Bounded: with Redis gone the naming never ends, and closing the queues ends it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.naming]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, NAMING_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
   }
 
