@@ -29,7 +29,7 @@ const NAMING_WAIT_MS = 2000;
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly queues = new Map<QueueName, Queue<RunTaskJob>>();
   private closing = false;
-  /** Bull's connection naming still under way (see handleWorkerNameErrors). */
+  /** Bull's connection naming still under way (see guardWorkerNaming). */
   private readonly naming = new Set<Promise<unknown>>();
 
   constructor(
@@ -56,7 +56,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     for (const name of Object.values(QueueName)) {
       const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
       this.queues.set(name, queue);
-      this.handleWorkerNameErrors(queue, name);
+      this.guardWorkerNaming(queue, name);
       for (const jobName of JOBS_BY_QUEUE[name]) {
         // Bull's promise rejects when the queue closes before it finished subscribing (a worker
         // stopped right after its start); unhandled, that would end the process.
@@ -92,7 +92,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
    * closes. So failures are logged, never fatal (the name only labels the connection in CLIENT
    * LIST), and shutdown waits for the naming before it closes the queues.
    */
-  private handleWorkerNameErrors(queue: Queue, name: QueueName): void {
+  private guardWorkerNaming(queue: Queue, name: QueueName): void {
     const named = queue as unknown as { setWorkerName?: () => Promise<unknown> };
     const setWorkerName = named.setWorkerName?.bind(queue);
     if (!setWorkerName) return;
