@@ -14,8 +14,14 @@ import { LeakWatch } from './support/leak-watch';
 
 const LIMIT = 1_048_576; // the default WEBHOOK_MAX_PAYLOAD_SIZE
 const MB = 1024 * 1024;
-/** "A few MB": a server that buffered a 30 MB upload would grow by 30 MB at least. */
-const GROWTH_BUDGET_KB = 8 * 1024;
+/**
+ * Half an upload: a server that buffered one 30 MB upload would peak 30 MB higher at least. (8 MB
+ * was too tight for the peak: one run in about a dozen saw +11 MB, V8's young generation growing
+ * before a collection, and then settled 18 MB lower than it started.)
+ */
+const PEAK_BUDGET_KB = 15 * 1024;
+/** "A few MB": what the process may keep after the round; a leak per upload would show here. */
+const SETTLED_BUDGET_KB = 8 * 1024;
 
 function headers(): Array<[string, string]> {
   return [
@@ -114,7 +120,7 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     return results;
   }
 
-  it('refuses 30 MB uploads with 413 without the process growing by more than a few MB', async () => {
+  it('refuses 30 MB uploads with 413 without buffering them or keeping more than a few MB', async () => {
     // A cold process settles about 30 MB higher after its first dozen large uploads: V8 grows its
     // young generation to the allocation rate (with --max-semi-space-size=1 it is ~10 MB), then
     // stays there. Two rounds reach that plateau; the third is measured: a server that buffered
@@ -141,9 +147,13 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     const results = [...warmUp, ...measured];
     // Every client got its 413, including those that kept sending after it.
     expect(results.map((r) => r.status)).toEqual(results.map(() => 413));
-    // Refused early: the server answered long before a 30 MB upload had been sent.
-    for (const res of results.filter((r) => r.polite && r.total === 30 * MB))
-      expect(res.sent).toBeLessThan(20 * MB);
+    // Refused early: the server answered long before a 30 MB upload had been sent. On loopback a
+    // client can push all 30 MB within a brief pause of the server (GC, a busy core; one upload in
+    // ~150 here), so most, not every one, must have been stopped early; a server that read whole
+    // bodies before answering stops none.
+    const polite = results.filter((r) => r.polite && r.total === 30 * MB);
+    const stoppedEarly = polite.filter((r) => r.sent < 20 * MB);
+    expect(stoppedEarly.length).toBeGreaterThanOrEqual(Math.ceil((polite.length * 2) / 3));
     expect(await stored(results.map((r) => r.deliveryId))).toBe(0);
 
     const peakGrowthKb = Math.max(after.peakKb, peakSampled) - before.rssKb;
@@ -151,10 +161,10 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     process.stdout.write(
       `\n[hostile] oversized: RSS cold ${cold.rssKb} KiB, after 2 warm-up rounds ${before.rssKb} KiB; ` +
         `measured round (2 x limit+1, 5 x 30 MB): peak +${peakGrowthKb} KiB, settled +${settledGrowthKb} KiB ` +
-        `(budget ${GROWTH_BUDGET_KB} KiB)\n`,
+        `(budgets ${PEAK_BUDGET_KB} / ${SETTLED_BUDGET_KB} KiB)\n`,
     );
-    expect(peakGrowthKb).toBeLessThan(GROWTH_BUDGET_KB);
-    expect(settledGrowthKb).toBeLessThan(GROWTH_BUDGET_KB);
+    expect(peakGrowthKb).toBeLessThan(PEAK_BUDGET_KB);
+    expect(settledGrowthKb).toBeLessThan(SETTLED_BUDGET_KB);
   }, 180_000);
 
   it('still answers normally afterwards, and its logs hold no secret', async () => {
