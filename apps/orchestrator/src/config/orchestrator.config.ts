@@ -49,10 +49,10 @@ export interface OrchestratorConfig extends CommonConfig {
   corsOrigins: string[];
 }
 
-/** Reads and validates the orchestrator's settings; throws ConfigError naming every problem. */
 /** DATABASE_POOL_SIZE default of the orchestrator. */
 export const ORCHESTRATOR_DEFAULT_POOL_SIZE = 8;
 
+/** Reads and validates the orchestrator's settings; throws ConfigError naming every problem. */
 export function loadOrchestratorConfig(
   source: Record<string, string | undefined> = process.env,
 ): OrchestratorConfig {

@@ -41,7 +41,7 @@ export class BudgetHoldError extends RetryLaterError {
 }
 
 export type RunOutcome =
-  'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting' | 'held';
+  'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting';
 
 /**
  * Runs one attempt of a task: claim → execution row → handler under a deadline → outcome.
