@@ -480,6 +480,39 @@ describe('observability when things go wrong', () => {
       await orch.close();
     }
   });
+
+  it('a starting worker counts in /health as soon as its Redis answers, not one heartbeat interval later', async () => {
+    // The interval is far away: only the first beat, written once Redis is connected, can make
+    // the worker count. Redis comes up after the worker has started (as with `npm run up` on a
+    // machine where Redis starts slowly).
+    const redis = await ScratchRedis.start();
+    await redis.kill();
+    const env = {
+      QUEUE_PREFIX: `${PREFIX}_firstbeat`,
+      REDIS_URL: redis.url,
+      WORKER_HEARTBEAT_INTERVAL_MS: '60000',
+    };
+    let worker: RunningWorker | undefined;
+    let orch: RunningOrchestrator | undefined;
+    try {
+      worker = await startWorker({ ...env, CODEGEN_TOKEN: '' });
+      await redis.up();
+      orch = await startOrchestrator(env);
+      const url = orch.url;
+      const healthy = await waitFor(
+        async () => {
+          const res = await get(`${url}/health`);
+          return res.body.checks.workers === 'healthy' ? res : null;
+        },
+        { timeoutMs: 10_000, intervalMs: 100, what: 'the worker counted by /health' },
+      );
+      expect(healthy.body.details.live_workers).toBe(1);
+    } finally {
+      await worker?.close();
+      await orch?.close();
+      await redis.kill();
+    }
+  });
 });
 
 describe('PromQL of the dashboards and alert rules', () => {

@@ -41,9 +41,13 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     this.reporter.useLocalSnapshot(() => this.snapshot());
-    void this.beat();
     this.timer = setInterval(() => void this.beat(), this.config.heartbeatIntervalMs);
     this.timer.unref();
+    // The first beat as soon as Redis is connected, not one interval later: the orchestrator's
+    // /health counts this worker from its first second. Not awaited: start-up never waits on it.
+    void this.heartbeats
+      .whenReady(this.config.heartbeatIntervalMs)
+      .then((ready) => (ready && this.timer ? this.beat() : undefined));
   }
 
   /** Before the queues close (their Redis connection is the one used here). */

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { transports } from 'winston';
 import { annotateLogContext, runWithLogContext } from '../observability/log-context';
-import { createJsonLogger, registerLogSecrets } from './json-logger';
+import { createJsonLogger, NestJsonLogger, registerLogSecrets } from './json-logger';
 
-function capture(level: 'info' | 'error' = 'info') {
+function capture(level: 'debug' | 'info' | 'error' = 'info') {
   const lines: string[] = [];
   const logger = createJsonLogger('test', level);
   logger.clear();
@@ -93,5 +93,40 @@ describe('createJsonLogger', () => {
     logger.info('quiet');
     logger.error('loud');
     expect(lines.map((l) => JSON.parse(l).message)).toEqual(['loud']);
+  });
+});
+
+describe('NestJsonLogger', () => {
+  // What Nest logs while an app starts: one line per module and per route, then one "started".
+  const startup = (nest: NestJsonLogger): void => {
+    nest.log('OrchestratorModule dependencies initialized', 'InstanceLoader');
+    nest.log('TasksController {/api/v1/tasks}:', 'RoutesResolver');
+    nest.log('Mapped {/api/v1/tasks, GET} route', 'RouterExplorer');
+    nest.log('Nest application successfully started', 'NestApplication');
+    nest.warn('something odd', 'RouterExplorer');
+  };
+
+  it('keeps module and route mapping lines out of the info log', () => {
+    const { logger, lines } = capture('info');
+    startup(new NestJsonLogger(logger));
+    expect(lines.map((l) => JSON.parse(l).message)).toEqual([
+      'Nest application successfully started',
+      'something odd',
+    ]);
+  });
+
+  it('shows them at debug', () => {
+    const { logger, lines } = capture('debug');
+    startup(new NestJsonLogger(logger));
+    expect(lines.map((l) => JSON.parse(l))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'debug',
+          context: 'RouterExplorer',
+          message: 'Mapped {/api/v1/tasks, GET} route',
+        }),
+      ]),
+    );
+    expect(lines).toHaveLength(5);
   });
 });

@@ -72,12 +72,19 @@ export function createJsonLogger(service: string, level: LogLevel): Logger {
   });
 }
 
+/**
+ * Nest's start-up chatter: a line per module initialised and per route mapped (about 60), which
+ * buried the lines an operator needs. Kept at `debug` (LOG_LEVEL=debug shows them).
+ */
+const STARTUP_DETAIL_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /** Lets Nest's own messages go through the same JSON logger. */
 export class NestJsonLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+    const level = context && STARTUP_DETAIL_CONTEXTS.has(context) ? 'debug' : 'info';
+    this.write(level, message, context);
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error(String(message), { context, stack: trace });

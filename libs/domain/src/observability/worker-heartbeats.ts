@@ -23,6 +23,26 @@ export class WorkerHeartbeats {
     await this.bounded(this.client().hset(this.key, snapshot.worker_id, JSON.stringify(snapshot)));
   }
 
+  /**
+   * Resolves true once the Redis connection is ready (at once when it is), false after
+   * `timeoutMs` without it.
+   */
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    const client = this.redis();
+    if (client.status === 'ready') return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ready: boolean): void => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(ready);
+      };
+      const onReady = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      client.once('ready', onReady);
+    });
+  }
+
   async remove(workerId: string): Promise<void> {
     await this.bounded(this.client().hdel(this.key, workerId));
   }
