@@ -6,15 +6,21 @@
 #   4. both apps, booted for real against PostgreSQL and Redis (the observability e2e suite),
 #      export every metric a dashboard or rule names, and their /metrics pass `promtool check
 #      metrics` (apart from prom-client's three nodejs_active_*_total gauges, a known false alarm)
-# Needs promtool (Debian/Ubuntu package `prometheus`) and the e2e prerequisites (PostgreSQL and
-# Redis, see README). Writes nothing outside a temporary directory, so it can run again and again.
+#   5. a real Prometheus scrapes both apps from their start (test/metrics-from-start.e2e-spec.ts):
+#      every counter has its series at 0 before the first event, every dashboard query returns a
+#      number for the idle system, and the webhook error ratio after a restart is the real one
+# Needs promtool and the prometheus server (Debian/Ubuntu package `prometheus`) and the e2e
+# prerequisites (PostgreSQL and Redis, see README). Writes nothing outside a temporary directory,
+# so it can run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "promtool not found: install the 'prometheus' package (apt-get install -y prometheus)" >&2
-  exit 1
-fi
+for tool in promtool prometheus; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool not found: install the 'prometheus' package (apt-get install -y prometheus)" >&2
+    exit 1
+  fi
+done
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -63,5 +69,8 @@ for app in orchestrator worker; do
   echo "  promtool check metrics: $app ok ($(grep -c '^# TYPE' "$scrape") metric families)"
 done
 queries coverage "$work/orchestrator.prom" "$work/worker.prom"
+
+step "a real Prometheus scraping both apps from their start: series at 0, every panel a number"
+npx jest -c jest.e2e.config.js test/metrics-from-start.e2e-spec.ts
 
 printf '\nobservability checks passed\n'

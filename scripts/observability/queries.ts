@@ -20,15 +20,19 @@ export const ALERT_RULES = join(ROOT, 'docker', 'prometheus', 'alerts.yml');
 export interface Query {
   source: string;
   expr: string;
+  /**
+   * What the panel shows instead of "No data" (Grafana's `noValue`), for a panel whose empty
+   * result means something (no GitHub answer yet); unset for every other panel.
+   */
+  noValue?: string;
 }
 
 /** Series Prometheus makes itself: they are never in an app's scrape. */
 const SYNTHETIC = new Set(['up', 'ALERTS', 'ALERTS_FOR_STATE']);
 
 /** Grafana's built-in interval variables, replaced by a plain duration to parse the query. */
-const GRAFANA_VARIABLES: Array<[RegExp, string]> = [
-  [/\$__rate_interval|\$__interval|\$__range|\$\{__rate_interval\}|\$\{__interval\}/g, '5m'],
-];
+const GRAFANA_INTERVALS =
+  /\$__rate_interval|\$__interval|\$__range|\$\{__rate_interval\}|\$\{__interval\}/g;
 
 const KEYWORDS = new Set([
   'by',
@@ -61,9 +65,14 @@ export function dashboardQueries(dir = DASHBOARD_DIR): Query[] {
     }
     const panels = collectPanels((board as { panels?: unknown }).panels);
     for (const panel of panels) {
+      const noValue = panel.fieldConfig?.defaults?.noValue;
       for (const target of panel.targets ?? []) {
         if (typeof target.expr === 'string' && target.expr.trim() !== '') {
-          queries.push({ source: `${file}: ${panel.title ?? '(untitled)'}`, expr: target.expr });
+          queries.push({
+            source: `${file}: ${panel.title ?? '(untitled)'}`,
+            expr: target.expr,
+            ...(typeof noValue === 'string' && noValue !== '' ? { noValue } : {}),
+          });
         }
       }
     }
@@ -84,9 +93,12 @@ export function ruleQueries(file = ALERT_RULES): Query[] {
   );
 }
 
-/** The expression with Grafana's variables replaced, as Prometheus would receive it. */
-export function asPromql(expr: string): string {
-  return GRAFANA_VARIABLES.reduce((text, [pattern, value]) => text.replace(pattern, value), expr);
+/**
+ * The expression with Grafana's interval variables replaced by `interval`, as Prometheus would
+ * receive it.
+ */
+export function asPromql(expr: string, interval = '5m'): string {
+  return expr.replace(GRAFANA_INTERVALS, interval);
 }
 
 /** Metric names an expression selects (not functions, keywords, labels or durations). */
@@ -166,6 +178,7 @@ export function dashboardRulesYaml(queries: Query[]): string {
 interface Panel {
   title?: string;
   targets?: Array<{ expr?: unknown }>;
+  fieldConfig?: { defaults?: { noValue?: unknown } };
   panels?: unknown;
 }
 

@@ -13,6 +13,7 @@ import type {
   CodegenClientOptions,
   CreateAgentRunInput,
 } from './codegen.types';
+import type { CodegenOperation } from './codegen-operations';
 
 const SERVICE = 'codegen';
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -109,7 +110,7 @@ export class CodegenClient {
   }
 
   private async request(
-    operation: string,
+    operation: CodegenOperation,
     method: 'GET' | 'POST',
     url: string,
     body: string | undefined,
@@ -149,7 +150,7 @@ export class CodegenClient {
 
   /** One HTTP request, reported to the request listeners however it ends. */
   private async send(
-    operation: string,
+    operation: CodegenOperation,
     signal: AbortSignal,
     call: () => Promise<Response>,
   ): Promise<Response> {

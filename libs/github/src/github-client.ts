@@ -32,6 +32,7 @@ import {
   RateLimitBudget,
   RateLimitBudgets,
 } from './rate-limit-budget';
+import type { GithubOperation } from './github-operations';
 
 const SERVICE = 'github';
 const API_VERSION = '2022-11-28';
@@ -400,7 +401,7 @@ export class GithubClient {
 
   private async write<T>(
     method: 'POST' | 'PATCH',
-    operation: string,
+    operation: GithubOperation,
     path: string,
     payload: unknown,
     map: (body: unknown) => T,
@@ -429,7 +430,7 @@ export class GithubClient {
   }
 
   private async get<T>(
-    operation: string,
+    operation: GithubOperation,
     path: string,
     page: number | undefined,
     map: (body: unknown) => T,
@@ -464,7 +465,7 @@ export class GithubClient {
 
   /** One HTTP request, reported to the request listeners however it ends. */
   private async send(
-    operation: string,
+    operation: GithubOperation,
     url: URL,
     signal: AbortSignal,
     init: { method?: string; body?: unknown; auth?: AuthKind } = {},

@@ -5,3 +5,4 @@ export * from './rate-limit-budget';
 export * from './github.module';
 export * from './github.types';
 export * from './signature';
+export * from './github-operations';

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { Registry } from 'prom-client';
-import { DomainError, ErrorCode, TaskTelemetry } from '@app/domain';
+import { DomainError, ErrorCode, TaskTelemetry, TaskType } from '@app/domain';
 import { IntakeTelemetry, webhookErrorType } from './intake-telemetry';
 
 function request(headers: Record<string, string>): Request {
@@ -18,7 +18,7 @@ describe('IntakeTelemetry', () => {
 
   beforeEach(() => {
     registry = new Registry();
-    telemetry = new IntakeTelemetry(registry, new TaskTelemetry(registry));
+    telemetry = new IntakeTelemetry(registry, new TaskTelemetry(registry, Object.values(TaskType)));
   });
 
   it('counts an accepted delivery by event type, action and outcome, and times it', async () => {
@@ -55,6 +55,45 @@ describe('IntakeTelemetry', () => {
       sample(text, 'webhook_events_total{event_type="other",action="none",outcome="rejected"}'),
     ).toBe(1);
     expect(text).not.toContain('<script>');
+  });
+
+  it('exports every bounded label set at 0 before the first request', async () => {
+    const text = await registry.metrics();
+    const zero = (series: string) =>
+      expect({ series, value: sample(text, series) }).toEqual({ series, value: 0 });
+    zero('webhook_events_total{event_type="pull_request",action="opened",outcome="queued"}');
+    zero('webhook_events_total{event_type="pull_request",action="closed",outcome="ignored"}');
+    zero('webhook_events_total{event_type="push",action="none",outcome="queued"}');
+    zero('webhook_events_total{event_type="ping",action="none",outcome="pong"}');
+    zero('webhook_events_total{event_type="installation",action="created",outcome="processed"}');
+    zero('webhook_events_total{event_type="issues",action="opened",outcome="ignored"}');
+    for (const eventType of ['pull_request', 'check_run', 'push', 'ping', 'other']) {
+      zero(`webhook_events_total{event_type="${eventType}",action="none",outcome="rejected"}`);
+    }
+    for (const errorType of [
+      'signature',
+      'payload_too_large',
+      'duplicate',
+      'invalid',
+      'internal',
+    ]) {
+      zero(`webhook_errors_total{error_type="${errorType}"}`);
+    }
+    zero('workflow_tasks_total{task_type="pull_request_analysis",status="created"}');
+    const series = text.split('\n').filter((l) => l.startsWith('webhook_events_total{'));
+    // Bounded: each event type's own actions, not every action for every event type.
+    expect(series.length).toBeGreaterThan(100);
+    expect(series.length).toBeLessThan(200);
+  });
+
+  it('labels an action that event type does not have "other", so it stays in the bounded set', async () => {
+    const observed = telemetry.begin(request({ 'x-github-event': 'push' }));
+    observed.accepted({ event_type: 'push', result: { status: 'queued', action: 'opened' } });
+    const text = await registry.metrics();
+    expect(
+      sample(text, 'webhook_events_total{event_type="push",action="other",outcome="queued"}'),
+    ).toBe(1);
+    expect(text).not.toContain('event_type="push",action="opened"');
   });
 
   it('maps every intake failure to one of the five documented error types', () => {

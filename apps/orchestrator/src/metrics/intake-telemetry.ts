@@ -3,17 +3,24 @@ import { context, Span, SpanKind, trace } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
 import {
-  actionLabel,
   annotateLogContext,
   DomainError,
   ErrorCode,
-  eventTypeLabel,
+  labelCombinations,
   METRICS_REGISTRY,
   recordSpanError,
   secondsSince,
+  startAtZero,
   TaskTelemetry,
   TRACER_NAME,
 } from '@app/domain';
+import {
+  acceptedEventLabels,
+  eventTypeLabel,
+  rejectedEventLabels,
+  WebhookEventLabel,
+  webhookEventLabelSets,
+} from './webhook-labels';
 
 /** `error_type` of `webhook_errors_total`. */
 export type WebhookErrorType =
@@ -26,9 +33,6 @@ const ERROR_TYPES: readonly WebhookErrorType[] = [
   'invalid',
   'internal',
 ];
-
-/** `result.status` of an accepted delivery. */
-const OUTCOMES = new Set(['queued', 'ignored', 'processed', 'pong']);
 
 /** The same shape the intake accepts; anything else is not worth a log field. */
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -54,7 +58,7 @@ export interface ObservedDelivery {
  */
 @Injectable()
 export class IntakeTelemetry {
-  private readonly events: Counter<'event_type' | 'action' | 'outcome'>;
+  private readonly events: Counter<WebhookEventLabel>;
   private readonly duration: Histogram<'event_type' | 'outcome'>;
   private readonly errors: Counter<'error_type'>;
 
@@ -82,8 +86,9 @@ export class IntakeTelemetry {
       labelNames: ['error_type'],
       registers,
     });
-    // Every error type is exported from the start, so rate() and alerts see a zero, not nothing.
-    for (const errorType of ERROR_TYPES) this.errors.inc({ error_type: errorType }, 0);
+    // Every series exists at 0 from the start, so rate() counts the first request of each.
+    startAtZero(this.events, webhookEventLabelSets());
+    startAtZero(this.errors, labelCombinations({ error_type: ERROR_TYPES }));
   }
 
   begin(req: IncomingMessage): ObservedDelivery {
@@ -103,21 +108,19 @@ export class IntakeTelemetry {
     return {
       run: (work) => context.with(trace.setSpan(context.active(), span), work),
       accepted: (answer) => {
-        const status = answer.result.status;
-        const outcome = typeof status === 'string' && OUTCOMES.has(status) ? status : 'other';
-        const action = actionLabel(answer.result.action);
-        this.events.inc({ event_type: eventType, action, outcome });
+        const labels = acceptedEventLabels(eventType, answer.result.action, answer.result.status);
+        this.events.inc(labels);
         this.duration.observe(
           { event_type: eventType, outcome: 'accepted' },
           secondsSince(started),
         );
-        span.setAttributes({ 'github.action': action, 'webhook.outcome': outcome });
+        span.setAttributes({ 'github.action': labels.action, 'webhook.outcome': labels.outcome });
         span.end();
         return answer;
       },
       rejected: (error) => {
         const errorType = webhookErrorType(error);
-        this.events.inc({ event_type: eventType, action: 'none', outcome: 'rejected' });
+        this.events.inc(rejectedEventLabels(eventType));
         this.errors.inc({ error_type: errorType });
         this.duration.observe(
           { event_type: eventType, outcome: 'rejected' },

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ObservabilityModule } from '@app/domain';
+import { ObservabilityModule, TaskType } from '@app/domain';
 import type { OrchestratorConfig } from '../config/orchestrator.config';
 import { IntakeTelemetry } from './intake-telemetry';
 import { MetricsController } from './metrics.controller';
@@ -23,6 +23,7 @@ export class MetricsModule {
           // pod unready and turn GitHub's deliveries away.
           health: { critical: ['database'], readinessNeedsRedis: false },
           secrets: [...config.webhookSecrets, config.secretKey],
+          taskTypes: Object.values(TaskType),
         }),
       ],
       controllers: config.enableMetrics ? [MetricsController] : [],

@@ -1,6 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Registry } from 'prom-client';
-import { ExternalServiceTelemetry, METRICS_REGISTRY, ObservabilityModule } from '@app/domain';
+import { CODEGEN_OPERATIONS } from '@app/codegen';
+import {
+  ExternalServiceTelemetry,
+  METRICS_REGISTRY,
+  ObservabilityModule,
+  TaskType,
+} from '@app/domain';
+import { GITHUB_OPERATIONS } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { ClientTelemetry } from './client-telemetry.service';
 import { RelayTelemetry } from './relay-telemetry';
@@ -24,13 +31,18 @@ export class WorkerListenerModule {
           // for readiness.
           health: { critical: ['database', 'redis'], readinessNeedsRedis: true },
           secrets: [config.github.token, config.codegen.token],
+          taskTypes: Object.values(TaskType),
         }),
       ],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         {
           provide: ExternalServiceTelemetry,
-          useFactory: (registry: Registry) => new ExternalServiceTelemetry(registry),
+          useFactory: (registry: Registry) =>
+            new ExternalServiceTelemetry(registry, {
+              github: GITHUB_OPERATIONS,
+              codegen: CODEGEN_OPERATIONS,
+            }),
           inject: [METRICS_REGISTRY],
         },
         ClientTelemetry,

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CircuitStateName, ServicePolicy } from '../resilience/http-policy';
-import type { ServiceRequestEvent } from './request-events';
+import { SERVICE_REQUEST_STATUSES, ServiceRequestEvent } from './request-events';
+import { labelCombinations, startAtZero } from './zero-series';
 
 /** Outside services with their own request counter. */
 export type ExternalService = 'github' | 'codegen';
@@ -21,7 +22,9 @@ const RATE_LIMIT_RESOURCES = new Set([
 
 /**
  * GitHub and Codegen metrics: requests by operation and status, their latency, GitHub's
- * rate-limit budget, circuit-breaker state, and agent runs triggered.
+ * rate-limit budget, circuit-breaker state, and agent runs triggered. `operations` lists every
+ * operation each client can report (GITHUB_OPERATIONS, CODEGEN_OPERATIONS): their request
+ * counters start at 0 for every status.
  */
 export class ExternalServiceTelemetry {
   private readonly requests: Record<ExternalService, Counter<'operation' | 'status'>>;
@@ -32,7 +35,10 @@ export class ExternalServiceTelemetry {
   private readonly agentTasks: Counter<'outcome'>;
   private coreBudget: (() => number | null) | null = null;
 
-  constructor(registry: Registry) {
+  constructor(
+    registry: Registry,
+    operations: Readonly<Record<ExternalService, readonly string[]>>,
+  ) {
     const registers = [registry];
     this.requests = {
       github: new Counter({
@@ -88,7 +94,15 @@ export class ExternalServiceTelemetry {
       labelNames: ['outcome'],
       registers,
     });
-    for (const outcome of ['started', 'failed'] as const) this.agentTasks.inc({ outcome }, 0);
+    const services = Object.keys(this.requests) as ExternalService[];
+    for (const service of services) {
+      startAtZero(
+        this.requests[service],
+        labelCombinations({ operation: operations[service], status: SERVICE_REQUEST_STATUSES }),
+      );
+    }
+    startAtZero(this.transitions, labelCombinations({ service: services, state: CIRCUIT_STATES }));
+    startAtZero(this.agentTasks, labelCombinations({ outcome: ['started', 'failed'] }));
   }
 
   /** One request sent to `event.service`. */

@@ -14,3 +14,4 @@ export * from './health-report';
 export * from './probes';
 export * from './tracing-status';
 export * from './observability.module';
+export * from './zero-series';

@@ -37,6 +37,8 @@ export interface ObservabilityModuleOptions {
   };
   /** Secret values of this app (tokens, webhook secrets) that no log line may contain. */
   secrets: ReadonlyArray<string | undefined>;
+  /** Every task type: the `task_type` values of the task counters, created at 0 at start. */
+  taskTypes: readonly string[];
 }
 
 /**
@@ -66,7 +68,7 @@ export class ObservabilityModule implements OnApplicationBootstrap {
         },
         {
           provide: TaskTelemetry,
-          useFactory: (registry: Registry) => new TaskTelemetry(registry),
+          useFactory: (registry: Registry) => new TaskTelemetry(registry, options.taskTypes),
           inject: [METRICS_REGISTRY],
         },
         {

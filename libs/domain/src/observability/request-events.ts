@@ -1,6 +1,15 @@
 /** How one HTTP request to an outside service ended, as a bounded label value. */
-export type ServiceRequestStatus =
-  '2xx' | '3xx' | '4xx' | 'rate_limited' | '5xx' | 'network_error' | 'timeout';
+export const SERVICE_REQUEST_STATUSES = [
+  '2xx',
+  '3xx',
+  '4xx',
+  'rate_limited',
+  '5xx',
+  'network_error',
+  'timeout',
+] as const;
+
+export type ServiceRequestStatus = (typeof SERVICE_REQUEST_STATUSES)[number];
 
 /** One HTTP request a client sent (each in-call retry is its own request). */
 export interface ServiceRequestEvent {

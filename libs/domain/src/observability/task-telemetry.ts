@@ -1,8 +1,9 @@
 import { trace } from '@opentelemetry/api';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { annotateLogContext } from './log-context';
-import { taskTypeLabel } from './metric-labels';
+import { OTHER } from './metric-labels';
 import { secondsSince } from './metrics-registry';
+import { labelCombinations, startAtZero } from './zero-series';
 
 /**
  * How one attempt of a task ended. `waiting`: the attempt is over but the task stays running (an
@@ -17,18 +18,24 @@ export interface ObservedAttempt {
   attempt: number;
 }
 
+/** `status` of `workflow_tasks_total`. */
+const TASK_STATUSES = ['created', 'completed', 'failed', 'cancelled'] as const;
+
 /**
  * Task metrics (`workflow_tasks_total`, `workflow_task_duration_seconds`,
  * `workflow_task_retries_total`) and the log/trace annotations of an attempt. Every update is a
- * constant-time counter or histogram operation.
+ * constant-time counter or histogram operation. `taskTypes` are the label values of `task_type`
+ * (anything else is counted as `other`); both counters start at 0 for each of them.
  */
 export class TaskTelemetry {
   private readonly tasks: Counter<'task_type' | 'status'>;
   private readonly duration: Histogram<'task_type' | 'outcome'>;
   private readonly retries: Counter<'task_type'>;
   private readonly startedAt = new WeakMap<object, number>();
+  private readonly taskTypes: ReadonlySet<string>;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, taskTypes: readonly string[]) {
+    this.taskTypes = new Set(taskTypes);
     this.tasks = new Counter({
       name: 'workflow_tasks_total',
       help: 'Workflow tasks created (status="created") and finished (status="completed"|"failed"|"cancelled"), by task type',
@@ -48,17 +55,19 @@ export class TaskTelemetry {
       labelNames: ['task_type'],
       registers: [registry],
     });
+    startAtZero(this.tasks, labelCombinations({ task_type: taskTypes, status: TASK_STATUSES }));
+    startAtZero(this.retries, labelCombinations({ task_type: taskTypes }));
   }
 
   /** A task that waited on an agent run reached its final status. */
   taskFinished(taskType: string, status: 'completed' | 'failed' | 'cancelled'): void {
-    this.tasks.inc({ task_type: taskTypeLabel(taskType), status });
+    this.tasks.inc({ task_type: this.taskTypeLabel(taskType), status });
   }
 
   /** Tasks just committed (at intake, or children of a finished analysis). */
   tasksCreated(tasks: ReadonlyArray<{ taskType: string }>): void {
     for (const task of tasks)
-      this.tasks.inc({ task_type: taskTypeLabel(task.taskType), status: 'created' });
+      this.tasks.inc({ task_type: this.taskTypeLabel(task.taskType), status: 'created' });
   }
 
   /** An attempt has claimed its task: its ids go on every log line and on the job's span. */
@@ -83,7 +92,7 @@ export class TaskTelemetry {
     outcome: AttemptOutcome,
     children: ReadonlyArray<{ taskType: string }> = [],
   ): void {
-    const taskType = taskTypeLabel(claim.task.taskType);
+    const taskType = this.taskTypeLabel(claim.task.taskType);
     const started = this.startedAt.get(claim);
     if (started !== undefined) {
       this.duration.observe({ task_type: taskType, outcome }, secondsSince(started));
@@ -93,5 +102,9 @@ export class TaskTelemetry {
     else if (outcome !== 'waiting') this.tasks.inc({ task_type: taskType, status: outcome });
     this.tasksCreated(children);
     trace.getActiveSpan()?.setAttribute('task.outcome', outcome);
+  }
+
+  private taskTypeLabel(value: string): string {
+    return this.taskTypes.has(value) ? value : OTHER;
   }
 }

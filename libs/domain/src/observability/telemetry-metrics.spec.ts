@@ -11,10 +11,45 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+const TASK_TYPES = ['pull_request_analysis', 'codegen_trigger'];
+const OPERATIONS = {
+  github: ['get_pull_request', 'list_pull_request_files'],
+  codegen: ['create_agent_run'],
+};
+
+/** Every sample line of `family` (no HELP/TYPE lines), e.g. `x{a="b"} 0`. */
+function samples(text: string, family: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(`${family}{`) || l.startsWith(`${family} `));
+}
+
 describe('TaskTelemetry', () => {
+  it('starts every task type at 0 in the task and retry counters, before any task', async () => {
+    const registry = new Registry();
+    new TaskTelemetry(registry, TASK_TYPES);
+    const text = await registry.metrics();
+    expect(samples(text, 'workflow_tasks_total').sort()).toEqual(
+      TASK_TYPES.flatMap((type) =>
+        ['created', 'completed', 'failed', 'cancelled'].map(
+          (status) => `workflow_tasks_total{task_type="${type}",status="${status}"} 0`,
+        ),
+      ).sort(),
+    );
+    expect(samples(text, 'workflow_task_retries_total').sort()).toEqual(
+      TASK_TYPES.map((type) => `workflow_task_retries_total{task_type="${type}"} 0`).sort(),
+    );
+  });
+
+  it('counts a task type it was not given as "other"', async () => {
+    const registry = new Registry();
+    const telemetry = new TaskTelemetry(registry, TASK_TYPES);
+    telemetry.tasksCreated([{ taskType: 'rm -rf /' }]);
+    const text = await registry.metrics();
+    expect(sample(text, 'workflow_tasks_total{task_type="other",status="created"}')).toBe(1);
+  });
+
   it('counts created and finished tasks, retries, and the duration of each attempt', async () => {
     const registry = new Registry();
-    const telemetry = new TaskTelemetry(registry);
+    const telemetry = new TaskTelemetry(registry, TASK_TYPES);
     telemetry.tasksCreated([{ taskType: 'pull_request_analysis' }]);
     const claim = {
       task: { taskId: 't', taskType: 'pull_request_analysis' },
@@ -54,9 +89,32 @@ describe('TaskTelemetry', () => {
 });
 
 describe('ExternalServiceTelemetry', () => {
+  it('starts every operation and status of both services, and every breaker change, at 0', async () => {
+    const registry = new Registry();
+    new ExternalServiceTelemetry(registry, OPERATIONS);
+    const text = await registry.metrics();
+    for (const service of ['github', 'codegen'] as const) {
+      expect(samples(text, `${service}_api_requests_total`).sort()).toEqual(
+        OPERATIONS[service]
+          .flatMap((operation) =>
+            ['2xx', '3xx', '4xx', 'rate_limited', '5xx', 'network_error', 'timeout'].map(
+              (status) =>
+                `${service}_api_requests_total{operation="${operation}",status="${status}"} 0`,
+            ),
+          )
+          .sort(),
+      );
+      for (const state of ['closed', 'half_open', 'open']) {
+        expect(
+          sample(text, `circuit_breaker_transitions_total{service="${service}",state="${state}"}`),
+        ).toBe(0);
+      }
+    }
+  });
+
   it('counts requests by operation and status and keeps the latest GitHub budget', async () => {
     const registry = new Registry();
-    const telemetry = new ExternalServiceTelemetry(registry);
+    const telemetry = new ExternalServiceTelemetry(registry, OPERATIONS);
     const event = { service: 'github', operation: 'get_pull_request', durationSeconds: 0.2 };
     telemetry.recordRequest('github', {
       ...event,
@@ -92,7 +150,7 @@ describe('ExternalServiceTelemetry', () => {
 
   it('reports the lowest live GitHub budget, and nothing once every window has reset', async () => {
     const registry = new Registry();
-    const telemetry = new ExternalServiceTelemetry(registry);
+    const telemetry = new ExternalServiceTelemetry(registry, OPERATIONS);
     let lowest: number | null = 80;
     telemetry.watchGithubBudget(() => lowest);
     // The last answer came from a fresh identity; the budget of another one is what is low.
@@ -114,7 +172,7 @@ describe('ExternalServiceTelemetry', () => {
 
   it('follows the circuit breaker: state now, and every change', async () => {
     const registry = new Registry();
-    const telemetry = new ExternalServiceTelemetry(registry);
+    const telemetry = new ExternalServiceTelemetry(registry, OPERATIONS);
     const policy = createServicePolicy({ service: 'github', retries: 0, breakerThreshold: 1 });
     const changes: string[] = [];
     telemetry.watchCircuit('github', policy, (state) => changes.push(state));
@@ -142,8 +200,8 @@ describe('createMetricsRegistry', () => {
   it('gives each app its own registry, with process metrics only when asked', async () => {
     const a = createMetricsRegistry({ processMetrics: true });
     const b = createMetricsRegistry({ processMetrics: false });
-    new TaskTelemetry(a);
-    new TaskTelemetry(b); // no "already registered" clash: registries are separate
+    new TaskTelemetry(a, TASK_TYPES);
+    new TaskTelemetry(b, TASK_TYPES); // no "already registered" clash: registries are separate
     expect(await a.metrics()).toContain('process_cpu_user_seconds_total');
     expect(await b.metrics()).not.toContain('process_cpu_user_seconds_total');
   });
