@@ -386,6 +386,41 @@ describe('worker: dry-run mode without CODEGEN_TOKEN', () => {
   });
 });
 
+describe('worker: GitHub unreachable', () => {
+  it('names the cause (code, address) in the failed task and every execution, also once the circuit is open', async () => {
+    const prefix = `${PREFIX}_unreachable`;
+    // A port nothing listens on: every call is refused, as with no network or a wrong URL.
+    const gone = await GithubFake.start();
+    const host = new URL(gone.url).host;
+    await gone.stop();
+    const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
+    const worker = await startWorker({
+      QUEUE_PREFIX: prefix,
+      GITHUB_API_URL: gone.url,
+      CODEGEN_TOKEN: '',
+      CIRCUIT_BREAKER_THRESHOLD: '2',
+      CIRCUIT_BREAKER_RECOVERY_MS: '60000',
+    });
+    try {
+      await truncateAll();
+      const res = await deliver(orch.url, 'pull_request', pullRequest('opened'));
+      const task = await finished(res.body.result.task_id);
+
+      expect(task.status).toBe('failed');
+      const cause = `network error (ECONNREFUSED ${host})`;
+      // The first attempt opens the circuit; the later ones fail fast on it, and still say why.
+      expect(task.error_message).toBe(`github: circuit open; last error: ${cause}`);
+      const attempts = await executions(task.id);
+      expect(attempts).toHaveLength(4);
+      for (const attempt of attempts) expect(attempt.error_message).toContain(cause);
+    } finally {
+      await worker.close();
+      await orch.close();
+      await closeDb();
+    }
+  });
+});
+
 describe('worker: stopped right after its start', () => {
   it('closes cleanly however early the stop comes, and leaves no heartbeat behind', async () => {
     // Bull names its connections while it starts and drops that promise: a stop before Redis

@@ -200,7 +200,7 @@ describe('CodegenClient against the Codegen fake', () => {
       expect(error).toMatchObject({
         service: 'codegen',
         transient: true,
-        message: 'request timed out after 50 ms',
+        message: `request to ${new URL(fake.url).host} timed out after 50 ms`,
       });
     });
   });

@@ -64,6 +64,7 @@ export class CodegenClient {
     this.policy = createServicePolicy({
       ...tuning,
       service: SERVICE,
+      host: new URL(this.runsUrl).host,
       timeoutMs: tuning.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
   }

@@ -106,6 +106,7 @@ export class GithubClient {
     this.policy = createServicePolicy({
       ...tuning,
       service: SERVICE,
+      host: new URL(this.apiUrl).host,
       timeoutMs,
     });
   }

@@ -108,9 +108,80 @@ describe('createServicePolicy', () => {
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(error).toBeInstanceOf(ExternalServiceError);
     const open = error as ExternalServiceError;
-    expect(open).toMatchObject({ service: 'svc', message: 'circuit open', transient: true });
+    // The circuit names the failure that opened it, not just its state.
+    expect(open).toMatchObject({
+      service: 'svc',
+      message: 'circuit open; last error: unavailable (HTTP 503)',
+      transient: true,
+    });
     expect(open.retryAfterMs).toBeGreaterThan(9_000);
     expect(open.retryAfterMs).toBeLessThanOrEqual(10_000);
+  });
+
+  it('names the last network failure, with its code and host, when the circuit is open', async () => {
+    const policy = createServicePolicy({
+      ...fast,
+      host: 'api.github.com',
+      retries: 0,
+      breakerThreshold: 2,
+      halfOpenAfterMs: 10_000,
+    });
+    // What fetch throws when the name does not resolve (no network, a typo in the URL).
+    const unresolved = () =>
+      new TypeError('fetch failed', {
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.github.com'), {
+          code: 'ENOTFOUND',
+          hostname: 'api.github.com',
+        }),
+      });
+    const call = scripted(unresolved(), unresolved());
+
+    const first = await rejection(policy.execute(call.fn));
+    expect(first).toMatchObject({ message: 'network error (ENOTFOUND api.github.com)' });
+    await rejection(policy.execute(call.fn));
+    const open = await rejection(policy.execute(call.fn));
+
+    expect(open).toBeInstanceOf(CircuitOpenError);
+    expect(open).toMatchObject({
+      message: 'circuit open; last error: network error (ENOTFOUND api.github.com)',
+      lastFailure: 'network error (ENOTFOUND api.github.com)',
+    });
+    expect(call.calls).toHaveLength(2);
+  });
+
+  it('names the last timeout and its host when the circuit is open', async () => {
+    const policy = createServicePolicy({
+      ...fast,
+      host: 'codegen.example:8443',
+      timeoutMs: 20,
+      retries: 0,
+      breakerThreshold: 1,
+      halfOpenAfterMs: 10_000,
+    });
+    const hanging = () => new Promise<string>(() => undefined);
+
+    expect(await rejection(policy.execute(hanging))).toMatchObject({
+      message: 'request to codegen.example:8443 timed out after 20 ms',
+    });
+    expect(await rejection(policy.execute(hanging))).toMatchObject({
+      message: 'circuit open; last error: request to codegen.example:8443 timed out after 20 ms',
+    });
+  });
+
+  it('names the refused address and port of a network error', async () => {
+    const policy = createServicePolicy({ ...fast, host: 'ignored.example', retries: 0 });
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
+        code: 'ECONNREFUSED',
+        address: '127.0.0.1',
+        port: 9,
+      }),
+    });
+
+    const error = await rejection(policy.execute(scripted(refused).fn));
+    expect(error).toMatchObject({ message: 'network error (ECONNREFUSED 127.0.0.1:9)' });
+    // The original error stays reachable for logs and debuggers.
+    expect((error as Error).cause).toBe(refused);
   });
 
   it('counts in-call retries toward the breaker and stops retrying once it opens', async () => {

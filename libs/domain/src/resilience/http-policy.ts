@@ -45,6 +45,8 @@ export interface ServicePolicyTuning {
 export interface ServicePolicyOptions extends ServicePolicyTuning {
   /** Name of the remote service ('github', 'codegen'); becomes `ExternalServiceError.service`. */
   service: string;
+  /** Host (and port) the calls go to; named in timeout and network error messages. */
+  host?: string;
 }
 
 /** Per-call options of {@link ServicePolicy.execute}. */
@@ -71,10 +73,25 @@ export interface ServicePolicy {
   onStateChange(listener: (state: CircuitStateName) => void): () => void;
 }
 
-/** Thrown without calling the service while its circuit is open. Transient. */
+/**
+ * Thrown without calling the service while its circuit is open. Transient. Its message names
+ * the failure that opened the circuit (host, code or status), or the operator only ever sees
+ * "circuit open".
+ */
 export class CircuitOpenError extends ExternalServiceError {
-  constructor(service: string, retryAfterMs: number) {
-    super(service, 'circuit open', true, undefined, retryAfterMs);
+  constructor(
+    service: string,
+    retryAfterMs: number,
+    /** The last failure the breaker counted, as a message. */
+    readonly lastFailure?: string,
+  ) {
+    super(
+      service,
+      lastFailure ? `circuit open; last error: ${lastFailure}` : 'circuit open',
+      true,
+      undefined,
+      retryAfterMs,
+    );
     this.name = 'CircuitOpenError';
   }
 }
@@ -116,7 +133,7 @@ export function createServicePolicy(options: ServicePolicyOptions): ServicePolic
   const tuning = resolveTuning(options);
 
   const classify = (error: unknown): ExternalServiceError | undefined =>
-    toExternalServiceError(service, error, tuning.timeoutMs);
+    toExternalServiceError(service, error, tuning.timeoutMs, options.host);
   const isTransient = (error: unknown): boolean => classify(error)?.transient === true;
   const fitsInCall = (error: unknown): boolean => {
     const retryAfterMs = classify(error)?.retryAfterMs;
@@ -148,6 +165,12 @@ export function createServicePolicy(options: ServicePolicyOptions): ServicePolic
   breaker.onBreak(() => {
     openedAt = Date.now();
   });
+  // What the breaker counted last: an open circuit names it.
+  let lastFailure: string | undefined;
+  breaker.onFailure(({ handled, reason }) => {
+    if (handled && 'error' in reason)
+      lastFailure = describeFailure(classify(reason.error), options.host);
+  });
 
   const remainingOpenMs = (): number => {
     if (openedAt === undefined) return tuning.halfOpenAfterMs;
@@ -162,7 +185,7 @@ export function createServicePolicy(options: ServicePolicyOptions): ServicePolic
       return await policy.execute(({ signal }) => fn(signal));
     } catch (error) {
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-        throw new CircuitOpenError(service, remainingOpenMs());
+        throw new CircuitOpenError(service, remainingOpenMs(), lastFailure);
       }
       throw classify(error) ?? error;
     }
@@ -191,16 +214,61 @@ export function toExternalServiceError(
   service: string,
   error: unknown,
   timeoutMs?: number,
+  host?: string,
 ): ExternalServiceError | undefined {
   if (error instanceof ExternalServiceError) return error;
   // instanceof, not cockatiel's is*Error helpers: in 3.2 those test the wrong marker property.
   if (error instanceof TaskCancelledError || isAbortError(error)) {
     const after = timeoutMs === undefined ? '' : ` after ${timeoutMs} ms`;
-    return new ExternalServiceError(service, `request timed out${after}`, true);
+    const to = host ? ` to ${host}` : '';
+    return withCause(
+      new ExternalServiceError(service, `request${to} timed out${after}`, true),
+      error,
+    );
   }
   const code = networkErrorCode(error);
   if (code !== undefined) {
-    return new ExternalServiceError(service, `network error (${code})`, true);
+    // The address the socket tried is more precise than the configured host (a redirect, say).
+    const where = socketTarget(error) ?? host;
+    const detail = where ? `${code} ${where}` : code;
+    return withCause(new ExternalServiceError(service, `network error (${detail})`, true), error);
+  }
+  return undefined;
+}
+
+/** One line for an open circuit's message: the error, with the host when it does not say it. */
+function describeFailure(error: ExternalServiceError | undefined, host?: string): string {
+  if (!error) return 'unknown error';
+  const status =
+    error.status !== undefined && !error.message.includes(String(error.status))
+      ? ` (HTTP ${error.status})`
+      : '';
+  const at = host && !error.message.includes(host) ? ` at ${host}` : '';
+  return `${error.message}${status}${at}`;
+}
+
+function withCause(error: ExternalServiceError, cause: unknown): ExternalServiceError {
+  Object.defineProperty(error, 'cause', { value: cause, enumerable: false, configurable: true });
+  return error;
+}
+
+/** `host` or `address:port` of a socket-level failure, looking through fetch's wrapper. */
+function socketTarget(error: unknown): string | undefined {
+  for (
+    let current = error, depth = 0;
+    typeof current === 'object' && current !== null && depth < 4;
+    depth++
+  ) {
+    const { hostname, address, port } = current as {
+      hostname?: unknown;
+      address?: unknown;
+      port?: unknown;
+    };
+    if (typeof hostname === 'string' && hostname !== '') return hostname;
+    if (typeof address === 'string' && address !== '') {
+      return typeof port === 'number' ? `${address}:${port}` : address;
+    }
+    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }
