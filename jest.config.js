@@ -1,8 +1,8 @@
 /** Unit specs beside the code; end-to-end suites in test/ (see jest.e2e.config.js). */
+// Libraries are reached through their index only; '@app/platform/tracing' is the one other entry.
 const moduleNameMapper = {
-  '^@app/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
-  '^@app/github(|/.*)$': '<rootDir>/libs/github/src$1',
-  '^@app/codegen(|/.*)$': '<rootDir>/libs/codegen/src$1',
+  '^@app/platform/tracing$': '<rootDir>/libs/platform/src/observability/tracing',
+  '^@app/(domain|platform|persistence|runtime|github|codegen)$': '<rootDir>/libs/$1/src',
 };
 module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],

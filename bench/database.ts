@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import type { QueryRunner } from 'typeorm';
-import { MIGRATIONS } from '@app/domain';
+import { MIGRATIONS } from '@app/persistence';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,7 @@ export class BenchDatabase {
   async migrate(appDir: string): Promise<string> {
     const { stdout } = await run(
       process.execPath,
-      [`${appDir}/libs/domain/src/database/migrate.js`],
+      [`${appDir}/libs/persistence/src/database/migrate.js`],
       { env: { PATH: process.env.PATH ?? '', DATABASE_URL: this.url } },
     );
     return stdout.trim();

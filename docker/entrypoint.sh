@@ -13,7 +13,7 @@ case "$command" in
   # --max-semi-space-size: measured for the intake (docs/performance.md), same as start:orchestrator.
   orchestrator) exec node --enable-source-maps --max-semi-space-size=64 dist/apps/orchestrator/src/main.js "$@" ;;
   worker) exec node --enable-source-maps dist/apps/worker/src/main.js "$@" ;;
-  migrate) exec node --enable-source-maps dist/libs/domain/src/database/migrate.js "$@" ;;
-  wait-for-schema) exec node --enable-source-maps dist/libs/domain/src/database/wait-for-schema.js "$@" ;;
+  migrate) exec node --enable-source-maps dist/libs/persistence/src/database/migrate.js "$@" ;;
+  wait-for-schema) exec node --enable-source-maps dist/libs/persistence/src/database/wait-for-schema.js "$@" ;;
   *) exec "$command" "$@" ;;
 esac

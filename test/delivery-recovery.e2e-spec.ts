@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '@app/domain';
+import { METRICS_REGISTRY } from '@app/platform';
 import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';
 import { DeliveryRecoveryService } from '../apps/worker/src/recovery/delivery-recovery.service';

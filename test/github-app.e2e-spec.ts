@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { GithubClient } from '@app/github';
 import { GithubFake } from './fakes';
 import {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lifecycle } from '@app/domain';
+import { lifecycle } from '@app/platform';
 import {
   dashboardQueries,
   metricNamesIn,

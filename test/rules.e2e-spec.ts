@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';
 import { loadOrchestratorConfig } from '../apps/orchestrator/src/config/orchestrator.config';

@@ -6,14 +6,9 @@ import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import {
-  AuditTrail,
-  buildDataSourceOptions,
-  METRICS_REGISTRY,
-  QueueName,
-  redisConnectionOptions,
-  runRetention,
-} from '@app/domain';
+import { AuditTrail, METRICS_REGISTRY, redisConnectionOptions } from '@app/platform';
+import { buildDataSourceOptions, runRetention } from '@app/persistence';
+import { QueueName } from '@app/runtime';
 import { signGithubPayload } from '@app/github';
 import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';

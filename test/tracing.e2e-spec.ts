@@ -1,5 +1,5 @@
 import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { startTracing, TracingHandle } from '@app/domain/observability/tracing';
+import { startTracing, TracingHandle } from '@app/platform/tracing';
 import { CodegenFake, GithubFake } from './fakes';
 import {
   closeDb,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, EnvReader } from '@app/domain';
+import { ConfigError, EnvReader } from '@app/platform';
 import { loadOrchestratorConfig } from '../../apps/orchestrator/src/config/orchestrator.config';
 import { loadWorkerConfig } from '../../apps/worker/src/config/worker.config';
 import {
@@ -30,7 +30,7 @@ type Role = 'orchestrator' | 'worker' | 'migrate' | 'wait-for-schema';
 const LOADERS: Record<Role, (env: Env) => unknown> = {
   orchestrator: (env) => loadOrchestratorConfig(env),
   worker: (env) => loadWorkerConfig(env),
-  // The migration CLIs (libs/domain/src/database/migrate.ts, wait-for-schema.ts) validate their
+  // The migration CLIs (libs/persistence/src/database/migrate.ts, wait-for-schema.ts) validate their
   // settings with the same EnvReader before connecting.
   migrate: (env) => {
     const reader = new EnvReader(env);

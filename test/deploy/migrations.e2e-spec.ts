@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { MIGRATIONS } from '../../libs/domain/src/database/migrations';
-import { runMigrations } from '../../libs/domain/src/database/migrate';
+import { MIGRATIONS, runMigrations } from '@app/persistence';
 import { testEnv } from '../support/harness';
 import {
   AppProcess,
@@ -23,8 +22,8 @@ import { DIST } from './support/paths';
 
 const ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MIGRATE_CLI = join(DIST, 'libs/domain/src/database/migrate.js');
-const WAIT_CLI = join(DIST, 'libs/domain/src/database/wait-for-schema.js');
+const MIGRATE_CLI = join(DIST, 'libs/persistence/src/database/migrate.js');
+const WAIT_CLI = join(DIST, 'libs/persistence/src/database/wait-for-schema.js');
 const MIGRATION_NAMES = MIGRATIONS.map((M) => new M().name);
 
 const created: string[] = [];

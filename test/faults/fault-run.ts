@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client, Pool } from 'pg';
-import { runMigrations } from '../../libs/domain/src/database/migrate';
+import { runMigrations } from '@app/persistence';
 import { CodegenFake, GithubFake } from '../fakes';
 import { ScratchRedis } from '../support/redis-server';
 import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';

@@ -1,6 +1,8 @@
+// Jest's moduleNameMapper does not apply to globalSetup: the '@app/*' paths come from tsconfig.json.
+import 'tsconfig-paths/register';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { runMigrations } from '../../libs/domain/src/database/migrate';
+import { runMigrations } from '@app/persistence';
 
 /**
  * Creates a database of this run's own, runs the real migrations into it, and gives the suites

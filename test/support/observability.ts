@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Logger, transports } from 'winston';
-import { LOGGER } from '@app/domain';
+import { LOGGER } from '@app/platform';
 import { WorkerListener } from '../../apps/worker/src/listener/worker-listener';
 import type { RunningWorker } from './harness';
 

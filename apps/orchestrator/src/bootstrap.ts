@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
-import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/domain';
+import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/platform';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
 import { MAX_JSON_DEPTH, nestsTooDeep } from './common/json-depth';

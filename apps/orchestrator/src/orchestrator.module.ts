@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { PersistenceModule, TaskEnqueuer } from '@app/domain';
+import { PersistenceModule, TaskEnqueuer } from '@app/runtime';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from './config/orchestrator.config';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { HealthModule } from './health/health.module';

@@ -1,6 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createJsonLogger, NestJsonLogger } from '@app/domain';
+import { createJsonLogger, NestJsonLogger } from '@app/platform';
 import { WorkerConfig } from './config/worker.config';
 import { WorkerModule } from './worker.module';
 

@@ -1,7 +1,8 @@
 // First: tracing has to be set up before the modules it instruments load.
 import { tracing } from './listener/instrument';
 import 'reflect-metadata';
-import { closeOnSignals, ConfigError, migrateOnStart } from '@app/domain';
+import { closeOnSignals, ConfigError } from '@app/platform';
+import { migrateOnStart } from '@app/persistence';
 import { createWorkerApp } from './bootstrap';
 import { loadWorkerConfig } from './config/worker.config';
 

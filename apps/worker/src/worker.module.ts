@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { ExternalServiceError, PersistenceModule, QueueName, retryDelayMs } from '@app/domain';
+import { ExternalServiceError } from '@app/platform';
+import { PersistenceModule, QueueName, retryDelayMs } from '@app/runtime';
 import { CodegenClient, CodegenModule } from '@app/codegen';
 import { GithubModule } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from './config/worker.config';

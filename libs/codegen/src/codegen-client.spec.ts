@@ -1,5 +1,4 @@
-import { ExternalServiceError } from '@app/domain/errors/domain-error';
-import { CircuitOpenError } from '@app/domain/resilience';
+import { ExternalServiceError, CircuitOpenError } from '@app/platform';
 import { Test } from '@nestjs/testing';
 import { CodegenFake } from '../../../test/fakes';
 import {

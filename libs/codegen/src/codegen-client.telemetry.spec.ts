@@ -1,4 +1,4 @@
-import type { ServiceRequestEvent } from '@app/domain/observability/request-events';
+import type { ServiceRequestEvent } from '@app/platform';
 import { CodegenFake } from '../../../test/fakes';
 import { CodegenClient } from './codegen-client';
 

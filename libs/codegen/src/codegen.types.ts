@@ -1,4 +1,4 @@
-import type { ServicePolicyTuning } from '@app/domain/resilience';
+import type { ServicePolicyTuning } from '@app/platform';
 import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
 
 /** Settings of {@link CodegenClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */

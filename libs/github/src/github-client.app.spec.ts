@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ExternalServiceError } from '@app/domain/errors/domain-error';
-import type { ServiceRequestEvent } from '@app/domain/observability/request-events';
+import { ExternalServiceError } from '@app/platform';
+import type { ServiceRequestEvent } from '@app/platform';
 import { GithubFake } from '../../../test/fakes';
 import { GithubClient } from './github-client';
 import type { GithubClientOptions } from './github.types';

@@ -1,4 +1,4 @@
-import type { ServiceRequestEvent } from '@app/domain/observability/request-events';
+import type { ServiceRequestEvent } from '@app/platform';
 import { GithubFake } from '../../../test/fakes';
 import { GithubClient } from './github-client';
 

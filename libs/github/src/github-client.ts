@@ -1,12 +1,14 @@
-import { ExternalServiceError } from '@app/domain/errors/domain-error';
-import { inSpan } from '@app/domain/observability/job-telemetry';
 import {
+  ExternalServiceError,
+  inSpan,
   failedRequestStatus,
   requestStatusOf,
   ServiceRequestListener,
   ServiceRequestListeners,
-} from '@app/domain/observability/request-events';
-import { ServicePolicy, createServicePolicy, parseRetryAfter } from '@app/domain/resilience';
+  ServicePolicy,
+  createServicePolicy,
+  parseRetryAfter,
+} from '@app/platform';
 import type {
   CheckAnnotation,
   CheckRunDetails,

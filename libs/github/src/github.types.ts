@@ -1,4 +1,4 @@
-import type { ServicePolicyTuning } from '@app/domain/resilience';
+import type { ServicePolicyTuning } from '@app/platform';
 import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
 import type { GithubAppCredentials } from './github-app-auth';
 

@@ -7,7 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AuditType } from '@app/domain';
+import { AuditType } from '@app/platform';
 import { AuditedAction } from '../audit/audited-action';
 import { RequireRole } from '../auth/auth.decorators';
 import { Role } from '../auth/role';

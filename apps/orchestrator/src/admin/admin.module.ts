@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { DeliveryRecoveryRepository } from '@app/domain';
+import { DeliveryRecoveryRepository } from '@app/persistence';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 import { RootController } from './root.controller';

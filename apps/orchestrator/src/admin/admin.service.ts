@@ -1,11 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  DeliveryRecoveryRepository,
-  OperatorCommands,
-  OperatorQueries,
-  TaskEnqueuer,
-  TaskType,
-} from '@app/domain';
+import { TaskType } from '@app/domain';
+import { DeliveryRecoveryRepository, OperatorCommands, OperatorQueries } from '@app/persistence';
+import { TaskEnqueuer } from '@app/runtime';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import {
   AdminStatsDto,

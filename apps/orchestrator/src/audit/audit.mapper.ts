@@ -1,4 +1,4 @@
-import type { AuditLogEntity } from '@app/domain';
+import type { AuditLogEntity } from '@app/persistence';
 import { AuditRecordDto } from './dto/audit.dto';
 
 export function toAuditRecord(a: AuditLogEntity): AuditRecordDto {

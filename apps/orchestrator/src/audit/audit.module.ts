@@ -3,13 +3,8 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
-import {
-  AuditLogRepository,
-  AuditTrail,
-  createSecurityEventsCounter,
-  LOGGER,
-  METRICS_REGISTRY,
-} from '@app/domain';
+import { AuditTrail, createSecurityEventsCounter, LOGGER, METRICS_REGISTRY } from '@app/platform';
+import { AuditLogRepository } from '@app/persistence';
 import { AuditActionInterceptor } from './audited-action';
 import { AuditController } from './audit.controller';
 import { AuditService } from './audit.service';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditLogRepository, DomainError, ErrorCode } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { AuditLogRepository } from '@app/persistence';
 import { toAuditRecord } from './audit.mapper';
 import { AuditRecordDto, ListAuditQuery } from './dto/audit.dto';
 

@@ -18,7 +18,7 @@ import {
   AuditType,
   DomainError,
   ErrorCode,
-} from '@app/domain';
+} from '@app/platform';
 import { clientAddressOf } from '../common/request-facts';
 
 const AUDITED_ACTION = 'audit:action';

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AuditTrail, AuditType, DomainError, ErrorCode } from '@app/domain';
+import { AuditTrail, AuditType, DomainError, ErrorCode } from '@app/platform';
 import { clientAddressOf, routeOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import { AccessClaims, inspectAccessToken } from './access-token';

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/co
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
-import { DomainError, ErrorCode } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
 import { requestPath, sendError } from './error-body';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { runWithLogContext } from '@app/domain';
+import { runWithLogContext } from '@app/platform';
 
 const ACCEPTED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { loadOrchestratorConfig } from './orchestrator.config';
 
 const strong = () => randomBytes(32).toString('hex');

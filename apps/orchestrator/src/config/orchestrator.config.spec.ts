@@ -1,4 +1,4 @@
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { loadOrchestratorConfig } from './orchestrator.config';
 
 const base = {

@@ -1,12 +1,7 @@
-import {
-  CommonConfig,
-  EnvReader,
-  MIN_RETENTION_DAYS,
-  readCommonConfig,
-  readWorkflowRulesFromSettings,
-  requireStrongSecret,
-  WorkflowRules,
-} from '@app/domain';
+import { WorkflowRules } from '@app/domain';
+import { CommonConfig, EnvReader, readCommonConfig, requireStrongSecret } from '@app/platform';
+import { MIN_RETENTION_DAYS } from '@app/persistence';
+import { readWorkflowRulesFromSettings } from '@app/runtime';
 
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');
 

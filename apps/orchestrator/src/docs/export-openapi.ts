@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { loadOrchestratorConfig } from '../config/orchestrator.config';
-import { createJsonLogger } from '@app/domain';
+import { createJsonLogger } from '@app/platform';
 import { OrchestratorModule } from '../orchestrator.module';
 import { buildOpenApiDocument } from './swagger';
 

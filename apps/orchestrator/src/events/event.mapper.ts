@@ -1,4 +1,4 @@
-import type { WebhookEventEntity, WorkflowTaskEntity } from '@app/domain';
+import type { WebhookEventEntity, WorkflowTaskEntity } from '@app/persistence';
 import { EventDetailDto, EventSummaryDto } from './dto/event.dto';
 
 /** Header names that may carry secrets; never returned even if an old row holds them. */

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  DomainError,
-  ErrorCode,
-  NewTask,
-  OperatorCommands,
-  OperatorQueries,
-  routeWithRules,
-  TaskEnqueuer,
-} from '@app/domain';
+import { routeWithRules } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { NewTask, OperatorCommands, OperatorQueries } from '@app/persistence';
+import { TaskEnqueuer } from '@app/runtime';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import {
   EventDetailDto,

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { HealthReporter, Probes } from '@app/domain';
+import { HealthReporter, Probes } from '@app/runtime';
 import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 
 /** Health for operators (`/health`, the spec's body) and for Kubernetes (Terminus probes). */

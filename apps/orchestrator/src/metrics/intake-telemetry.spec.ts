@@ -1,6 +1,8 @@
 import type { Request } from 'express';
 import { Registry } from 'prom-client';
-import { DomainError, ErrorCode, TaskTelemetry, TaskType } from '@app/domain';
+import { TaskType } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { TaskTelemetry } from '@app/runtime';
 import { IntakeTelemetry, webhookErrorType } from './intake-telemetry';
 
 function request(headers: Record<string, string>): Request {

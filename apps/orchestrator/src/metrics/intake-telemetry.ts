@@ -11,9 +11,9 @@ import {
   recordSpanError,
   secondsSince,
   startAtZero,
-  TaskTelemetry,
   TRACER_NAME,
-} from '@app/domain';
+} from '@app/platform';
+import { TaskTelemetry } from '@app/runtime';
 import {
   acceptedEventLabels,
   eventTypeLabel,

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '@app/domain';
+import { METRICS_REGISTRY } from '@app/platform';
 import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 
 /** Prometheus scrape endpoint; registered only with ENABLE_METRICS=true. */

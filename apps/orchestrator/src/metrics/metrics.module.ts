@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ObservabilityModule, TaskType } from '@app/domain';
+import { TaskType } from '@app/domain';
+import { ObservabilityModule } from '@app/runtime';
 import type { OrchestratorConfig } from '../config/orchestrator.config';
 import { IntakeTelemetry } from './intake-telemetry';
 import { MetricsController } from './metrics.controller';

@@ -1,4 +1,4 @@
-import type { LabelSet } from '@app/domain';
+import type { LabelSet } from '@app/platform';
 
 /** Labels of `webhook_events_total`. */
 export type WebhookEventLabel = 'event_type' | 'action' | 'outcome';

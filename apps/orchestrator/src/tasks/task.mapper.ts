@@ -1,4 +1,4 @@
-import type { TaskExecutionEntity, WorkflowTaskEntity } from '@app/domain';
+import type { TaskExecutionEntity, WorkflowTaskEntity } from '@app/persistence';
 import { ExecutionDto, TaskDetailDto, TaskSummaryDto } from './dto/task.dto';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AuditType } from '@app/domain';
+import { AuditType } from '@app/platform';
 import { AuditedAction } from '../audit/audited-action';
 import { paramOf } from '../common/request-facts';
 import { RequireRole } from '../auth/auth.decorators';

@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import {
-  DomainError,
-  ErrorCode,
-  OperatorCommands,
-  OperatorQueries,
-  TaskEnqueuer,
-} from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { OperatorCommands, OperatorQueries } from '@app/persistence';
+import { TaskEnqueuer } from '@app/runtime';
 import { ListTasksQuery, RetryResultDto, TaskDetailDto, TaskSummaryDto } from './dto/task.dto';
 import { toTaskDetail, toTaskSummary } from './task.mapper';
 

@@ -17,7 +17,7 @@ import {
   ErrorCode,
   LOGGER,
   redisConnectionOptions,
-} from '@app/domain';
+} from '@app/platform';
 import { SKIP_API_THROTTLE } from '../auth/auth.decorators';
 import { routeOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';

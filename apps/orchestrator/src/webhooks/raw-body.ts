@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { DomainError, ErrorCode } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
 
 /**
  * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused

@@ -4,25 +4,18 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
+import { extractEventFacts, RouteOutcome, routeWithRules, TaskType } from '@app/domain';
+import { AuditTrail, AuditType, DomainError, ErrorCode, LOGGER } from '@app/platform';
 import {
-  AuditTrail,
-  AuditType,
-  DomainError,
-  ErrorCode,
-  extractEventFacts,
   insertEventWithTasks,
   InvalidStoredJsonError,
-  LOGGER,
   NewTask,
   pgPoolOf,
   PreparedStatements,
   recordInstallationChange,
-  RouteOutcome,
-  routeWithRules,
-  TaskEnqueuer,
-  TaskType,
   UnstorableJsonError,
-} from '@app/domain';
+} from '@app/persistence';
+import { TaskEnqueuer } from '@app/runtime';
 import { verifyGithubSignature } from '@app/github';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createLogger, transports } from 'winston';
-import { DomainError, ErrorCode } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
 import { apiSecurityHeaders, securityHeaders } from '../common/security-headers';
 import { clientAddressFor, serveWebhookLane, WEBHOOK_PATH } from './webhook-lane';
 import type { WebhookIntakeService } from './webhook-intake.service';

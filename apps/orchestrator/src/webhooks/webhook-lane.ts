@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { trace } from '@opentelemetry/api';
 import proxyAddr from 'proxy-addr';
 import type { Logger } from 'winston';
-import { closeConnectionsWhileDraining, runWithLogContext } from '@app/domain';
+import { closeConnectionsWhileDraining, runWithLogContext } from '@app/platform';
 import { answerError } from '../common/all-exceptions.filter';
 import { assignCorrelationId } from '../common/correlation-id';
 import { apiSecurityHeaders } from '../common/security-headers';

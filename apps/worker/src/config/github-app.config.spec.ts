@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { loadWorkerConfig } from './worker.config';
 
 const base = { DATABASE_URL: 'postgres://app@db:5432/orchestrator' };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import type { EnvReader } from '@app/domain';
+import type { EnvReader } from '@app/platform';
 import {
   DEFAULT_RATE_LIMIT_RESERVE,
   DeliveryHook,

@@ -1,4 +1,4 @@
-import { ConfigError } from '@app/domain';
+import { ConfigError } from '@app/platform';
 import { loadWorkerConfig } from './worker.config';
 
 const production = {

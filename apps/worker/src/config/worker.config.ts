@@ -1,11 +1,7 @@
 import { hostname } from 'node:os';
-import {
-  CommonConfig,
-  EnvReader,
-  readCommonConfig,
-  readWorkflowRulesFromSettings,
-  WorkflowRules,
-} from '@app/domain';
+import { WorkflowRules } from '@app/domain';
+import { CommonConfig, EnvReader, readCommonConfig } from '@app/platform';
+import { readWorkflowRulesFromSettings } from '@app/runtime';
 import {
   DeliveryRecoverySettings,
   GithubAppSettings,

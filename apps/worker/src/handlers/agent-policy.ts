@@ -1,10 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  ExternalServiceError,
-  TaskRepository,
-  WebhookEventEntity,
-  WorkflowTaskEntity,
-} from '@app/domain';
+import { ExternalServiceError } from '@app/platform';
+import { TaskRepository, WebhookEventEntity, WorkflowTaskEntity } from '@app/persistence';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 

@@ -1,4 +1,5 @@
-import { buildCodegenPrompt, ChildTaskDraft, TaskType, WorkflowTaskEntity } from '@app/domain';
+import { buildCodegenPrompt, TaskType } from '@app/domain';
+import { ChildTaskDraft, WorkflowTaskEntity } from '@app/persistence';
 
 /** Everything the prompt needs; check_run and check_suite failures share one trigger kind. */
 export type PromptContext = Parameters<typeof buildCodegenPrompt>[0];

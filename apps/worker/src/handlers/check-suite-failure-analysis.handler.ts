@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import {
-  analyzeCheckFailure,
-  DomainError,
-  ErrorCode,
-  isTransientError,
-  LOGGER,
-  TaskType,
-} from '@app/domain';
+import { analyzeCheckFailure, TaskType } from '@app/domain';
+import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform';
 import { CheckAnnotation, GithubClient } from '@app/github';
 import { agentTriggerChild } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';

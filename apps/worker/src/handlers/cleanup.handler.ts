@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DomainError, ErrorCode, MIN_RETENTION_DAYS, runRetention, TaskType } from '@app/domain';
+import { TaskType } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { MIN_RETENTION_DAYS, runRetention } from '@app/persistence';
 import { HandlerResult, inputNumber, TaskContext, TaskHandler } from './task-handler';
 
 /** Runs retention for an operator's cleanup request and reports what it deleted. */

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
+import { TaskType } from '@app/domain';
 import {
   CircuitOpenError,
   DomainError,
   ErrorCode,
   ExternalServiceError,
   LOGGER,
-  TaskType,
-} from '@app/domain';
+} from '@app/platform';
 import { CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { AgentPolicy } from './agent-policy';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { LOGGER, WorkflowTaskEntity } from '@app/domain';
+import { LOGGER } from '@app/platform';
+import { WorkflowTaskEntity } from '@app/persistence';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 

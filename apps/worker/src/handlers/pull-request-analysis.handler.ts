@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { analyzePullRequest, DomainError, ErrorCode, TaskRepository, TaskType } from '@app/domain';
+import { analyzePullRequest, TaskType } from '@app/domain';
+import { DomainError, ErrorCode } from '@app/platform';
+import { TaskRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { agentTriggerChild } from './agent-trigger';

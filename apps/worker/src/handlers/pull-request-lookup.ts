@@ -1,4 +1,4 @@
-import { WorkflowTaskEntity } from '@app/domain';
+import { WorkflowTaskEntity } from '@app/persistence';
 import { GithubClient } from '@app/github';
 
 /** At most this many PRs get an agent run for one commit found without a link. */

@@ -1,4 +1,5 @@
-import type { ChildTaskDraft, TaskType, WebhookEventEntity, WorkflowTaskEntity } from '@app/domain';
+import type { TaskType } from '@app/domain';
+import type { ChildTaskDraft, WebhookEventEntity, WorkflowTaskEntity } from '@app/persistence';
 
 export interface TaskContext {
   task: WorkflowTaskEntity;

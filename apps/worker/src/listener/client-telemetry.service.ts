@@ -7,7 +7,7 @@ import {
   LOGGER,
   ServiceCallTracker,
   WorkerSnapshot,
-} from '@app/domain';
+} from '@app/platform';
 import { CodegenClient } from '@app/codegen';
 import { GithubClient } from '@app/github';
 

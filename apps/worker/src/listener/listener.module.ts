@@ -1,13 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import { CODEGEN_OPERATIONS } from '@app/codegen';
-import {
-  ExternalServiceTelemetry,
-  METRICS_REGISTRY,
-  ObservabilityModule,
-  TaskType,
-} from '@app/domain';
+import { TaskType } from '@app/domain';
 import { GITHUB_OPERATIONS } from '@app/github';
+import { ExternalServiceTelemetry, METRICS_REGISTRY } from '@app/platform';
+import { ObservabilityModule } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { ClientTelemetry } from './client-telemetry.service';
 import { RelayTelemetry } from './relay-telemetry';

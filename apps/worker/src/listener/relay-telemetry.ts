@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '@app/domain';
+import { METRICS_REGISTRY } from '@app/platform';
 
 /** Why the relay handed a task to Bull again. */
 export type RecoveryReason = 'pending' | 'queued_lost' | 'lease_expired';

@@ -5,7 +5,8 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { HealthReporter, LOGGER, WorkerHeartbeats, WorkerSnapshot } from '@app/domain';
+import { LOGGER, WorkerHeartbeats, WorkerSnapshot } from '@app/platform';
+import { HealthReporter } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { ClientTelemetry } from './client-telemetry.service';
 

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
-import { HealthReporter, LOGGER, METRICS_REGISTRY, Probes } from '@app/domain';
+import { LOGGER, METRICS_REGISTRY } from '@app/platform';
+import { HealthReporter, Probes } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 
 type Route = () => Promise<{ status: number; body: unknown; contentType?: string }>;

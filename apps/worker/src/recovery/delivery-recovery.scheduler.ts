@@ -1,6 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { DeliveryRecoveryRepository, LOGGER, TaskEnqueuer, TaskType } from '@app/domain';
+import { TaskType } from '@app/domain';
+import { LOGGER } from '@app/platform';
+import { DeliveryRecoveryRepository } from '@app/persistence';
+import { TaskEnqueuer } from '@app/runtime';
 import { deliveryHookKey } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 

@@ -2,13 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
 import {
   CircuitOpenError,
-  DeliveryRecoveryCursor,
-  DeliveryRecoveryRepository,
   DomainError,
   ErrorCode,
   ExternalServiceError,
   LOGGER,
-} from '@app/domain';
+} from '@app/platform';
+import { DeliveryRecoveryCursor, DeliveryRecoveryRepository } from '@app/persistence';
 import { DeliveryHook, deliveryHookKey, GithubClient, HookDelivery } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { DeliveryRecoveryTelemetry } from './delivery-recovery.telemetry';

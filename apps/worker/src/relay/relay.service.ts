@@ -3,14 +3,9 @@ import { getQueueToken } from '@nestjs/bull';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
-import {
-  LOGGER,
-  QueueName,
-  queueForTaskType,
-  RunTaskJob,
-  TaskEnqueuer,
-  TaskRepository,
-} from '@app/domain';
+import { LOGGER } from '@app/platform';
+import { TaskRepository } from '@app/persistence';
+import { QueueName, queueForTaskType, RunTaskJob, TaskEnqueuer } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { RelayTelemetry } from '../listener/relay-telemetry';
 

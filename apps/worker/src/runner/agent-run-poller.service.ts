@@ -3,17 +3,9 @@ import { getQueueToken } from '@nestjs/bull';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
-import {
-  captureJobTelemetry,
-  ClaimedTask,
-  isTransientError,
-  JobName,
-  LOGGER,
-  PollAgentRunJob,
-  QueueName,
-  TaskRepository,
-  TaskTelemetry,
-} from '@app/domain';
+import { captureJobTelemetry, isTransientError, LOGGER } from '@app/platform';
+import { ClaimedTask, TaskRepository } from '@app/persistence';
+import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
 import {
   AgentRun,
   CodegenClient,

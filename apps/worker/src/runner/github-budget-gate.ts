@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TaskRepository, TaskType } from '@app/domain';
+import { TaskType } from '@app/domain';
+import { TaskRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
 
 /** Task types whose handlers call the GitHub API (reads, or the PR comment of a trigger). */

@@ -3,15 +3,8 @@ import { getQueueToken } from '@nestjs/bull';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
 import type { Logger } from 'winston';
-import {
-  JOBS_BY_QUEUE,
-  JobName,
-  LOGGER,
-  PollAgentRunJob,
-  QueueName,
-  RunTaskJob,
-  runJobWithTelemetry,
-} from '@app/domain';
+import { LOGGER, runJobWithTelemetry } from '@app/platform';
+import { JOBS_BY_QUEUE, JobName, PollAgentRunJob, QueueName, RunTaskJob } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { TaskRunner } from './task-runner.service';
 import { AgentRunPoller } from './agent-run-poller.service';

@@ -3,7 +3,8 @@ import { getQueueToken } from '@nestjs/bull';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
-import { LOGGER, QueueName } from '@app/domain';
+import { LOGGER } from '@app/platform';
+import { QueueName } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 
 /**

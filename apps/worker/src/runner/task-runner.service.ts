@@ -2,17 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
-import {
-  ClaimedTask,
-  ExternalServiceError,
-  isTransientError,
-  LOGGER,
-  QueueName,
-  TaskEnqueuer,
-  TaskRepository,
-  TaskTelemetry,
-  WebhookEventEntity,
-} from '@app/domain';
+import { ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
+import { ClaimedTask, TaskRepository, WebhookEventEntity } from '@app/persistence';
+import { QueueName, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
 import { AgentRunPoller } from './agent-run-poller.service';

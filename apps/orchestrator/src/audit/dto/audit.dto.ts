@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
-import { AUDIT_TYPES, AuditType } from '@app/domain';
+import { AUDIT_TYPES, AuditType } from '@app/platform';
 import { PagingQuery } from '../../common/paging.dto';
 
 /** ISO 8601 date, or date-time with an explicit zone (a local time would depend on the server). */

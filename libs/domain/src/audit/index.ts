@@ -1,5 +1,0 @@
-export * from './audit-types';
-export * from './audit-log.entity';
-export * from './audit-log.repository';
-export * from './audit-trail';
-export * from './security-metrics';

@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+
+/** Anything that runs SQL: a DataSource, or the EntityManager of an open transaction. */
+export interface Queryable {
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
+}
+import { TaskType, InstallationChange } from '@app/domain';
+import { cancelTasksForLostAccess } from '../installations/installation-access';
+
+/** The pg pool behind a TypeORM postgres DataSource: same size, timeouts and instrumentation. */
+export function pgPoolOf(dataSource: DataSource): Pool {
+  return (dataSource.driver as PostgresDriver).master as Pool;
+}
+
+/**
+ * Runs a few fixed statements as named prepared statements on a pg pool, so PostgreSQL parses
+ * and plans each once per connection instead of on every call (for the intake statement about
+ * 0.2–0.4 ms of server CPU per delivery; docs/performance.md). Resolves with the result rows,
+ * as DataSource.query does for a statement whose last part is a SELECT.
+ */
+export class PreparedStatements implements Queryable {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly pool: () => Pool) {}
+
+  async query<T = unknown>(sql: string, parameters: unknown[] = []): Promise<T> {
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      // Named by content, so two instances on one pool can never clash over a name.
+      name = `stmt_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+      this.names.set(sql, name);
+    }
+    const result = await this.pool().query({ name, text: sql, values: parameters });
+    return result.rows as T;
+  }
+}
+
+/** A task to be stored with its event, in the same statement. */
+export interface NewTask {
+  taskId: string;
+  taskType: TaskType;
+  repository: string | null;
+  prNumber: number | null;
+  branch: string | null;
+  commitSha: string | null;
+  inputData: Record<string, unknown>;
+  maxRetries: number;
+}
+
+export interface NewEvent {
+  deliveryId: string;
+  eventType: string;
+  action: string | null;
+  repository: string | null;
+  installationId: number | null;
+  senderLogin: string | null;
+  /** The payload as JSON text: stored as received, without a second serialisation. */
+  payloadJson: string;
+  headers: Record<string, string>;
+  /** True when the event implies no task, so there is nothing left to process. */
+  processedAtIntake: boolean;
+  receivedVia: 'webhook' | 'recovered' | 'replayed';
+}
+
+/** Postgres error codes for text the jsonb type refuses (for example `\u0000`). */
+const INVALID_JSON_TEXT = new Set(['22P02', '22P05', '22025']);
+
+export class InvalidStoredJsonError extends Error {}
+
+/** Postgres error codes for JSON no rewrite can store: numbers past numeric's range, deep nesting. */
+const UNSTORABLE_JSON = new Set(['22003', '54001']);
+
+/** A payload jsonb cannot hold at all (`1e-16384`, `1e131072`): bad input, not an outage. */
+export class UnstorableJsonError extends Error {}
+
+/**
+ * Stores an event and its tasks atomically, in one round trip: either both are there, or
+ * neither. Returns null when the delivery id is already stored (the replay guard).
+ */
+export async function insertEventWithTasks(
+  db: Queryable,
+  event: NewEvent,
+  tasks: NewTask[],
+): Promise<{ eventId: number } | null> {
+  const params = [
+    event.deliveryId,
+    event.eventType,
+    event.action,
+    event.repository,
+    event.installationId,
+    event.senderLogin,
+    event.payloadJson,
+    JSON.stringify(event.headers),
+    event.processedAtIntake,
+    event.receivedVia,
+    JSON.stringify(
+      tasks.map((t) => ({
+        task_id: t.taskId,
+        task_type: t.taskType,
+        repository: t.repository,
+        pr_number: t.prNumber,
+        branch: t.branch,
+        commit_sha: t.commitSha,
+        input_data: t.inputData,
+        max_retries: t.maxRetries,
+      })),
+    ),
+  ];
+  try {
+    const rows: Array<{ event_id: string | null }> = await db.query(
+      `WITH ev AS (
+         INSERT INTO webhook_events (delivery_id, event_type, action, repository, installation_id,
+           sender_login, payload, headers, processed, processing_started_at,
+           processing_completed_at, received_via)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, now(),
+           CASE WHEN $9 THEN now() END, $10)
+         ON CONFLICT (delivery_id) DO NOTHING
+         RETURNING id
+       ), t AS (
+         INSERT INTO workflow_tasks (task_id, webhook_event_id, task_type, status, repository,
+           pr_number, branch, commit_sha, input_data, max_retries)
+         SELECT x.task_id, ev.id, x.task_type, 'pending', x.repository, x.pr_number, x.branch,
+           x.commit_sha, x.input_data, x.max_retries
+         FROM ev, jsonb_to_recordset($11::jsonb) AS x(task_id uuid, task_type text,
+           repository text, pr_number int, branch text, commit_sha text, input_data jsonb,
+           max_retries int)
+         RETURNING id
+       )
+       SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM t) AS task_count`,
+      params,
+    );
+    const id = rows[0]?.event_id;
+    return id === null || id === undefined ? null : { eventId: Number(id) };
+  } catch (error) {
+    if (INVALID_JSON_TEXT.has((error as { code?: string }).code ?? '')) {
+      throw new InvalidStoredJsonError((error as Error).message);
+    }
+    if (UNSTORABLE_JSON.has((error as { code?: string }).code ?? '')) {
+      throw new UnstorableJsonError((error as Error).message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Records an installation change, inside the transaction that stores its event; tasks that would
+ * call GitHub as an installation that lost access are cancelled in the same transaction.
+ */
+export async function recordInstallationChange(
+  m: EntityManager,
+  change: InstallationChange,
+): Promise<{ tasksCancelled: number }> {
+  {
+    const deleted = change.action === 'deleted';
+    const suspended =
+      change.action === 'suspend' ? true : change.action === 'unsuspend' ? false : null;
+    await m.query(
+      `INSERT INTO github_installations (id, account_login, account_type, repository_selection,
+         last_action, suspended, deleted_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6, false), CASE WHEN $7 THEN now() END, now())
+       ON CONFLICT (id) DO UPDATE SET
+         account_login = coalesce(EXCLUDED.account_login, github_installations.account_login),
+         account_type = coalesce(EXCLUDED.account_type, github_installations.account_type),
+         repository_selection = coalesce(EXCLUDED.repository_selection,
+           github_installations.repository_selection),
+         last_action = EXCLUDED.last_action,
+         suspended = coalesce($6, github_installations.suspended),
+         deleted_at = CASE WHEN $7 THEN now() ELSE NULL END,
+         updated_at = now()`,
+      [
+        change.installationId,
+        change.accountLogin,
+        change.accountType,
+        change.repositorySelection,
+        change.action.slice(0, 32),
+        suspended,
+        deleted,
+      ],
+    );
+    if (change.repositoriesAdded.length > 0) {
+      await m.query(
+        `INSERT INTO github_installation_repositories (installation_id, repository, removed_at, updated_at)
+         SELECT $1, r, NULL, now() FROM unnest($2::text[]) AS r
+         ON CONFLICT (installation_id, repository) DO UPDATE SET removed_at = NULL, updated_at = now()`,
+        [change.installationId, change.repositoriesAdded],
+      );
+    }
+    if (change.repositoriesRemoved.length > 0) {
+      await m.query(
+        `INSERT INTO github_installation_repositories (installation_id, repository, removed_at, updated_at)
+         SELECT $1, r, now(), now() FROM unnest($2::text[]) AS r
+         ON CONFLICT (installation_id, repository) DO UPDATE SET removed_at = now(), updated_at = now()`,
+        [change.installationId, change.repositoriesRemoved],
+      );
+    }
+  }
+  return { tasksCancelled: await cancelTasksForLostAccess(m, change) };
+}

@@ -1,0 +1,103 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { BullModule, getQueueToken } from '@nestjs/bull';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { AdvancedSettings, Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import type { Logger } from 'winston';
+import type { CommonConfig } from '@app/platform';
+import {
+  buildDataSourceOptions,
+  TaskRepository,
+  OperatorCommands,
+  OperatorQueries,
+} from '@app/persistence';
+import { LOGGER, logConnectionSecurity, redisConnectionOptions } from '@app/platform';
+import { QueueName, RunTaskJob } from '../queues/queue-names';
+import { TaskEnqueuer } from '../queues/task-enqueuer';
+
+export interface PersistenceModuleOptions {
+  config: CommonConfig & { enqueueTimeoutMs?: number };
+  applicationName: string;
+  logger: Logger;
+  /** Bull settings of the queues in this process (the worker adds its backoff strategy). */
+  queueSettings?: AdvancedSettings;
+  /** Bull rate limiters per queue, enforced across all processes sharing the Redis. */
+  queueLimiters?: Partial<Record<QueueName, { max: number; duration: number }>>;
+}
+
+/**
+ * PostgreSQL (TypeORM, migrations only), the Bull queues, the task repository and the
+ * enqueuer: what both apps need to store and move tasks.
+ */
+@Global()
+@Module({})
+export class PersistenceModule {
+  static forRoot(options: PersistenceModuleOptions): DynamicModule {
+    const { config } = options;
+    logConnectionSecurity(options.logger, config);
+    const queues = Object.values(QueueName).map((name) =>
+      BullModule.registerQueue({ name, settings: options.queueSettings, limiter: options.queueLimiters?.[name] }),
+    );
+    return {
+      module: PersistenceModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...buildDataSourceOptions({
+            databaseUrl: config.databaseUrl,
+            databasePoolSize: config.databasePoolSize,
+            databaseConnectTimeoutMs: config.databaseConnectTimeoutMs,
+            applicationName: options.applicationName,
+            databaseSslCaFile: config.databaseSslCaFile,
+          }),
+          // Start even when PostgreSQL is briefly away; readiness reports it.
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
+        // Options, not the URL: Bull's own URL parser ignores rediss:// (plain text).
+        BullModule.forRoot({
+          redis: redisConnectionOptions(config.queueRedisUrl, config.redisTlsCaFile),
+          prefix: config.queuePrefix,
+        }),
+        ...queues,
+      ],
+      providers: [
+        { provide: LOGGER, useValue: options.logger },
+        {
+          provide: TaskRepository,
+          useFactory: (ds: DataSource) => new TaskRepository(ds),
+          inject: [getDataSourceToken()],
+        },
+        {
+          provide: OperatorQueries,
+          useFactory: (ds: DataSource) => new OperatorQueries(ds),
+          inject: [getDataSourceToken()],
+        },
+        {
+          provide: OperatorCommands,
+          useFactory: (ds: DataSource) => new OperatorCommands(ds),
+          inject: [getDataSourceToken()],
+        },
+        {
+          provide: TaskEnqueuer,
+          useFactory: (
+            repo: TaskRepository,
+            analysis: Queue<RunTaskJob>,
+            codegen: Queue<RunTaskJob>,
+          ) =>
+            new TaskEnqueuer(
+              { [QueueName.Analysis]: analysis, [QueueName.Codegen]: codegen },
+              repo,
+              options.logger,
+              config.enqueueTimeoutMs ?? 1000,
+            ),
+          inject: [
+            TaskRepository,
+            getQueueToken(QueueName.Analysis),
+            getQueueToken(QueueName.Codegen),
+          ],
+        },
+      ],
+      exports: [LOGGER, TaskRepository, TaskEnqueuer, OperatorQueries, OperatorCommands, TypeOrmModule, BullModule],
+    };
+  }
+}
