@@ -20,7 +20,6 @@ export interface OrchestratorConfig extends CommonConfig {
   enqueueTimeoutMs: number;
   /** The deadline for storing a delivery; past it the answer is 503, never a false 2xx. */
   intakeStoreTimeoutMs: number;
-  routing: { includeCancelledChecks: boolean };
   /** Per-repository workflow rules (settings + RULES_FILE). */
   rules: WorkflowRules;
   /** SIGTERM → exit deadline (SHUTDOWN_GRACE_MS). */
@@ -75,7 +74,6 @@ export function loadOrchestratorConfig(
     webhookFailureBurst: env.int('WEBHOOK_RATE_LIMIT_BURST', 20, 1, 100_000),
     enqueueTimeoutMs: env.int('ENQUEUE_TIMEOUT_MS', 1000, 10, 60_000),
     intakeStoreTimeoutMs: env.int('INTAKE_STORE_TIMEOUT_MS', 2000, 100, 60_000),
-    routing: { includeCancelledChecks: env.bool('CHECK_INCLUDE_CANCELLED', false) },
     rules: readWorkflowRulesFromSettings(env),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     shutdownDrainDelayMs: env.int('SHUTDOWN_DRAIN_DELAY_MS', 0, 0, 600_000),

@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { analyzeCheckFailure, TaskType } from '@app/domain';
 import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform';
 import { CheckRunDetails, GithubClient } from '@app/github';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { agentTriggerChild } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
@@ -15,6 +16,7 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
   constructor(
     private readonly github: GithubClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -23,7 +25,11 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
     const name = inputString(task.inputData, 'check_run_name') ?? 'unnamed check';
     const conclusion = inputString(task.inputData, 'conclusion');
     const detailsUrl = inputString(task.inputData, 'details_url');
-    const analysis = analyzeCheckFailure({ checkNames: [{ name, conclusion }] });
+    const { includeCancelledChecks } = this.config.rules.forRepository(task.repository);
+    const analysis = analyzeCheckFailure({
+      checkNames: [{ name, conclusion }],
+      includeCancelledChecks,
+    });
     const { prs, lookedUp } = await pullRequestsOf(github, task);
     const details =
       analysis.shouldTriggerAgent && prs.length > 0

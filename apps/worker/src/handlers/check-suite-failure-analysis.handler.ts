@@ -1,19 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { analyzeCheckFailure, TaskType } from '@app/domain';
+import { analyzeCheckFailure, isFailingConclusion, TaskType } from '@app/domain';
 import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform';
 import { CheckAnnotation, GithubClient } from '@app/github';
+import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { agentTriggerChild } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, TaskContext, TaskHandler } from './task-handler';
 
-const FAILING = new Set([
-  'failure',
-  'timed_out',
-  'startup_failure',
-  'cancelled',
-  'action_required',
-]);
 /** Failed runs whose output and annotations go into the prompt. */
 const DETAILED_RUNS = 3;
 
@@ -25,6 +19,7 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
   constructor(
     private readonly github: GithubClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -35,9 +30,11 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
     }
     const repository = task.repository;
     const runs = await github.listCheckRunsForSuite(repository, suiteId);
-    const failed = runs.filter((r) => r.conclusion !== null && FAILING.has(r.conclusion));
+    const rules = this.config.rules.forRepository(repository);
+    const failed = runs.filter((r) => isFailingConclusion(r.conclusion, 'check_run', rules));
     const analysis = analyzeCheckFailure({
       checkNames: failed.map((r) => ({ name: r.name, conclusion: r.conclusion })),
+      includeCancelledChecks: rules.includeCancelledChecks,
     });
     const { prs, lookedUp } = await pullRequestsOf(github, task);
     const detailed = new Map<number, { summary: string | null; annotations: CheckAnnotation[] }>();

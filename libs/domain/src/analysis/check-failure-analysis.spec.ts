@@ -3,7 +3,6 @@ import {
   analyzeCheckFailure,
   categorizeCheckName,
   CheckConclusionInput,
-  isFailedCheckConclusion,
 } from './check-failure-analysis';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are read loosely
@@ -54,8 +53,10 @@ describe('categorizeCheckName', () => {
 describe('analyzeCheckFailure', () => {
   it('keeps only failing conclusions and orders categories', () => {
     const result = analyzeCheckFailure({
+      includeCancelledChecks: false,
       checkNames: [
         { name: 'build', conclusion: 'success' },
+        { name: 'needs approval', conclusion: 'action_required' },
         { name: 'lint', conclusion: 'failure' },
         { name: 'unit tests', conclusion: 'timed_out' },
         { name: 'deploy', conclusion: 'failure' },
@@ -76,16 +77,21 @@ describe('analyzeCheckFailure', () => {
 
   it('counts cancelled only when asked', () => {
     const checkNames: CheckConclusionInput[] = [{ name: 'e2e', conclusion: 'cancelled' }];
-    expect(analyzeCheckFailure({ checkNames }).failedChecks).toEqual([]);
-    expect(analyzeCheckFailure({ checkNames, includeCancelled: true }).failedChecks).toEqual([
-      { name: 'e2e', conclusion: 'cancelled', category: 'test' },
-    ]);
-    expect(isFailedCheckConclusion('startup_failure')).toBe(true);
-    expect(isFailedCheckConclusion('neutral')).toBe(false);
+    const off = analyzeCheckFailure({ checkNames, includeCancelledChecks: false });
+    expect(off.failedChecks).toEqual([]);
+    expect(off.reasons).toEqual(['no failing checks']);
+    const on = analyzeCheckFailure({ checkNames, includeCancelledChecks: true });
+    expect(on.failedChecks).toEqual([{ name: 'e2e', conclusion: 'cancelled', category: 'test' }]);
+    expect(on.shouldTriggerAgent).toBe(true);
   });
 
   it('does not trigger without failures', () => {
-    expect(analyzeCheckFailure({ checkNames: [{ name: 'test', conclusion: 'success' }] })).toEqual({
+    expect(
+      analyzeCheckFailure({
+        checkNames: [{ name: 'test', conclusion: 'success' }],
+        includeCancelledChecks: false,
+      }),
+    ).toEqual({
       categories: [],
       failedChecks: [],
       shouldTriggerAgent: false,
@@ -96,6 +102,7 @@ describe('analyzeCheckFailure', () => {
   it('does not trigger when only checks an agent cannot fix are failing', () => {
     const result = analyzeCheckFailure({
       checkNames: [{ name: 'deploy-preview', conclusion: 'failure' }],
+      includeCancelledChecks: false,
     });
     expect(result.shouldTriggerAgent).toBe(false);
     expect(result.categories).toEqual(['other']);
@@ -115,13 +122,16 @@ describe('analyzeCheckFailure', () => {
     ];
     const result = analyzeCheckFailure({
       checkNames: [...junk, ...many] as unknown as CheckConclusionInput[],
+      includeCancelledChecks: false,
     });
     expect(result.failedChecks).toHaveLength(100);
     expect(result.failedChecks[0].name).toHaveLength(200);
     expect(result.reasons[0]).toMatch(/^501 failing checks/);
     expect(
-      analyzeCheckFailure({ checkNames: 'x' as unknown as CheckConclusionInput[] })
-        .shouldTriggerAgent,
+      analyzeCheckFailure({
+        checkNames: 'x' as unknown as CheckConclusionInput[],
+        includeCancelledChecks: false,
+      }).shouldTriggerAgent,
     ).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { isFailingConclusion } from '../checks/failing-check';
 import { capText } from '../routing/payload-reader';
 
 /** The kind of work a failing check asks for. */
@@ -112,8 +113,8 @@ export interface CheckConclusionInput {
 /** Input of {@link analyzeCheckFailure}. */
 export interface CheckFailureAnalysisInput {
   checkNames: CheckConclusionInput[];
-  /** Count `cancelled` as failing, like `RoutingRules.includeCancelledChecks`. */
-  includeCancelled?: boolean;
+  /** `include_cancelled_checks` of the repository's rules: the routing and the analysis agree. */
+  includeCancelledChecks: boolean;
 }
 
 /** A failing check with its category. */
@@ -142,25 +143,12 @@ export function categorizeCheckName(name: string): CheckCategory {
   return 'other';
 }
 
-/** True for the conclusions that count as failing for an agent fix. */
-export function isFailedCheckConclusion(
-  conclusion: string | null,
-  includeCancelled = false,
-): boolean {
-  return (
-    conclusion === 'failure' ||
-    conclusion === 'timed_out' ||
-    conclusion === 'startup_failure' ||
-    (includeCancelled && conclusion === 'cancelled')
-  );
-}
-
 /**
  * Picks the failing checks out of a run or suite, categorises them by name and decides whether an
  * agent run is worth it: yes when at least one failure is a test, lint or build failure.
  */
 export function analyzeCheckFailure(input: CheckFailureAnalysisInput): CheckFailureAnalysis {
-  const includeCancelled = input.includeCancelled === true;
+  const rules = { includeCancelledChecks: input.includeCancelledChecks === true };
   const checks: unknown[] = Array.isArray(input.checkNames) ? input.checkNames : [];
   const failedChecks: FailedCheck[] = [];
   let failedTotal = 0;
@@ -168,7 +156,7 @@ export function analyzeCheckFailure(input: CheckFailureAnalysisInput): CheckFail
     const check = entry as Partial<Record<keyof CheckConclusionInput, unknown>> | null;
     if (typeof check !== 'object' || check === null || typeof check.name !== 'string') continue;
     const conclusion = typeof check.conclusion === 'string' ? check.conclusion : null;
-    if (!isFailedCheckConclusion(conclusion, includeCancelled)) continue;
+    if (!isFailingConclusion(conclusion, 'check_run', rules)) continue;
     failedTotal += 1;
     if (failedChecks.length >= MAX_CHECKS) continue;
     failedChecks.push({

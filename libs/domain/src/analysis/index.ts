@@ -12,11 +12,7 @@ export type {
   PullRequestAnalysisInput,
   PullRequestFileInput,
 } from './pull-request-analysis';
-export {
-  analyzeCheckFailure,
-  categorizeCheckName,
-  isFailedCheckConclusion,
-} from './check-failure-analysis';
+export { analyzeCheckFailure, categorizeCheckName } from './check-failure-analysis';
 export type {
   CheckCategory,
   CheckConclusionInput,

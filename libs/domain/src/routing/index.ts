@@ -8,6 +8,4 @@ export type {
 } from './routing.types';
 export { extractEventFacts } from './event-facts';
 export { routeEvent, SUPPORTED_EVENT_TYPES } from './route-event';
-export { failingConclusions, isFailingConclusion } from './route-check-events';
-export type { CheckScope } from './route-check-events';
 export { HANDLED_PULL_REQUEST_ACTIONS } from './route-pull-request';

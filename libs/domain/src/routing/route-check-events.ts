@@ -1,3 +1,4 @@
+import { CheckScope, isFailingConclusion } from '../checks/failing-check';
 import { TaskType } from '../tasks/task-type';
 import {
   JsonRecord,
@@ -19,27 +20,6 @@ import {
   toSha,
 } from './route-helpers';
 import { ROUTING_LIMITS, RouteOutcome, RoutingRules, TaskDraft } from './routing.types';
-
-/** Which object a conclusion belongs to; suites can also end in `startup_failure`. */
-export type CheckScope = 'check_run' | 'check_suite';
-
-const RUN_FAILURES: readonly string[] = ['failure', 'timed_out'];
-const SUITE_FAILURES: readonly string[] = ['failure', 'timed_out', 'startup_failure'];
-
-/** The conclusions that count as failing for `scope` under `rules`. */
-export function failingConclusions(scope: CheckScope, rules: RoutingRules): readonly string[] {
-  const base = scope === 'check_run' ? RUN_FAILURES : SUITE_FAILURES;
-  return rules.includeCancelledChecks ? [...base, 'cancelled'] : base;
-}
-
-/** True when `conclusion` is a failure for `scope` under `rules`. */
-export function isFailingConclusion(
-  conclusion: string | null,
-  scope: CheckScope,
-  rules: RoutingRules,
-): boolean {
-  return conclusion !== null && failingConclusions(scope, rules).includes(conclusion);
-}
 
 interface LinkedPullRequest {
   number: number;

@@ -2,11 +2,7 @@ import { TaskType } from '../tasks/task-type';
 
 /** Knobs of the routing rules that operators may change. */
 export interface RoutingRules {
-  /**
-   * check_run / check_suite conclusions treated as failures; default ['failure','timed_out'] for
-   * runs and ['failure','timed_out','startup_failure'] for suites; 'cancelled' is added when
-   * includeCancelledChecks is set.
-   */
+  /** `cancelled` check runs and suites count as failing (see checks/failing-check.ts). */
   includeCancelledChecks: boolean;
   /** Branches whose pushes are analysed; unset or null = the repository's default branch. */
   pushBranches?: readonly string[] | null;
