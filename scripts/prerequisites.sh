@@ -20,6 +20,7 @@ REQUIRED=(
   "yamllint yamllint"               # check:deploy: YAML style of docker/ and k8s/
   "openssl openssl"                 # end-to-end TLS tests make a throw-away CA
   "redis-server redis-server"       # end-to-end tests start scratch Redis servers to kill
+  "chromium chromium"               # the operator console's browser tests (test/console.e2e-spec.ts)
 )
 
 mode=install

@@ -145,6 +145,7 @@ describe('operator API', () => {
         processed: true,
         created_at: expect.stringMatching(/Z$/),
         error_message: null,
+        tasks: { total: 0, by_status: {}, task_types: [] },
       });
       const filtered = await api(
         'GET',
@@ -158,7 +159,37 @@ describe('operator API', () => {
       expect(none.body).toEqual([]);
     });
 
+    it('filters by failure, repository and delivery id, and sums up each event’s tasks', async () => {
+      // PR 404 does not exist on the GitHub fake: its analysis fails; PR 5's completes.
+      github.setPullRequestFiles(repo, 5, [{ filename: 'README.md' }]);
+      const ok = await deliver(orch.url, 'pull_request', openedPr(5));
+      const bad = await deliver(orch.url, 'pull_request', openedPr(404));
+      const other = example('star');
+      other.repository.full_name = 'someone/else';
+      const star = await deliver(orch.url, 'star', other);
+      await finished(ok.body.result.task_id);
+      await finished(bad.body.result.task_id);
+      const ids = async (query: string) =>
+        (await api('GET', `/api/v1/webhooks/events?${query}`, viewer)).body.map(
+          (e: Json) => e.delivery_id,
+        );
+      expect(await ids('failed=true')).toEqual([bad.deliveryId]);
+      expect(await ids('failed=false')).toEqual([star.deliveryId, ok.deliveryId]);
+      expect(await ids(`repository=${repo}`)).toEqual([bad.deliveryId, ok.deliveryId]);
+      expect(await ids(`delivery_id=${ok.deliveryId}`)).toEqual([ok.deliveryId]);
+      expect(await ids(`delivery_id=${ok.deliveryId.slice(0, 8)}`)).toEqual([]);
+      const list = (await api('GET', '/api/v1/webhooks/events', viewer)).body;
+      expect(list.map((e: Json) => e.tasks)).toEqual([
+        { total: 0, by_status: {}, task_types: [] },
+        { total: 1, by_status: { failed: 1 }, task_types: ['pull_request_analysis'] },
+        { total: 1, by_status: { completed: 1 }, task_types: ['pull_request_analysis'] },
+      ]);
+    });
+
     it.each([
+      ['failed=perhaps', 'failed'],
+      ['repository=not-a-repo', 'repository'],
+      ["delivery_id=x'%20OR%20'1'='1", 'delivery_id'],
       ['limit=0', 'limit'],
       ['limit=1001', 'limit'],
       ['limit=abc', 'limit'],
@@ -202,6 +233,20 @@ describe('operator API', () => {
           status: expect.any(String),
         },
       ]);
+      expect(res.body.routing).toEqual({
+        status: 'queued',
+        reason: null,
+        task_types: ['pull_request_analysis'],
+      });
+      await deliver(orch.url, 'star', example('star'));
+      const star = (await db().query("SELECT id FROM webhook_events WHERE event_type = 'star'"))
+        .rows[0];
+      const ignored = await api('GET', `/api/v1/webhooks/events/${star.id}`, viewer);
+      expect(ignored.body.routing).toEqual({
+        status: 'ignored',
+        reason: 'unsupported_event_type',
+        task_types: [],
+      });
     });
 
     it('answers 404 for a missing id and 400 for a malformed one', async () => {
@@ -294,6 +339,7 @@ describe('operator API', () => {
       expect(list.body).toEqual([
         expect.objectContaining({
           task_id: d.body.result.task_id,
+          webhook_event_id: expect.any(Number),
           status: 'completed',
           pr_number: 5,
           repository: repo,
@@ -354,6 +400,20 @@ describe('operator API', () => {
       expect(done.status).toBe('completed');
       const detail = await api('GET', `/api/v1/tasks/${failed.task_id}`, viewer);
       expect(detail.body.executions.map((x: Json) => x.status)).toEqual(['completed', 'failed']);
+
+      // The audit trail of one delivery: its event and its tasks, nothing else.
+      const [event] = (await db().query('SELECT id FROM webhook_events')).rows;
+      const audit = async (target: string) =>
+        api('GET', `/api/v1/admin/audit?target=${encodeURIComponent(target)}`, operator);
+      const mine = await audit(`event:${event.id},task:${failed.task_id}`);
+      expect(mine.status).toBe(200);
+      expect(mine.body.map((r: Json) => [r.type, r.target])).toEqual([
+        ['admin.task_retry', `task:${failed.task_id}`],
+      ]);
+      expect((await audit(`task:${randomUUID()}`)).body).toEqual([]);
+      for (const bad of ['event:1;DROP', 'task:1', `event:1,${'event:2,'.repeat(50)}event:3`]) {
+        expectError(await audit(bad), 400, '/api/v1/admin/audit');
+      }
     });
 
     it('refuses to retry a task that is not failed, or whose retries are spent unless forced', async () => {
@@ -491,6 +551,23 @@ describe('operator API', () => {
       }
     });
 
+    it('tells a token’s holder who they are, their role and when the token expires', async () => {
+      const before = Date.now();
+      const res = await api('GET', '/api/v1/auth/whoami', operator);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        subject: 'otto',
+        role: 'operator',
+        issued_at: expect.stringMatching(/Z$/),
+        expires_at: expect.stringMatching(/Z$/),
+      });
+      const expires = Date.parse(res.body.expires_at);
+      expect(expires).toBeGreaterThan(before);
+      expect(expires - Date.parse(res.body.issued_at)).toBe(600_000);
+      expect((await api('GET', '/api/v1/auth/whoami', viewer)).body.role).toBe('viewer');
+      expectError(await api('GET', '/api/v1/auth/whoami'), 401, '/api/v1/auth/whoami');
+    });
+
     it('guards every registered route as intended', async () => {
       const router = (
         orch.app.getHttpAdapter().getInstance() as {
@@ -505,7 +582,14 @@ describe('operator API', () => {
             path: layer.route!.path,
           })),
         );
-      const publicRoutes = new Set(['POST /api/v1/webhooks/github', 'GET /']);
+      // The console's page shell and files hold no data; everything in it comes from the API.
+      const publicRoutes = new Set([
+        'POST /api/v1/webhooks/github',
+        'GET /',
+        'GET /console',
+        'GET /console/*path',
+        'GET /console/assets/:version/*path',
+      ]);
       const operatorRoutes = new Set([
         'POST /api/v1/webhooks/events/:event_id/reprocess',
         'POST /api/v1/tasks/:task_id/retry',
@@ -543,6 +627,7 @@ describe('operator API', () => {
           'POST /api/v1/admin/deliveries/recover',
           'GET /api/v1/admin/audit',
           'POST /api/v1/rules/dry-run',
+          'GET /api/v1/auth/whoami',
         ].sort(),
       );
     });

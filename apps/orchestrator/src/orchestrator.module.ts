@@ -13,6 +13,8 @@ import { EventsModule } from './events/events.module';
 import { TasksModule } from './tasks/tasks.module';
 import { RulesModule } from './rules/rules.module';
 import { ApiThrottleGuard } from './throttle/api-throttle.guard';
+import { AuthModule } from './auth/auth.module';
+import { ConsoleModule } from './console/console.module';
 
 @Global()
 @Module({})
@@ -32,6 +34,8 @@ export class OrchestratorModule implements OnApplicationShutdown {
         AdminModule,
         RulesModule,
         AuditModule,
+        AuthModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: ORCHESTRATOR_CONFIG, useValue: config },

@@ -17,7 +17,13 @@ export class AuditService {
       ]);
     }
     const rows = await this.records.listPage(
-      { type: query.type, actor: query.actor, since, until },
+      {
+        type: query.type,
+        actor: query.actor,
+        since,
+        until,
+        targets: query.target === undefined ? undefined : [...new Set(query.target.split(','))],
+      },
       { limit: query.limit, offset: query.offset },
     );
     return rows.map(toAuditRecord);

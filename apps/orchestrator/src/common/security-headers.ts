@@ -6,6 +6,11 @@ export function isDocsPage(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/');
 }
 
+/** The operator console's page shell and its files. */
+export function isConsolePage(path: string): boolean {
+  return path === '/console' || path.startsWith('/console/');
+}
+
 /**
  * helmet's headers on every response (HSTS, nosniff, frame and referrer policies, COOP/CORP,
  * no X-Powered-By). Two Content-Security-Policies:
@@ -14,6 +19,10 @@ export function isDocsPage(path: string): boolean {
  *   init code is the separate /docs/swagger-ui-init.js), needs inline styles (its template has
  *   <style> blocks), data: images (icons in its CSS) and same-origin fetches for "Try it out".
  *   No upgrade-insecure-requests there: it would break the page on a plain-HTTP local server.
+ * - the operator console is stricter than Swagger: scripts and styles from its own files only
+ *   (no inline code or style attributes), fetches to this origin only, and Trusted Types
+ *   required with no policy, so no string can ever reach innerHTML and friends: payload text
+ *   can only be shown as text.
  */
 const common = {
   frameguard: { action: 'deny' as const },
@@ -91,6 +100,28 @@ export function securityHeaders(): RequestHandler {
       },
     },
   });
+  const operatorConsole = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+        requireTrustedTypesFor: ["'script'"],
+        trustedTypes: ["'none'"],
+      },
+    },
+  });
   return (req: Request, res: Response, next: NextFunction) =>
-    isDocsPage(req.path) ? docs(req, res, next) : api(req, res, next);
+    isDocsPage(req.path)
+      ? docs(req, res, next)
+      : isConsolePage(req.path)
+        ? operatorConsole(req, res, next)
+        : api(req, res, next);
 }

@@ -11,7 +11,7 @@ import {
   ListEventsQuery,
   ReprocessResultDto,
 } from './dto/event.dto';
-import { toEventDetail, toEventSummary } from './event.mapper';
+import { toEventDetail, toEventRouting, toEventSummary } from './event.mapper';
 
 @Injectable()
 export class EventsService {
@@ -24,16 +24,24 @@ export class EventsService {
 
   async list(query: ListEventsQuery): Promise<EventSummaryDto[]> {
     const rows = await this.queries.listEvents(
-      { eventType: query.event_type, processed: query.processed },
+      {
+        eventType: query.event_type,
+        processed: query.processed,
+        failed: query.failed,
+        repository: query.repository,
+        deliveryId: query.delivery_id,
+      },
       { limit: query.limit, offset: query.offset },
     );
-    return rows.map(toEventSummary);
+    const summaries = await this.queries.taskSummaries(rows.map((r) => r.id));
+    return rows.map((r) => toEventSummary(r, summaries.get(r.id)));
   }
 
   async get(id: number): Promise<EventDetailDto> {
     const event = await this.queries.findEvent(id);
     if (!event) throw new DomainError(ErrorCode.NotFound, `event ${id} not found`);
-    return toEventDetail(event, await this.queries.listTasksOfEvent(id));
+    const { outcome } = routeWithRules(event.eventType, event.payload, this.config.rules);
+    return toEventDetail(event, await this.queries.listTasksOfEvent(id), toEventRouting(outcome));
   }
 
   /**

@@ -7,6 +7,7 @@ export function toTaskSummary(t: WorkflowTaskEntity): TaskSummaryDto {
   return {
     id: t.id,
     task_id: t.taskId,
+    webhook_event_id: t.webhookEventId,
     task_type: t.taskType,
     status: t.status,
     repository: t.repository,

@@ -9,6 +9,8 @@ export interface AuditFilter {
   since?: Date;
   /** Records that occurred before this instant. */
   until?: Date;
+  /** Records about any of these targets (`event:12`, `task:<uuid>`). */
+  targets?: string[];
 }
 
 /** Rows per statement when writing; keeps each statement's arrays small. */
@@ -64,6 +66,8 @@ export class AuditLogRepository {
     if (filter.actor !== undefined) qb.andWhere('a.actor = :actor', { actor: filter.actor });
     if (filter.since !== undefined) qb.andWhere('a.occurredAt >= :since', { since: filter.since });
     if (filter.until !== undefined) qb.andWhere('a.occurredAt < :until', { until: filter.until });
+    if (filter.targets !== undefined)
+      qb.andWhere('a.target IN (:...targets)', { targets: filter.targets });
     return qb
       .orderBy('a.occurredAt', 'DESC')
       .addOrderBy('a.id', 'DESC')

@@ -12,6 +12,16 @@ export interface PageRequest {
 export interface EventFilter {
   eventType?: string;
   processed?: boolean;
+  /** true: the event's error names failed tasks (or intake failed); false: no error. */
+  failed?: boolean;
+  repository?: string;
+  deliveryId?: string;
+}
+
+/** What became of an event's tasks, for list rows. */
+export interface EventTaskSummary {
+  byStatus: Record<string, number>;
+  types: string[];
 }
 
 export interface TaskFilter {
@@ -62,7 +72,36 @@ export class OperatorQueries {
       qb.andWhere('e.eventType = :eventType', { eventType: filter.eventType });
     if (filter.processed !== undefined)
       qb.andWhere('e.processed = :processed', { processed: filter.processed });
+    if (filter.failed !== undefined)
+      qb.andWhere(filter.failed ? 'e.errorMessage IS NOT NULL' : 'e.errorMessage IS NULL');
+    if (filter.repository !== undefined)
+      qb.andWhere('e.repository = :repository', { repository: filter.repository });
+    if (filter.deliveryId !== undefined)
+      qb.andWhere('e.deliveryId = :deliveryId', { deliveryId: filter.deliveryId });
     return qb.orderBy('e.id', 'DESC').limit(page.limit).offset(page.offset).getMany();
+  }
+
+  /** Task counts by status and the task types of each event, in one query for a page. */
+  async taskSummaries(eventIds: number[]): Promise<Map<number, EventTaskSummary>> {
+    const summaries = new Map<number, EventTaskSummary>();
+    if (eventIds.length === 0) return summaries;
+    const rows = await this.dataSource.query<
+      Array<{ webhook_event_id: string; status: string; task_type: string; n: string }>
+    >(
+      `SELECT webhook_event_id, status, task_type, count(*) AS n FROM workflow_tasks
+        WHERE webhook_event_id = ANY($1::bigint[])
+        GROUP BY webhook_event_id, status, task_type
+        ORDER BY webhook_event_id, task_type`,
+      [eventIds],
+    );
+    for (const row of rows) {
+      const id = Number(row.webhook_event_id);
+      const summary = summaries.get(id) ?? { byStatus: {}, types: [] };
+      summary.byStatus[row.status] = (summary.byStatus[row.status] ?? 0) + Number(row.n);
+      if (!summary.types.includes(row.task_type)) summary.types.push(row.task_type);
+      summaries.set(id, summary);
+    }
+    return summaries;
   }
 
   findEvent(id: number): Promise<WebhookEventEntity | null> {

@@ -5,6 +5,8 @@ import { PagingQuery } from '../../common/paging.dto';
 
 /** ISO 8601 date, or date-time with an explicit zone (a local time would depend on the server). */
 const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const TARGET = String.raw`(event:[1-9]\d{0,18}|task:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})`;
+const TARGETS = new RegExp(`^${TARGET}(,${TARGET}){0,49}$`);
 const OUTCOMES = ['denied', 'throttled', 'succeeded', 'refused', 'not_found', 'failed'];
 
 export class ListAuditQuery extends PagingQuery {
@@ -35,6 +37,17 @@ export class ListAuditQuery extends PagingQuery {
   @Matches(INSTANT, { message: 'until must be an ISO 8601 date or date-time with a zone' })
   @IsISO8601({ strict: true }, { message: 'until must be a valid date' })
   until?: string;
+
+  @ApiPropertyOptional({
+    example: 'event:12,task:0b7d5c4e-3f1a-4e7b-9c2d-8a6f5e4d3c2b',
+    description:
+      'Records about these targets: up to 50 `event:<id>` or `task:<uuid>`, comma-separated',
+  })
+  @IsOptional()
+  @Matches(TARGETS, {
+    message: 'target must be up to 50 comma-separated event:<id> or task:<uuid> values',
+  })
+  target?: string;
 }
 
 export class AuditRecordDto {

@@ -14,6 +14,44 @@ export class ListEventsQuery extends PagingQuery {
   @Transform(booleanString)
   @IsBoolean({ message: 'processed must be true or false' })
   processed?: boolean;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'true: events whose error_message is set (a task failed); false: the others',
+  })
+  @IsOptional()
+  @Transform(booleanString)
+  @IsBoolean({ message: 'failed must be true or false' })
+  failed?: boolean;
+
+  @ApiPropertyOptional({ example: 'octo-org/app', description: 'owner/name' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, {
+    message: 'repository must look like owner/name',
+  })
+  repository?: string;
+
+  @ApiPropertyOptional({
+    example: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+    description: 'The X-GitHub-Delivery id (exact)',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9-]{1,64}$/, {
+    message: 'delivery_id must be 1-64 letters, digits or dashes',
+  })
+  delivery_id?: string;
+}
+
+export class EventTaskSummaryDto {
+  @ApiProperty({ example: 1 }) total!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { completed: 1, failed: 1 },
+    description: 'Tasks by status',
+  })
+  by_status!: Record<string, number>;
+  @ApiProperty({ type: [String], example: ['pull_request_analysis'] }) task_types!: string[];
 }
 
 export class EventSummaryDto {
@@ -27,12 +65,26 @@ export class EventSummaryDto {
   @ApiProperty() processed!: boolean;
   @ApiProperty({ example: '2023-12-01T10:00:00Z' }) created_at!: string;
   @ApiProperty({ nullable: true, type: String }) error_message!: string | null;
+  @ApiProperty({
+    type: EventTaskSummaryDto,
+    description:
+      'What routing created for the event (reprocessed rounds included) and where it stands',
+  })
+  tasks!: EventTaskSummaryDto;
 }
 
 export class EventTaskRefDto {
   @ApiProperty({ format: 'uuid' }) task_id!: string;
   @ApiProperty({ example: 'pull_request_analysis' }) task_type!: string;
   @ApiProperty({ example: 'completed' }) status!: string;
+}
+
+export class EventRoutingDto {
+  @ApiProperty({ enum: ['queued', 'ignored', 'pong', 'processed'], example: 'queued' })
+  status!: string;
+  @ApiProperty({ nullable: true, type: String, example: 'unsupported_event_type' })
+  reason!: string | null;
+  @ApiProperty({ type: [String], example: ['pull_request_analysis'] }) task_types!: string[];
 }
 
 export class EventDetailDto {
@@ -65,6 +117,13 @@ export class EventDetailDto {
   @ApiProperty() created_at!: string;
   @ApiProperty() updated_at!: string;
   @ApiProperty({ type: [EventTaskRefDto] }) tasks!: EventTaskRefDto[];
+  @ApiProperty({
+    type: EventRoutingDto,
+    description:
+      'What routing decides for this payload under the rules in force now (the tasks show what it ' +
+      'decided when the event arrived; they differ only if the rules changed since)',
+  })
+  routing!: EventRoutingDto;
 }
 
 export class ReprocessResultDto {

@@ -25,6 +25,8 @@ export class ListTasksQuery extends PagingQuery {
 export class TaskSummaryDto {
   @ApiProperty({ example: 1 }) id!: number;
   @ApiProperty({ format: 'uuid' }) task_id!: string;
+  @ApiProperty({ nullable: true, type: Number, description: 'The event that created it' })
+  webhook_event_id!: number | null;
   @ApiProperty({ enum: TaskType }) task_type!: string;
   @ApiProperty({ enum: TaskStatus }) status!: string;
   @ApiProperty({ nullable: true, type: String, example: 'owner/repo' }) repository!: string | null;

@@ -4,6 +4,7 @@ import { WebhookPayloadLz41795913100000 } from './1795913100000-webhook-payload-
 import { DeliveryRecovery1795920000000 } from './1795920000000-delivery-recovery';
 import { DedupeHoldsFailedRuns1795930000000 } from './1795930000000-dedupe-holds-failed-runs';
 import { AgentRunRequested1795940000000 } from './1795940000000-agent-run-requested';
+import { ConsoleLookups1796168478869 } from './1796168478869-console-lookups';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   DeliveryRecovery1795920000000,
   DedupeHoldsFailedRuns1795930000000,
   AgentRunRequested1795940000000,
+  ConsoleLookups1796168478869,
 ];
