@@ -8,6 +8,7 @@ import {
   composeConfig,
   durationMs,
   Env,
+  fillPlaceholders,
   interpolatedNames,
   loadCompose,
   readEnvFile,
@@ -129,9 +130,9 @@ describe('docker/docker-compose.yml gives each app what it requires', () => {
   });
 
   it.each(composeApps.map((a) => [a.name, a] as const))(
-    '%s starts with the example settings, and every setting it gets is one the apps read',
+    '%s starts with the example settings filled in, and every setting it gets is one the apps read',
     (_name, { service, role }) => {
-      const env = serviceEnv(COMPOSE_FILE, service);
+      const env = fillPlaceholders(serviceEnv(COMPOSE_FILE, service));
       expect(problems(role, env)).toEqual([]);
       // The loader is not vacuous: without the file's values the same app refuses to start.
       expect(problems(role, { NODE_ENV: env.NODE_ENV ?? '' }).length).toBeGreaterThan(0);
@@ -141,10 +142,27 @@ describe('docker/docker-compose.yml gives each app what it requires', () => {
     },
   );
 
+  it('refuses to start either app on the example settings as they are, naming what to fill in', () => {
+    // Every change-me line of the example that is a secret (they all are).
+    const placeholders = Object.entries(readEnvFile(ENV_EXAMPLE))
+      .filter(([, value]) => value.includes('change-me'))
+      .map(([name]) => name);
+    expect(placeholders.length).toBeGreaterThanOrEqual(4);
+    for (const { name, service, role } of composeApps) {
+      if (role !== 'orchestrator' && role !== 'worker') continue;
+      const named = problems(role, serviceEnv(COMPOSE_FILE, service))
+        .filter((p) => p.includes('from docker/.env.example: fill it in'))
+        .map((p) => p.split(' ')[0])
+        .sort();
+      // DATABASE_URL too: compose builds it from POSTGRES_PASSWORD.
+      expect({ name, named }).toEqual({ name, named: [...placeholders, 'DATABASE_URL'].sort() });
+    }
+  });
+
   it('gives each app time to stop gracefully before Docker kills it', () => {
     for (const { name, service, role } of composeApps) {
       if (role !== 'orchestrator' && role !== 'worker') continue;
-      const { config } = load(role, serviceEnv(COMPOSE_FILE, service));
+      const { config } = load(role, fillPlaceholders(serviceEnv(COMPOSE_FILE, service)));
       const stopGrace = durationMs(service.stop_grace_period ?? '10s');
       expect({ name, longer: stopGrace > config.shutdownGraceMs }).toEqual({ name, longer: true });
       if (role === 'worker') {

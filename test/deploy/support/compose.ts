@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -122,4 +123,17 @@ export function durationMs(value: string): number {
   if (parts.map((p) => p[0]).join('') !== value) throw new Error(`not a duration: ${value}`);
   for (const [, amount, unit] of parts) total += Number(amount) * units[unit];
   return total;
+}
+
+/**
+ * docker/.env.example's placeholders (`change-me-…`), which both apps refuse, replaced as an
+ * operator fills them in: each by a random value.
+ */
+export function fillPlaceholders(env: Env): Env {
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [
+      name,
+      value.replace(/change-me[A-Za-z0-9-]*/g, () => randomBytes(16).toString('hex')),
+    ]),
+  );
 }

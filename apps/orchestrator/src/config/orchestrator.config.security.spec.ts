@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@app/platform';
@@ -165,6 +165,68 @@ describe('transport settings', () => {
   it('names the alias when the queue Redis comes from CELERY_BROKER_URL', () => {
     expect(problems({ ...base, CELERY_BROKER_URL: 'redis://broker:6379/0?x=1' })).toEqual([
       expect.stringContaining('CELERY_BROKER_URL has query parameters'),
+    ]);
+  });
+});
+
+/** docker/.env.example as the compose stack hands it to the app (DATABASE_URL built from it). */
+function composeExampleEnv(): Record<string, string> {
+  const file = join(__dirname, '..', '..', '..', '..', 'docker', '.env.example');
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]] = match[2];
+  }
+  env.DATABASE_URL = `postgres://${env.POSTGRES_USER}:${env.POSTGRES_PASSWORD}@postgres:5432/${env.POSTGRES_DB}`;
+  return env;
+}
+
+describe('placeholders of the example settings, in every mode', () => {
+  const example = composeExampleEnv();
+
+  it.each(['development', 'test', 'production'])(
+    'refuses docker/.env.example as it is (NODE_ENV=%s), naming every setting to fill in',
+    (nodeEnv) => {
+      const found = problems({ ...example, NODE_ENV: nodeEnv });
+      const placeholders = found.filter((p) => p.includes('placeholder "change-me"'));
+      expect(placeholders.map((p) => p.split(' ')[0]).sort()).toEqual([
+        'DATABASE_URL',
+        'GITHUB_WEBHOOK_SECRET',
+        'GRAFANA_ADMIN_PASSWORD',
+        'POSTGRES_PASSWORD',
+        'SECRET_KEY',
+      ]);
+      for (const problem of placeholders) {
+        expect(problem).toMatch(/from docker\/\.env\.example: fill it in/);
+        // The value itself is never echoed (a real password may sit next to the marker).
+        expect(problem).not.toMatch(/change-me-|postgres:\/\//);
+      }
+      if (nodeEnv !== 'production') expect(found).toEqual(placeholders);
+    },
+  );
+
+  it('starts once every change-me value is filled in', () => {
+    const filled = Object.fromEntries(
+      Object.entries(example).map(([k, v]) => [k, v.replace(/change-me[a-z-]*/g, strong)]),
+    );
+    expect(problems(filled)).toEqual([]);
+  });
+
+  it("refuses k8s/secret.example.yaml's REPLACE_ME in any case, and only in secret settings", () => {
+    const found = problems({
+      ...base,
+      SECRET_KEY: 'Replace_Me',
+      GITHUB_WEBHOOK_SECRET: `${strong()},REPLACE_ME`,
+      REDIS_URL: 'redis://:REPLACE_ME@cache:6379/0',
+      // Not a secret: a prefix that happens to spell the marker is left alone.
+      QUEUE_PREFIX: 'change-me',
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^GITHUB_WEBHOOK_SECRET still holds the placeholder/),
+      expect.stringMatching(
+        /^SECRET_KEY still holds the placeholder "REPLACE_ME" from k8s\/secret\.example\.yaml/,
+      ),
+      expect.stringMatching(/^REDIS_URL still holds the placeholder/),
     ]);
   });
 });

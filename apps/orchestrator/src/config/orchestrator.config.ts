@@ -1,5 +1,11 @@
 import { WorkflowRules } from '@app/domain';
-import { CommonConfig, EnvReader, readCommonConfig, requireStrongSecret } from '@app/platform';
+import {
+  CommonConfig,
+  EnvReader,
+  readCommonConfig,
+  refusePlaceholderSecrets,
+  requireStrongSecret,
+} from '@app/platform';
 import { MIN_RETENTION_DAYS } from '@app/persistence';
 import { readWorkflowRulesFromSettings } from '@app/runtime';
 
@@ -54,6 +60,7 @@ export function loadOrchestratorConfig(
   // 8, not 10: on a 2-core host fewer busy backends leave the event loop more CPU; measured
   // against 10 and 16 in the same rounds (docs/performance.md). Raise it on larger hosts.
   const common = readCommonConfig(env, ORCHESTRATOR_DEFAULT_POOL_SIZE);
+  refusePlaceholderSecrets(env, source);
   const rawSecrets = env.raw('GITHUB_WEBHOOK_SECRET');
   const webhookSecrets = (rawSecrets ?? '').split(',').map((s) => s.trim());
   if (rawSecrets === undefined) {

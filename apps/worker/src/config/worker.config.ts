@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { WorkflowRules } from '@app/domain';
-import { CommonConfig, EnvReader, readCommonConfig } from '@app/platform';
+import { CommonConfig, EnvReader, readCommonConfig, refusePlaceholderSecrets } from '@app/platform';
 import { readWorkflowRulesFromSettings } from '@app/runtime';
 import {
   DeliveryRecoverySettings,
@@ -76,6 +76,7 @@ export function loadWorkerConfig(
 ): WorkerConfig {
   const env = new EnvReader(source);
   const common = readCommonConfig(env);
+  refusePlaceholderSecrets(env, source);
   const codegenToken = env.optionalString('CODEGEN_TOKEN');
   if (common.isProduction && codegenToken === undefined) {
     env.problem('CODEGEN_TOKEN is required in production (dry-run mode is for development only)');

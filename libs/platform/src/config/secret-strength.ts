@@ -55,3 +55,43 @@ export function requireStrongSecret(env: EnvReader, label: string, value: string
     );
   }
 }
+
+/**
+ * The markers the example settings put in every value an operator must fill in, with the file
+ * each comes from: `docker/.env.example` (`change-me-…`) and `k8s/secret.example.yaml`
+ * (`REPLACE_ME`). Case-insensitive.
+ */
+export const PLACEHOLDER_MARKERS: ReadonlyArray<{ marker: string; file: string }> = [
+  { marker: 'change-me', file: 'docker/.env.example' },
+  { marker: 'REPLACE_ME', file: 'k8s/secret.example.yaml' },
+];
+
+/**
+ * Settings that are, or carry, a secret: `*PASSWORD`, `*SECRET`, `*TOKEN`, `*_KEY`, and the
+ * connection strings (`*_URL`, which carry passwords). The compose stack hands every line of
+ * docker/.env to the apps, so its own passwords (POSTGRES_PASSWORD, GRAFANA_ADMIN_PASSWORD) are
+ * seen here too.
+ */
+const SECRET_SETTING = /(?:PASSWORD|SECRET|TOKEN|_KEY|_URL)$/;
+
+/**
+ * In every mode (not only production), adds a problem for each secret setting in `source` that
+ * still holds an example file's placeholder, naming the setting and never echoing its value: the
+ * example's values are public, so a stack started with them is open to anyone who read the file.
+ */
+export function refusePlaceholderSecrets(
+  env: EnvReader,
+  source: Record<string, string | undefined>,
+): void {
+  for (const [name, value] of Object.entries(source)) {
+    if (value === undefined || !SECRET_SETTING.test(name)) continue;
+    const lower = value.toLowerCase();
+    const found = PLACEHOLDER_MARKERS.find(({ marker }) => lower.includes(marker.toLowerCase()));
+    if (found) {
+      env.problem(
+        `${name} still holds the placeholder "${found.marker}" from ${found.file}: fill it in ` +
+          '(a secret: e.g. `openssl rand -hex 32`)',
+      );
+    }
+  }
+}
