@@ -5,7 +5,16 @@ import { dirname, join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { loadOrchestratorConfig } from '../../apps/orchestrator/src/config/orchestrator.config';
 import { loadWorkerConfig } from '../../apps/worker/src/config/worker.config';
-import { ComposeService, Env, loadCompose, readEnvFile, serviceEnv } from './support/compose';
+import {
+  ComposeFile,
+  ComposeService,
+  composeConfig,
+  Env,
+  fillPlaceholders,
+  loadCompose,
+  readEnvFile,
+  serviceEnv,
+} from './support/compose';
 import { COMPOSE_FILE, ENV_EXAMPLE, ROOT } from './support/paths';
 
 /* Static checks of docker/docker-compose.yml: no Docker engine needed. */
@@ -50,8 +59,10 @@ function healthcheckPort(service: ComposeService): number {
   return Number(match[1]);
 }
 
-const orchestratorConfig = loadOrchestratorConfig(serviceEnv(COMPOSE_FILE, services.orchestrator));
-const workerConfig = loadWorkerConfig(serviceEnv(COMPOSE_FILE, services.worker));
+const orchestratorConfig = loadOrchestratorConfig(
+  fillPlaceholders(serviceEnv(COMPOSE_FILE, services.orchestrator)),
+);
+const workerConfig = loadWorkerConfig(fillPlaceholders(serviceEnv(COMPOSE_FILE, services.worker)));
 
 describe('docker/docker-compose.yml', () => {
   (hasDockerCompose ? it : it.skip)(
@@ -115,6 +126,39 @@ describe('docker/docker-compose.yml', () => {
     expect(published).toEqual([`${vars.ORCHESTRATOR_PORT}:${orchestratorConfig.port}`]);
     expect(healthcheckPort(services.orchestrator)).toBe(orchestratorConfig.port);
     expect(healthcheckPort(services.worker)).toBe(workerConfig.listener.port);
+  });
+
+  it('publishes Prometheus, Grafana and Jaeger on 127.0.0.1 only, unless told otherwise', () => {
+    /** Published ports of every service but the orchestrator (GitHub must reach that one). */
+    const monitoring = (file: ComposeFile) =>
+      Object.entries(file.services)
+        .filter(([name]) => name !== 'orchestrator')
+        .flatMap(([name, service]) =>
+          // Long-syntax entries (objects) are shown whole, so they fail the comparison visibly.
+          (service.ports ?? []).map(
+            (p) => `${name} ${typeof p === 'string' ? p : JSON.stringify(p)}`,
+          ),
+        )
+        .sort();
+    const loopback = [
+      'grafana 127.0.0.1:3000:3000',
+      'jaeger 127.0.0.1:16686:16686',
+      'prometheus 127.0.0.1:9090:9090',
+    ];
+    // With the example settings, and with a docker/.env that predates the setting.
+    expect(monitoring(compose)).toEqual(loopback);
+    const older = { ...vars };
+    delete older.MONITORING_BIND_ADDRESS;
+    expect(monitoring(loadCompose(COMPOSE_FILE, older))).toEqual(loopback);
+    // Opening them is one setting.
+    expect(
+      monitoring(loadCompose(COMPOSE_FILE, { ...vars, MONITORING_BIND_ADDRESS: '0.0.0.0' })),
+    ).toEqual(loopback.map((p) => p.replace('127.0.0.1', '0.0.0.0')));
+    // docker-compose's own reading of the file agrees (when it is installed).
+    const resolved = composeConfig(COMPOSE_FILE, ENV_EXAMPLE, { APP_ENV_FILE: '.env.example' });
+    if (resolved) {
+      expect(monitoring(resolved)).toEqual(loopback.map((p) => `${p}/tcp`));
+    }
   });
 
   it('wires Prometheus, Grafana and Jaeger to the observability files and the apps', () => {
