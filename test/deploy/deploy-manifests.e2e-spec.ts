@@ -236,6 +236,82 @@ describe('k8s/ (kustomize base)', () => {
     );
   });
 
+  it('lets pods out only to DNS, PostgreSQL, Redis and the trace collector; HTTPS for the worker alone', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as Any[];
+    const egressPolicies = (pod: Any): Any[] =>
+      policies.filter(
+        (p) =>
+          (p.spec.policyTypes ?? []).includes('Egress') &&
+          matches(p.spec.podSelector.matchLabels ?? {}, pod.spec.template.metadata.labels),
+      );
+    /** Whether any egress rule of a policy selecting the pod lets `port`/`protocol` out. */
+    const allows = (pod: Any, port: number, protocol = 'TCP'): boolean =>
+      egressPolicies(pod).some((policy) =>
+        (policy.spec.egress ?? []).some(
+          (rule: Any) =>
+            !rule.ports ||
+            rule.ports.length === 0 ||
+            rule.ports.some(
+              (p: Any) =>
+                (p.protocol ?? 'TCP') === protocol &&
+                (p.port === undefined ||
+                  p.port === port ||
+                  (typeof p.port === 'number' && p.endPort >= port && p.port <= port)),
+            ),
+        ),
+      );
+    const portOf = (url: string, fallback: number) => Number(new URL(url).port || fallback);
+    const secret: Any = readObjects(SECRET_EXAMPLE)[0];
+    const database = portOf(secret.stringData.DATABASE_URL, 5432);
+    const redis = portOf(secret.stringData.REDIS_URL, 6379);
+    const traces = portOf(configMap.data.JAEGER_ENDPOINT, 80);
+    const outside = [configMap.data.GITHUB_API_URL, configMap.data.CODEGEN_BASE_URL].map((u) =>
+      portOf(u, new URL(u).protocol === 'https:' ? 443 : 80),
+    );
+    expect(outside).toEqual([443, 443]);
+
+    for (const pod of [orchestrator, worker, job]) {
+      const name = keyOf(pod);
+      // Restricted at all: a pod no Egress policy selects may send anywhere.
+      expect({ name, policies: egressPolicies(pod).length > 0 }).toEqual({ name, policies: true });
+      for (const [port, protocol] of [
+        [53, 'UDP'],
+        [53, 'TCP'],
+        [database, 'TCP'],
+        [redis, 'TCP'],
+        [traces, 'TCP'],
+      ] as const) {
+        expect({ name, port, protocol, allowed: allows(pod, port, protocol) }).toEqual({
+          name,
+          port,
+          protocol,
+          allowed: true,
+        });
+      }
+      // Nothing else: not HTTP, not an arbitrary port, not SSH.
+      for (const port of [80, 8080, 22, 25]) {
+        expect({ name, port, allowed: allows(pod, port) }).toEqual({ name, port, allowed: false });
+      }
+    }
+    for (const port of outside) expect(allows(worker, port)).toBe(true);
+    // The orchestrator and the migration step have no way out to the internet.
+    expect(allows(orchestrator, 443)).toBe(false);
+    expect(allows(job, 443)).toBe(false);
+    // DNS goes to the cluster's DNS pods only.
+    const dnsRules = policies.flatMap((p) =>
+      (p.spec.egress ?? []).filter((r: Any) => (r.ports ?? []).some((x: Any) => x.port === 53)),
+    );
+    expect(dnsRules.length).toBeGreaterThan(0);
+    for (const rule of dnsRules) {
+      expect(rule.to).toEqual([
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        },
+      ]);
+    }
+  });
+
   it('routes the webhook and API paths, and nothing else, to the orchestrator Service', () => {
     const ingress = find('Ingress', 'orchestrator');
     const paths: Any[] = ingress.spec.rules.flatMap((r: Any) => r.http.paths);
