@@ -184,6 +184,7 @@ describeInBrowser('operator console in a browser', () => {
       ],
       viewport: { width: 1280, height: 900 },
     });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: orch.url });
   }, 60_000);
 
   afterAll(async () => {
@@ -339,6 +340,12 @@ describeInBrowser('operator console in a browser', () => {
     expect(await page.locator('#section-headers + .facts').textContent()).toContain(
       'x-github-event',
     );
+    // The payload, opened on demand, copies as indented JSON.
+    await page.getByText('Show the payload').click();
+    await page.getByRole('button', { name: 'Copy JSON' }).click();
+    await page.getByText(/^Copied [\d,]+ characters\.$/).waitFor();
+    const copied = JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()'));
+    expect(copied.pull_request.number).toBe(7);
     await shot(page, 'delivery');
     // On a phone the page reflows: nothing wider than the screen but the tables' own scroll boxes.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -373,6 +380,12 @@ describeInBrowser('operator console in a browser', () => {
     await page.locator('tbody tr').first().waitFor();
     expect(await page.locator('tbody tr').count()).toBe(1);
     expect(await page.locator('tbody tr').first().textContent()).toContain('completed');
+
+    // Signing out forgets the token; the console is back at sign-in.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
+    expect(await page.locator('#session').isHidden()).toBe(true);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -395,8 +408,14 @@ describeInBrowser('operator console in a browser', () => {
     expect(await dialog.isHidden()).toBe(true);
     expect((await taskRows('task_id = $1', [bad.taskId]))[0].status).toBe('failed');
 
-    await retry.click();
-    await dialog.getByRole('button', { name: 'Retry' }).click();
+    // By keyboard: the dialog opens on Cancel (the safe choice); Tab reaches Retry.
+    await retry.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Cancel');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Retry');
+    await page.keyboard.press('Enter');
     await page.getByText(`Task ${bad.taskId} queued again.`).waitFor();
     const [retried] = await taskRows('task_id = $1', [bad.taskId]);
     await waitFor(
@@ -438,10 +457,15 @@ describeInBrowser('operator console in a browser', () => {
 
   it('returns to sign-in with a message when the token expires mid-session', async () => {
     const { page, problems } = await open([UNAUTHORIZED_FETCH]);
-    const shortLived = mintAccessToken(SECRET_KEY, { sub: 'sam', role: Role.Viewer }, 2);
-    await signIn(page, shortLived);
+    await signIn(page, viewerToken);
     await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
-    await new Promise((r) => setTimeout(r, 2_500));
+    // The session's token runs out while the page is open (swapped for one already expired, so
+    // the test does not depend on how long a loaded machine takes to sign in).
+    const expired = mintAccessToken(SECRET_KEY, { sub: 'vera', role: Role.Viewer }, 1);
+    await new Promise((r) => setTimeout(r, 1_100));
+    await page.evaluate(
+      `sessionStorage.setItem('orchestrator-console.token', ${JSON.stringify(expired)})`,
+    );
     await page.getByRole('link', { name: 'Tasks', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.locator('#notice').textContent()).toContain('no longer accepts your token');
@@ -450,6 +474,30 @@ describeInBrowser('operator console in a browser', () => {
     await page.getByLabel('API token').fill(viewerToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('pages through deliveries 25 at a time, newest first, with the page in the URL', async () => {
+    const sent: string[] = [];
+    for (let i = 0; i < 26; i++) {
+      const ping = await deliver(orch.url, 'ping', { zen: `zen ${i}`, hook_id: i });
+      sent.push(ping.deliveryId);
+    }
+    const { page, problems } = await open();
+    await signIn(page, viewerToken, '/console/deliveries?event_type=ping');
+    const rows = page.locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(25);
+    expect(await rows.first().locator('a').getAttribute('title')).toBe(sent[25]);
+    expect(await page.locator('.pager').textContent()).toContain('Rows 1–25');
+    await page.getByRole('link', { name: 'Older →' }).click();
+    await page.waitForURL(/offset=25/);
+    await page.locator('.pager', { hasText: 'Rows 26–26' }).waitFor();
+    expect(await rows.first().locator('a').getAttribute('title')).toBe(sent[0]);
+    expect(await page.locator('.pager .disabled').textContent()).toBe('Older →');
+    await page.getByRole('link', { name: '← Newer' }).click();
+    await page.locator('.pager', { hasText: 'Rows 1–25' }).waitFor();
     expect(problems).toEqual([]);
     await page.close();
   });
