@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bull';
-import { ModuleRef } from '@nestjs/core';
+import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { LOGGER } from '@app/platform';
@@ -25,15 +24,24 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
+  private readonly queues: Record<QueueName, Queue<RunTaskJob>>;
 
   constructor(
     private readonly tasks: TaskRepository,
     private readonly enqueuer: TaskEnqueuer,
-    private readonly moduleRef: ModuleRef,
+    @InjectQueue(QueueName.Analysis) analysis: Queue<RunTaskJob>,
+    @InjectQueue(QueueName.Codegen) codegen: Queue<RunTaskJob>,
+    @InjectQueue(QueueName.AgentRunPoll) polls: Queue<RunTaskJob>,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: RelayTelemetry,
-  ) {}
+  ) {
+    this.queues = {
+      [QueueName.Analysis]: analysis,
+      [QueueName.Codegen]: codegen,
+      [QueueName.AgentRunPoll]: polls,
+    };
+  }
 
   onApplicationBootstrap(): void {
     this.schedule();
@@ -114,7 +122,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private queue(name: QueueName): Queue<RunTaskJob> {
-    return this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
+    return this.queues[name];
   }
 
   private redisReady(): boolean {

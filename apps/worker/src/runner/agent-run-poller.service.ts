@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bull';
-import { ModuleRef } from '@nestjs/core';
+import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { captureJobTelemetry, isTransientError, LOGGER } from '@app/platform';
@@ -28,7 +27,7 @@ export type PollOutcome = 'completed' | 'failed' | 'waiting' | 'skipped';
 export class AgentRunPoller {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly moduleRef: ModuleRef,
+    @InjectQueue(QueueName.AgentRunPoll) private readonly polls: Queue<PollAgentRunJob>,
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
     private readonly commenter: PrCommenter,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -47,11 +46,7 @@ export class AgentRunPoller {
   }
 
   async schedule(taskId: string, poll: number, delayMs = this.delayFor(poll)): Promise<void> {
-    const queue = this.moduleRef.get<Queue<PollAgentRunJob>>(
-      getQueueToken(QueueName.AgentRunPoll),
-      { strict: false },
-    );
-    await queue.add(
+    await this.polls.add(
       JobName.PollAgentRun,
       // The delivery's correlation id and trace continue into every poll.
       { ...captureJobTelemetry(), taskId, poll },

@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bull';
-import { ModuleRef } from '@nestjs/core';
+import { InjectQueue } from '@nestjs/bull';
 import type { Job, Queue } from 'bull';
 import type { Logger } from 'winston';
 import { LOGGER, runJobWithTelemetry } from '@app/platform';
@@ -21,17 +20,27 @@ const NAMING_WAIT_MS = 2000;
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly queues = new Map<QueueName, Queue<RunTaskJob>>();
+  /** Every queue by name: the record type makes a new QueueName fail to compile until added. */
+  private readonly injected: Record<QueueName, Queue<RunTaskJob>>;
   private closing = false;
   /** Bull's connection naming still under way (see guardWorkerNaming). */
   private readonly naming = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    @InjectQueue(QueueName.Analysis) analysis: Queue<RunTaskJob>,
+    @InjectQueue(QueueName.Codegen) codegen: Queue<RunTaskJob>,
+    @InjectQueue(QueueName.AgentRunPoll) polls: Queue<RunTaskJob>,
     private readonly runner: TaskRunner,
     private readonly poller: AgentRunPoller,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.injected = {
+      [QueueName.Analysis]: analysis,
+      [QueueName.Codegen]: codegen,
+      [QueueName.AgentRunPoll]: polls,
+    };
+  }
 
   onApplicationBootstrap(): void {
     const handlers: Record<JobName, JobHandler> = {
@@ -47,7 +56,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       [QueueName.AgentRunPoll]: this.config.codegenConcurrency,
     };
     for (const name of Object.values(QueueName)) {
-      const queue = this.moduleRef.get<Queue<RunTaskJob>>(getQueueToken(name), { strict: false });
+      const queue = this.injected[name];
       this.queues.set(name, queue);
       this.guardWorkerNaming(queue, name);
       for (const jobName of JOBS_BY_QUEUE[name]) {

@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bull';
-import { ModuleRef } from '@nestjs/core';
+import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { LOGGER } from '@app/platform';
@@ -18,7 +17,7 @@ export class RedisWatchdog implements OnApplicationBootstrap, OnApplicationShutd
   private failingSince: number | null = null;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    @InjectQueue(QueueName.Analysis) private readonly queue: Queue,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     /** Injected so tests can observe the decision without ending the test process. */
@@ -37,9 +36,8 @@ export class RedisWatchdog implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async check(): Promise<void> {
-    const queue = this.moduleRef.get<Queue>(getQueueToken(QueueName.Analysis), { strict: false });
     const ok = await Promise.race([
-      queue.client.ping().then(
+      this.queue.client.ping().then(
         () => true,
         () => false,
       ),
