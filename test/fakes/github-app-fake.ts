@@ -61,7 +61,7 @@ export class HookDeliveriesFake {
     null;
   private readonly logs = new Map<FakeHookKey, FakeHookDelivery[]>();
   private readonly pending = new Set<Promise<void>>();
-  private readonly refusals = new Map<number, number>();
+  private readonly refusals = new Map<number, { status: number; body: unknown }>();
   private nextId = 7_000_000_000;
 
   /** Logs one delivery attempt for `hook`; returns it (with its id). */
@@ -99,9 +99,15 @@ export class HookDeliveriesFake {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  /** The next redelivery request for `deliveryId` is answered with `status` (e.g. 502, 422). */
-  refuseRedelivery(deliveryId: number, status: number): void {
-    this.refusals.set(deliveryId, status);
+  /**
+   * The next redelivery request for `deliveryId` is answered with `status` (e.g. 502, 422) and
+   * `body` (default `{ message: 'Injected redelivery failure' }`).
+   */
+  refuseRedelivery(deliveryId: number, status: number, body?: unknown): void {
+    this.refusals.set(deliveryId, {
+      status,
+      body: body ?? { message: 'Injected redelivery failure' },
+    });
   }
 
   reset(): void {
@@ -123,7 +129,7 @@ export class HookDeliveriesFake {
       const refusal = this.refusals.get(delivery.id);
       if (refusal !== undefined) {
         this.refusals.delete(delivery.id);
-        return { status: refusal, body: { message: 'Injected redelivery failure' } };
+        return refusal;
       }
       this.redeliveryRequests.push({ hook, deliveryId: delivery.id, guid: delivery.guid });
       this.redeliver(hook, delivery);

@@ -18,6 +18,12 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A request the GitHub fake received, and when. */
+export interface GithubRecordedRequest extends RecordedRequest {
+  /** When it arrived, epoch milliseconds. */
+  at: number;
+}
+
 /** Answer that replaces the normal one for the next requests (see `failNext`). */
 export interface InjectedFailure {
   status: number;
@@ -82,7 +88,7 @@ const RATE_LIMIT = 5000;
  */
 export class GithubFake {
   /** Every request received since start or the last `reset()`, in arrival order. */
-  readonly requests: RecordedRequest[] = [];
+  readonly requests: GithubRecordedRequest[] = [];
   /** Value of `x-ratelimit-remaining` on the next answer; decremented per answer. */
   rateLimitRemaining = RATE_LIMIT;
   /** Seconds from each answer to the `x-ratelimit-reset` it reports. */
@@ -186,6 +192,7 @@ export class GithubFake {
       path: req.url ?? '',
       headers: req.headers,
       body,
+      at: Date.now(),
     });
     const failure = this.failures.shift();
     await this.delay(this.latencyMs + (failure?.delayMs ?? 0));

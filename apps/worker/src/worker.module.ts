@@ -21,8 +21,11 @@ import { PushAnalysisHandler } from './handlers/push-analysis.handler';
 import { WorkerListenerModule } from './listener/listener.module';
 import { RelayService } from './relay/relay.service';
 import { QueueWorkers } from './runner/queue-workers.service';
-import { RetryLaterError, TaskRunner } from './runner/task-runner.service';
+import { RetryLaterError, TaskHoldError, TaskRunner } from './runner/task-runner.service';
 import { GithubBudgetGate } from './runner/github-budget-gate';
+
+/** A held job looks again at least this often (a primary limit resets within the hour). */
+const MAX_HOLD_MS = 3_600_000;
 
 const HANDLERS = [
   PullRequestAnalysisHandler,
@@ -75,16 +78,23 @@ export class WorkerModule {
             stalledInterval: config.queueLockDurationMs,
             backoffStrategies: {
               // Exponential with jitter, capped; a Retry-After from the service wins when longer.
+              // A hold (rate limit) waits exactly what GitHub asked for: it is no failure.
               task: (attemptsMade: number, error?: Error) =>
-                Math.max(
-                  retryDelayMs(attemptsMade, config.task.backoffBaseMs, config.task.backoffMaxMs),
-                  Math.min(
-                    config.task.backoffMaxMs,
-                    (error instanceof RetryLaterError || error instanceof ExternalServiceError
-                      ? error.retryAfterMs
-                      : 0) ?? 0,
-                  ),
-                ),
+                error instanceof TaskHoldError
+                  ? Math.min(MAX_HOLD_MS, Math.max(1, error.retryAfterMs ?? 0))
+                  : Math.max(
+                      retryDelayMs(
+                        attemptsMade,
+                        config.task.backoffBaseMs,
+                        config.task.backoffMaxMs,
+                      ),
+                      Math.min(
+                        config.task.backoffMaxMs,
+                        (error instanceof RetryLaterError || error instanceof ExternalServiceError
+                          ? error.retryAfterMs
+                          : 0) ?? 0,
+                      ),
+                    ),
             },
           },
         }),
@@ -93,6 +103,7 @@ export class WorkerModule {
           token: config.github.token,
           app: config.github.app ?? undefined,
           rateLimitReserve: config.github.rateLimitReserve,
+          secondaryLimitMinWaitMs: config.github.secondaryLimitMinWaitMs,
           timeoutMs: config.github.timeoutMs,
           ...policy,
         }),

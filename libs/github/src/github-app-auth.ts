@@ -146,6 +146,12 @@ export class InstallationTokenCache {
     return (await pending).token;
   }
 
+  /** True when a token for `installationId` is cached and good for `refreshMarginMs` more. */
+  has(installationId: number): boolean {
+    const cached = this.tokens.get(installationId);
+    return cached !== undefined && this.now() < cached.expiresAtMs - this.refreshMarginMs;
+  }
+
   /** Forgets a token GitHub refused (revoked early, installation gone). */
   invalidate(installationId: number, token?: string): void {
     const cached = this.tokens.get(installationId);

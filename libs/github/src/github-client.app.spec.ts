@@ -6,6 +6,7 @@ import { GithubFake } from '../../../test/fakes';
 import { GithubClient } from './github-client';
 import type { GithubClientOptions } from './github.types';
 import type { DeliveryHook } from './hook-deliveries';
+import { GithubRateLimitError } from './rate-limit-holds';
 
 const REPO = 'octo-org/hello.world';
 const PAT = 'ghp_personal_access_token_0123456789';
@@ -136,6 +137,60 @@ describe('GithubClient as a GitHub App', () => {
       expect(error.status).toBe(404);
       expect(error.message).toContain('installation 303');
       expect(fake.requests.some((r) => r.path.startsWith('/repos/'))).toBe(false);
+    });
+
+    it('waits out a secondary limit on a token request instead of saying no token will come', async () => {
+      fake.setPullRequest(REPO, 7);
+      fake.failNext(1, {
+        status: 403,
+        body: {
+          message:
+            'You have exceeded a secondary rate limit and have been temporarily blocked from content creation.',
+        },
+      });
+      const clock = { now: Date.now() };
+      const github = client({ now: () => clock.now });
+
+      const error = await rejection(github.forInstallation(101).getPullRequest(REPO, 7));
+
+      expect(error).toBeInstanceOf(GithubRateLimitError);
+      expect(error).toMatchObject({ transient: true, status: 403, retryAfterMs: 60_000 });
+      expect(error.message).not.toContain('no access token');
+      expect(github.rateLimitHold('app')).toMatchObject({ identity: 'app', kind: 'secondary' });
+      // The installation has no token yet, so it waits for the App; nothing more is sent.
+      expect(github.budgetWaitMs(101)).toBe(60_000);
+      await expect(github.forInstallation(101).getPullRequest(REPO, 7)).rejects.toBeInstanceOf(
+        GithubRateLimitError,
+      );
+      expect(fake.app?.tokenRequests).toHaveLength(0);
+      expect(fake.requests).toHaveLength(1);
+
+      clock.now += 60_000;
+      await expect(github.forInstallation(101).getPullRequest(REPO, 7)).resolves.toMatchObject({
+        number: 7,
+      });
+      expect(fake.app?.tokenRequests).toEqual([{ installationId: 101, status: 201 }]);
+    });
+
+    it('holds only the installation that was limited', async () => {
+      fake.setPullRequest(REPO, 7);
+      const github = client();
+      await github.forInstallation(101).getPullRequest(REPO, 7);
+      await github.forInstallation(102).getPullRequest(REPO, 7);
+      fake.failNext(1, {
+        status: 429,
+        body: { message: 'You have exceeded a secondary rate limit.' },
+      });
+
+      await rejection(github.forInstallation(101).getPullRequest(REPO, 7));
+
+      expect(github.rateLimitHolds().map((h) => h.identity)).toEqual(['installation:101']);
+      expect(github.budgetWaitMs(101)).toBeGreaterThan(0);
+      expect(github.budgetWaitMs(102)).toBe(0);
+      await expect(github.forInstallation(102).getPullRequest(REPO, 7)).resolves.toMatchObject({
+        number: 7,
+      });
+      await expect(github.getPullRequest(REPO, 7)).resolves.toMatchObject({ number: 7 });
     });
 
     it('retries a token request GitHub answered with a 5xx, like any call', async () => {

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { GithubFake } from '../../../test/fakes';
 import { GithubClient } from './github-client';
 import { GithubModule } from './github.module';
+import { GithubRateLimitError } from './rate-limit-holds';
 import type { GithubClientOptions } from './github.types';
 
 const REPO = 'octo-org/hello.world';
@@ -218,14 +219,22 @@ describe('GithubClient against the GitHub fake', () => {
       expect(fake.requests).toHaveLength(1);
     });
 
-    it('waits the Retry-After of a 429 before retrying', async () => {
+    it('honours the Retry-After of a 429: nothing is sent before it has passed', async () => {
       fake.setPullRequest(REPO, 7);
       fake.failNext(1, { status: 429, retryAfterSeconds: 1 });
+      const github = client();
 
-      const started = Date.now();
-      await expect(client().getPullRequest(REPO, 7)).resolves.toMatchObject({ number: 7 });
+      const error = await rejection(github.getPullRequest(REPO, 7));
+      expect(error).toBeInstanceOf(GithubRateLimitError);
+      expect(error).toMatchObject({ transient: true, status: 429 });
+      expect(error.retryAfterMs).toBeGreaterThan(900);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(1000);
+      // Within the wait the call is refused here, without reaching GitHub.
+      await expect(github.getPullRequest(REPO, 7)).rejects.toBeInstanceOf(GithubRateLimitError);
+      expect(fake.requests).toHaveLength(1);
 
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      await new Promise((resolve) => setTimeout(resolve, github.budgetWaitMs() + 50));
+      await expect(github.getPullRequest(REPO, 7)).resolves.toMatchObject({ number: 7 });
       expect(fake.requests).toHaveLength(2);
     });
 
@@ -266,6 +275,19 @@ describe('GithubClient against the GitHub fake', () => {
         transient: false,
         status: 403,
       });
+    });
+
+    it('keeps a plain 403 a permission error: no wait, the next call is sent', async () => {
+      fake.setPullRequest(REPO, 7);
+      fake.failNext(1, { status: 403, body: { message: 'Must have admin rights to Repository.' } });
+      const github = client();
+
+      await expect(github.getPullRequest(REPO, 7)).rejects.toMatchObject({
+        transient: false,
+        status: 403,
+      });
+      expect(github.rateLimitHolds()).toEqual([]);
+      await expect(github.getPullRequest(REPO, 7)).resolves.toMatchObject({ number: 7 });
     });
 
     it('opens the circuit after repeated 5xx and then fails fast without calling GitHub', async () => {
@@ -383,6 +405,115 @@ describe('GithubClient against the GitHub fake', () => {
 
       await moduleRef.get(GithubClient).getPullRequest(REPO, 3);
       expect(fake.requests[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
+    });
+  });
+
+  describe('secondary rate limits', () => {
+    const SECONDARY = {
+      message:
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      documentation_url:
+        'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api',
+    };
+    /** A client on a clock the test moves; the minimum wait is 60 s, as in production. */
+    const clocked = (options: Partial<GithubClientOptions> = {}) => {
+      const clock = { now: Date.now() };
+      const github = client({ now: () => clock.now, ...options });
+      return { github, clock };
+    };
+
+    it('waits at least a minute after a secondary-limit 403 without Retry-After, sending nothing meanwhile', async () => {
+      fake.setPullRequest(REPO, 7);
+      fake.failNext(1, { status: 403, body: SECONDARY });
+      const { github, clock } = clocked();
+
+      const error = await rejection(github.getPullRequest(REPO, 7));
+
+      expect(error).toBeInstanceOf(GithubRateLimitError);
+      expect(error).toMatchObject({ transient: true, status: 403, retryAfterMs: 60_000 });
+      expect(error.message).toContain('secondary rate limit');
+      expect(github.rateLimitHold()).toMatchObject({
+        identity: 'token',
+        kind: 'secondary',
+        strikes: 1,
+        untilMs: clock.now + 60_000,
+      });
+      clock.now += 59_000;
+      await expect(github.getPullRequest(REPO, 7)).rejects.toBeInstanceOf(GithubRateLimitError);
+      expect(github.budgetWaitMs()).toBe(1_000);
+      expect(fake.requests).toHaveLength(1);
+
+      clock.now += 1_000;
+      await expect(github.getPullRequest(REPO, 7)).resolves.toMatchObject({ number: 7 });
+      expect(github.rateLimitHolds()).toEqual([]);
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('doubles the wait while the limit repeats, and starts again from a minute after a success', async () => {
+      fake.setPullRequest(REPO, 7);
+      const { github, clock } = clocked();
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        fake.failNext(1, { status: 429, body: SECONDARY });
+        waits.push((await rejection(github.getPullRequest(REPO, 7))).retryAfterMs ?? -1);
+        clock.now += github.budgetWaitMs();
+      }
+      expect(waits).toEqual([60_000, 120_000, 240_000]);
+
+      await github.getPullRequest(REPO, 7);
+      fake.failNext(1, { status: 403, body: SECONDARY });
+      expect((await rejection(github.getPullRequest(REPO, 7))).retryAfterMs).toBe(60_000);
+    });
+
+    it('settles for the minimum set in its options (tests use a shorter one)', async () => {
+      fake.failNext(1, { status: 403, body: SECONDARY });
+      const { github } = clocked({ secondaryLimitMinWaitMs: 1_000 });
+
+      expect((await rejection(github.getPullRequest(REPO, 7))).retryAfterMs).toBe(1_000);
+    });
+
+    it('takes Retry-After as the wait, on a 403 with no other sign too', async () => {
+      fake.failNext(1, { status: 403, retryAfterSeconds: 90, body: { message: 'Forbidden' } });
+      const { github } = clocked();
+
+      const error = await rejection(github.getPullRequest(REPO, 7));
+
+      expect(error).toMatchObject({ status: 403, retryAfterMs: 90_000 });
+      expect(github.rateLimitHold()).toMatchObject({ kind: 'secondary' });
+    });
+
+    it('waits for the reset when the secondary limit comes with a spent budget', async () => {
+      const { github, clock } = clocked();
+      const reset = Math.floor(clock.now / 1000) + 600;
+      fake.failNext(1, {
+        status: 403,
+        body: SECONDARY,
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      });
+
+      await rejection(github.getPullRequest(REPO, 7));
+
+      expect(github.rateLimitHold()?.untilMs).toBe(reset * 1000);
+    });
+
+    it('is not retried in-call and leaves the circuit closed', async () => {
+      fake.failNext(5, { status: 403, body: SECONDARY });
+      const { github } = clocked({ breakerThreshold: 1, retries: 2 });
+
+      await rejection(github.getPullRequest(REPO, 7));
+
+      expect(fake.requests).toHaveLength(1);
+      expect(github.policy.state).toBe('closed');
+    });
+
+    it('counts answers to calls already in flight as one limit, not several', async () => {
+      fake.failNext(3, { status: 403, body: SECONDARY });
+      const { github } = clocked();
+
+      await Promise.all([1, 2, 3].map(() => rejection(github.getPullRequest(REPO, 7))));
+
+      expect(fake.requests).toHaveLength(3);
+      expect(github.rateLimitHold()).toMatchObject({ strikes: 1 });
     });
   });
 });

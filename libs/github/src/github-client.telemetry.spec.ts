@@ -60,12 +60,12 @@ describe('GithubClient request events (metrics and health read these)', () => {
   });
 
   it('tells a spent budget (403 with no requests left) and 404 apart', async () => {
+    await expect(client.getPullRequest(REPO, 404)).rejects.toMatchObject({ status: 404 });
     fake.failNext(1, { status: 403, headers: { 'x-ratelimit-remaining': '0' } });
     await expect(client.getPullRequest(REPO, 1)).rejects.toMatchObject({ transient: true });
-    await expect(client.getPullRequest(REPO, 404)).rejects.toMatchObject({ status: 404 });
 
-    expect(events.map((e) => e.status)).toEqual(['rate_limited', '4xx']);
-    expect(events[0].rateLimit?.remaining).toBe(0);
+    expect(events.map((e) => e.status)).toEqual(['4xx', 'rate_limited']);
+    expect(events[1].rateLimit?.remaining).toBe(0);
   });
 
   it('reports a request that got no answer in time as a timeout', async () => {

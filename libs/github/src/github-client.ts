@@ -18,6 +18,7 @@ import type {
   PullRequestFile,
   PullRequestSummary,
 } from './github.types';
+import { GithubAnswerError } from './answer-excerpt';
 import { GithubAppJwtSource, InstallationToken, InstallationTokenCache } from './github-app-auth';
 import {
   DeliveryHook,
@@ -35,6 +36,13 @@ import {
   RateLimitBudgets,
 } from './rate-limit-budget';
 import type { GithubOperation } from './github-operations';
+import {
+  DEFAULT_SECONDARY_LIMIT_MIN_WAIT_MS,
+  GithubRateLimitError,
+  RateLimitHold,
+  RateLimitHolds,
+  rateLimitAnswer,
+} from './rate-limit-holds';
 
 const SERVICE = 'github';
 const API_VERSION = '2022-11-28';
@@ -51,7 +59,8 @@ const MAX_DETAIL_LENGTH = 200;
  * GitHub REST client (github.com or GHES) with its own timeout, retry and circuit breaker.
  * Answers are validated and mapped to internal camelCase types; every failure is an
  * {@link ExternalServiceError} (transient: network, timeout, 5xx, 429, rate limit; permanent:
- * other 4xx, invalid input, malformed answers).
+ * other 4xx, invalid input, malformed answers). Rate limits (primary and secondary) are a
+ * {@link GithubRateLimitError}: the identity that met one sends nothing until its wait is over.
  */
 export class GithubClient {
   /** The resilience policy of this client; observe `policy.onStateChange` for metrics. */
@@ -72,6 +81,7 @@ export class GithubClient {
       app,
       rateLimitReserve,
       installationTokenRefreshMarginMs,
+      secondaryLimitMinWaitMs,
       now,
       ...tuning
     } = options;
@@ -103,13 +113,17 @@ export class GithubClient {
           )
         : null,
       new RateLimitBudgets(clock),
+      new RateLimitHolds(clock, secondaryLimitMinWaitMs ?? DEFAULT_SECONDARY_LIMIT_MIN_WAIT_MS),
       reserve,
+      clock,
     );
     this.policy = createServicePolicy({
       ...tuning,
       service: SERVICE,
       host: new URL(this.apiUrl).host,
       timeoutMs,
+      // GitHub asks for no calls while limited: the wait goes back to the caller, not in-call.
+      isRateLimit: (error) => error instanceof GithubRateLimitError,
     });
   }
 
@@ -162,17 +176,41 @@ export class GithubClient {
   }
 
   /**
-   * How long background work for `installationId` should wait before calling GitHub: the time
-   * until the budget resets when fewer than `reserve` (GITHUB_RATE_LIMIT_RESERVE, default 100)
-   * requests are left, else 0. Omitted installation: this view's; `'app'`: the App JWT's.
+   * How long background work for `installationId` should wait before calling GitHub: while its
+   * identity is rate limited (see {@link rateLimitHold}), until that wait ends; when fewer than
+   * `reserve` (GITHUB_RATE_LIMIT_RESERVE, default 100) requests are left, until the budget
+   * resets; else 0. An installation without a cached token also waits for a limit on the App
+   * (its token request is an App call). Omitted installation: this view's; `'app'`: the App's.
    */
   budgetWaitMs(installationId?: number | null | 'app', reserve = this.credentials.reserve): number {
-    return this.credentials.budgets.waitMs(this.identityFor(installationId), reserve);
+    const identity = this.identityFor(installationId);
+    const { budgets, holds, installationTokens } = this.credentials;
+    let waitMs = Math.max(budgets.waitMs(identity, reserve), holds.waitMs(identity));
+    const id = installationId === undefined ? this.scope : installationId;
+    if (typeof id === 'number' && identity !== 'app' && !installationTokens?.has(id)) {
+      waitMs = Math.max(waitMs, holds.waitMs('app'));
+    }
+    return waitMs;
   }
 
-  /** True when some budget this client has seen is below GITHUB_RATE_LIMIT_RESERVE. */
+  /** True when some budget this client has seen is below GITHUB_RATE_LIMIT_RESERVE, or limited. */
   anyBudgetLow(): boolean {
-    return this.credentials.budgets.anyWaiting(this.credentials.reserve);
+    const { budgets, holds, reserve } = this.credentials;
+    return holds.all().length > 0 || budgets.anyWaiting(reserve);
+  }
+
+  /**
+   * The rate-limit wait of the identity calls for `installationId` use, while it lasts (a 403 or
+   * 429 GitHub sent as a rate limit); null when it may call. Omitted: this view's; `'app'`: the
+   * App JWT's.
+   */
+  rateLimitHold(installationId?: number | null | 'app'): RateLimitHold | null {
+    return this.credentials.holds.get(this.identityFor(installationId));
+  }
+
+  /** Every identity waiting out a rate limit now, soonest end first (health and metrics). */
+  rateLimitHolds(): RateLimitHold[] {
+    return this.credentials.holds.all();
   }
 
   /**
@@ -191,14 +229,15 @@ export class GithubClient {
     const operation = 'list_hook_deliveries';
     return inSpan(`github.${operation}`, { 'github.operation': operation }, () =>
       this.policy.execute(async (signal) => {
-        const response = await this.send(operation, url, signal, { auth: hookAuth(hook) });
-        const text = await response.text();
+        const { response, text } = await this.send(operation, url, signal, label, {
+          auth: hookAuth(hook),
+        });
         if (!response.ok) throw errorFromResponse(response, text, label);
         let body: unknown;
         try {
           body = JSON.parse(text);
         } catch {
-          throw malformed(label, 'body is not JSON', response.status);
+          throw malformed(label, 'body is not JSON', response.status, text);
         }
         try {
           return {
@@ -206,7 +245,8 @@ export class GithubClient {
             nextCursor: nextCursorFromLink(response.headers.get('link')),
           };
         } catch (error) {
-          if (error instanceof ShapeError) throw malformed(label, error.message, response.status);
+          if (error instanceof ShapeError)
+            throw malformed(label, error.message, response.status, text);
           throw error;
         }
       }),
@@ -226,11 +266,10 @@ export class GithubClient {
     await inSpan(`github.${operation}`, { 'github.operation': operation }, () =>
       this.policy.execute(
         async (signal) => {
-          const response = await this.send(operation, url, signal, {
+          const { response, text } = await this.send(operation, url, signal, label, {
             method: 'POST',
             auth: hookAuth(hook),
           });
-          const text = await response.text();
           if (!response.ok) throw errorFromResponse(response, text, label);
         },
         { idempotent: false },
@@ -415,14 +454,16 @@ export class GithubClient {
     return inSpan(`github.${operation}`, { 'github.operation': operation }, () =>
       this.policy.execute(
         async (signal) => {
-          const response = await this.send(operation, url, signal, { method, body: payload });
-          const text = await response.text();
+          const { response, text } = await this.send(operation, url, signal, label, {
+            method,
+            body: payload,
+          });
           if (!response.ok) throw errorFromResponse(response, text, label);
           try {
             return map(JSON.parse(text));
           } catch (error) {
             if (error instanceof ShapeError || error instanceof SyntaxError) {
-              throw malformed(label, error.message, response.status);
+              throw malformed(label, error.message, response.status, text);
             }
             throw error;
           }
@@ -447,32 +488,41 @@ export class GithubClient {
     const attributes = { 'github.operation': operation, ...(page ? { 'github.page': page } : {}) };
     return inSpan(`github.${operation}`, attributes, () =>
       this.policy.execute(async (signal) => {
-        const response = await this.send(operation, url, signal);
-        const text = await response.text();
+        const { response, text } = await this.send(operation, url, signal, label);
         if (!response.ok) throw errorFromResponse(response, text, label);
         let body: unknown;
         try {
           body = JSON.parse(text);
         } catch {
-          throw malformed(label, 'body is not JSON', response.status);
+          throw malformed(label, 'body is not JSON', response.status, text);
         }
         try {
           return map(body);
         } catch (error) {
-          if (error instanceof ShapeError) throw malformed(label, error.message, response.status);
+          if (error instanceof ShapeError)
+            throw malformed(label, error.message, response.status, text);
           throw error;
         }
       }),
     );
   }
 
-  /** One HTTP request, reported to the request listeners however it ends. */
+  /**
+   * One HTTP request and its body text, reported to the request listeners however it ends. Not
+   * sent while the identity waits out a rate limit; a rate-limit answer starts such a wait. Both
+   * throw a {@link GithubRateLimitError}.
+   */
   private async send(
     operation: GithubOperation,
     url: URL,
     signal: AbortSignal,
+    label: string,
     init: { method?: string; body?: unknown; auth?: AuthKind } = {},
-  ): Promise<Response> {
+  ): Promise<{ response: Response; text: string }> {
+    const { holds } = this.credentials;
+    // Checked before a token is fetched: a limited installation needs none yet.
+    const waiting = holds.get(this.identityFor(init.auth === 'app' ? 'app' : undefined));
+    if (waiting) throw heldError(waiting, label, this.credentials.now());
     // Before the clock starts: fetching an installation token is a request of its own.
     const auth = await this.authorize(init.auth ?? 'default');
     const started = performance.now();
@@ -502,11 +552,31 @@ export class GithubClient {
     if (response.status === 401 && auth.installationId !== null && auth.token !== null) {
       this.credentials.installationTokens?.invalidate(auth.installationId, auth.token);
     }
-    const spent = response.status === 403 && remaining === 0;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      this.requestListeners.emit({
+        service: SERVICE,
+        operation,
+        status: failedRequestStatus(signal.aborted),
+        durationSeconds: durationSeconds(),
+      });
+      throw error;
+    }
+    const limit = response.ok
+      ? null
+      : rateLimitAnswer(
+          response.status,
+          response.headers,
+          errorDetail(text),
+          parseRetryAfter(response.headers.get('retry-after')),
+        );
+    if (response.ok) holds.succeeded(auth.identity);
     this.requestListeners.emit({
       service: SERVICE,
       operation,
-      status: requestStatusOf(response.status, spent),
+      status: requestStatusOf(response.status, limit !== null),
       httpStatus: response.status,
       durationSeconds: durationSeconds(),
       ...(remaining === undefined
@@ -518,7 +588,18 @@ export class GithubClient {
             },
           }),
     });
-    return response;
+    if (limit) {
+      const now = this.credentials.now();
+      const hold = holds.limited(auth.identity, limit, now);
+      const detail = errorDetail(text);
+      throw new GithubRateLimitError(
+        `GitHub ${label} answered ${response.status}${detail ? `: ${detail}` : ''}; ${holdText(hold)}`,
+        hold,
+        response.status,
+        now,
+      );
+    }
+    return { response, text };
   }
 
   /** The identity calls for `installationId` use; undefined means this view's own scope. */
@@ -557,14 +638,15 @@ export class GithubClient {
   ): Promise<InstallationToken> {
     const path = `/app/installations/${installationId}/access_tokens`;
     const label = `POST /app/installations/${installationId}/access_tokens`;
-    // Its own deadline: callers sharing this request may have different ones.
-    const response = await this.send(
+    // Its own deadline: callers sharing this request may have different ones. A rate limit on
+    // the App throws from send(): the token comes once the App's wait is over.
+    const { response, text } = await this.send(
       'create_installation_token',
       new URL(this.apiUrl + path),
       AbortSignal.timeout(timeoutMs),
+      label,
       { method: 'POST', auth: 'app' },
     );
-    const text = await response.text();
     if (!response.ok) {
       const error = errorFromResponse(response, text, label);
       if (response.status === 404 || response.status === 403) {
@@ -588,7 +670,7 @@ export class GithubClient {
       return { token, expiresAtMs };
     } catch (error) {
       if (error instanceof ShapeError || error instanceof SyntaxError) {
-        throw malformed(label, error.message, response.status);
+        throw malformed(label, error.message, response.status, text);
       }
       throw error;
     }
@@ -613,7 +695,9 @@ class SharedCredentials {
     readonly jwt: GithubAppJwtSource | null,
     readonly installationTokens: InstallationTokenCache | null,
     readonly budgets: RateLimitBudgets,
+    readonly holds: RateLimitHolds,
     readonly reserve: number,
+    readonly now: () => number,
   ) {}
 
   toJSON(): Record<string, unknown> {
@@ -712,19 +796,30 @@ function requirePositiveInteger(what: string, value: number): void {
   }
 }
 
+/** A failed answer that is not a rate limit (send() throws for those). */
 function errorFromResponse(response: Response, text: string, label: string): ExternalServiceError {
   const { status, headers } = response;
   const detail = errorDetail(text);
   const message = `GitHub ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
-  const exhausted = headers.get('x-ratelimit-remaining') === '0';
-  // A 403 is a rate limit when the quota is spent (primary) or it says when to retry (secondary).
-  if (status === 429 || (status === 403 && (exhausted || retryAfterMs !== undefined))) {
-    const waitMs = retryAfterMs ?? (exhausted ? resetDelayMs(headers) : undefined);
-    return new ExternalServiceError(SERVICE, message, true, status, waitMs);
-  }
   if (status >= 500) return new ExternalServiceError(SERVICE, message, true, status, retryAfterMs);
+  // A 403 that is no rate limit is a permission error: asking again changes nothing.
   return new ExternalServiceError(SERVICE, message, false, status);
+}
+
+/** The error for a call not sent because its identity waits out a rate limit. */
+function heldError(hold: RateLimitHold, label: string, now: number): GithubRateLimitError {
+  return new GithubRateLimitError(
+    `GitHub ${label} not sent: ${holdText(hold)}`,
+    hold,
+    undefined,
+    now,
+  );
+}
+
+function holdText(hold: RateLimitHold): string {
+  const what = hold.kind === 'secondary' ? 'secondary rate limit' : 'rate limit (budget spent)';
+  return `${hold.identity} waits out a ${what} until ${new Date(hold.untilMs).toISOString()}`;
 }
 
 /** GitHub's error `message`, shortened; the body is never echoed whole into logs. */
@@ -739,25 +834,14 @@ function errorDetail(text: string): string | undefined {
   return undefined;
 }
 
-function resetDelayMs(headers: Headers): number | undefined {
-  const resetEpochSeconds = integerHeader(headers, 'x-ratelimit-reset');
-  if (resetEpochSeconds === undefined) return undefined;
-  return Math.max(0, resetEpochSeconds * 1000 - Date.now());
-}
-
 function integerHeader(headers: Headers, name: string): number | undefined {
   const value = headers.get(name);
   if (value === null || !/^\d+$/.test(value.trim())) return undefined;
   return Number(value);
 }
 
-function malformed(label: string, reason: string, status: number): ExternalServiceError {
-  return new ExternalServiceError(
-    SERVICE,
-    `malformed answer to ${label}: ${reason}`,
-    false,
-    status,
-  );
+function malformed(label: string, reason: string, status: number, text: string): GithubAnswerError {
+  return new GithubAnswerError(`malformed answer to ${label}: ${reason}`, status, text);
 }
 
 /** A field of an answer has the wrong shape; becomes a permanent ExternalServiceError. */

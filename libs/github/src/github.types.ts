@@ -15,6 +15,11 @@ export interface GithubClientOptions extends ServicePolicyTuning {
   app?: GithubAppCredentials;
   /** Below this many requests left, `budgetWaitMs` asks background work to wait. Default 100. */
   rateLimitReserve?: number;
+  /**
+   * After a secondary rate limit without `Retry-After`, the identity waits this long, doubled
+   * for each limit in a row (up to 32 times). Default 60000: GitHub asks for at least a minute.
+   */
+  secondaryLimitMinWaitMs?: number;
   /** An installation token is replaced this long before it expires. Default 300000 (5 min). */
   installationTokenRefreshMarginMs?: number;
   /** Clock of the token cache and budgets, epoch ms (tests); default `Date.now`. JWTs use real time. */

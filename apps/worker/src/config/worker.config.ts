@@ -25,6 +25,11 @@ export interface WorkerConfig extends CommonConfig {
     app: GithubAppSettings | null;
     /** GITHUB_RATE_LIMIT_RESERVE: background work waits when fewer requests are left. */
     rateLimitReserve: number;
+    /**
+     * GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS: after a secondary rate limit without Retry-After, the
+     * identity waits this long (doubled while it repeats). Default 60000, as GitHub asks.
+     */
+    secondaryLimitMinWaitMs: number;
   };
   /** Periodic redelivery of what GitHub could not deliver (see DeliveryRecoverySettings). */
   deliveryRecovery: DeliveryRecoverySettings;
@@ -99,6 +104,12 @@ export function loadWorkerConfig(
       timeoutMs: env.int('GITHUB_TIMEOUT_MS', 10_000, 100, 120_000),
       app: githubApp,
       rateLimitReserve: readRateLimitReserve(env),
+      secondaryLimitMinWaitMs: env.int(
+        'GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS',
+        60_000,
+        100,
+        3_600_000,
+      ),
     },
     deliveryRecovery: readDeliveryRecovery(env, githubApp, githubToken),
     codegen: {

@@ -8,7 +8,13 @@ import {
   LOGGER,
 } from '@app/platform';
 import { DeliveryRecoveryCursor, DeliveryRecoveryRepository } from '@app/persistence';
-import { DeliveryHook, deliveryHookKey, GithubClient, HookDelivery } from '@app/github';
+import {
+  DeliveryHook,
+  deliveryHookKey,
+  GithubClient,
+  GithubRateLimitError,
+  HookDelivery,
+} from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { DeliveryRecoveryTelemetry } from './delivery-recovery.telemetry';
 import {
@@ -96,7 +102,18 @@ export class DeliveryRecoveryService {
           report.stoppedReason = stop;
           break;
         }
-        const page = await this.readPage(hook, source, walk);
+        let page;
+        try {
+          page = await this.readPage(hook, source, walk);
+        } catch (error) {
+          if (!(error instanceof GithubRateLimitError)) throw error;
+          this.logger.warn('delivery log read hit a GitHub rate limit; a later pass resumes', {
+            source,
+            error: error.message,
+          });
+          report.stoppedReason = 'rate_limited';
+          break;
+        }
         report.pages++;
         let reachedEnd = false;
         const settled: HookDelivery[] = [];
@@ -217,9 +234,18 @@ export class DeliveryRecoveryService {
         await this.repository.finishRedelivery(delivery.guid, 'requested');
         report.redeliveryRequested++;
       } catch (error) {
-        report.failed++;
         const message = error instanceof Error ? error.message : String(error);
         const fields = { source, guid: delivery.guid, delivery_id: delivery.id, error: message };
+        if (error instanceof GithubRateLimitError) {
+          // Not taken, and no failure: asked for again once the wait is over.
+          await this.repository.releaseRedelivery(delivery.guid);
+          this.logger.warn('redelivery request hit a GitHub rate limit; a later pass asks again', {
+            ...fields,
+            until: new Date(error.hold.untilMs).toISOString(),
+          });
+          return 'rate_limited';
+        }
+        report.failed++;
         if (githubDeclined(error)) {
           // GitHub said it could not take it now: a later pass asks again.
           await this.repository.releaseRedelivery(delivery.guid);
@@ -241,6 +267,7 @@ export class DeliveryRecoveryService {
   ): RecoveryStopReason | null {
     if (signal?.aborted || Date.now() >= softDeadline) return 'time_limit';
     const identity = hook.kind === 'app' ? 'app' : null;
+    if (this.github.rateLimitHold(identity)) return 'rate_limited';
     if (this.github.budgetWaitMs(identity) > 0) return 'rate_limit_budget';
     return null;
   }

@@ -1,6 +1,10 @@
-/** Why a pass stopped before it reached the cursor; it resumes there next time. */
+/**
+ * Why a pass stopped before it reached the cursor; it resumes there next time. `rate_limited`:
+ * GitHub answered with a rate limit (secondary limit, Retry-After, spent budget), or the
+ * identity was still waiting one out; what was not asked for is asked for by a later pass.
+ */
 export type RecoveryStopReason =
-  'rate_limit_budget' | 'time_limit' | 'redelivery_cap' | 'github_error';
+  'rate_limit_budget' | 'rate_limited' | 'time_limit' | 'redelivery_cap' | 'github_error';
 
 /** What one recovery pass did; becomes the task's `output_data` (snake_case) and the metrics. */
 export interface DeliveryRecoveryReport {

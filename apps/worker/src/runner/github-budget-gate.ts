@@ -11,19 +11,21 @@ const CALLS_GITHUB = new Set<TaskType>([
   TaskType.CodegenTrigger,
 ]);
 
-/** Why a task was not started: its GitHub budget is low for another `waitMs`. */
+/** Why a task was not started: its GitHub identity must wait another `waitMs`. */
 export interface BudgetHold {
   installationId: number | null;
   waitMs: number;
 }
 
 /**
- * Keeps background work from burning a low GitHub budget: before a task that calls GitHub is
- * claimed, the budget of the installation it would call as (or of the token) is looked at, and
- * while fewer than GITHUB_RATE_LIMIT_RESERVE requests are left, the task is held until the
- * window resets, without an attempt or an execution row.
+ * Keeps background work from burning a low GitHub budget or calling while rate limited: before a
+ * task that calls GitHub is claimed, the identity it would call as (its installation, or the
+ * token) is looked at; while fewer than GITHUB_RATE_LIMIT_RESERVE requests are left, or GitHub
+ * said it is rate limited (a secondary limit, Retry-After), the task is held until the wait is
+ * over, without an attempt or an execution row.
  *
- * Free while no budget is low: the task's installation is only looked up when some budget is.
+ * Free while no budget is low and nothing is limited: the task's installation is only looked up
+ * when some identity is.
  */
 @Injectable()
 export class GithubBudgetGate {

@@ -5,7 +5,7 @@ import type { Logger } from 'winston';
 import { LOGGER, runJobWithTelemetry } from '@app/platform';
 import { JOBS_BY_QUEUE, JobName, PollAgentRunJob, QueueName, RunTaskJob } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
-import { TaskRunner } from './task-runner.service';
+import { TaskHoldError, TaskRunner } from './task-runner.service';
 import { AgentRunPoller } from './agent-run-poller.service';
 
 type JobHandler = (job: Job<RunTaskJob>, queue: QueueName) => Promise<unknown>;
@@ -161,6 +161,19 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         'bull.job.attempt': job.attemptsMade + 1,
       },
       () => this.runner.run(taskId, queue),
-    );
+    ).catch((error: unknown) => {
+      if (error instanceof TaskHoldError) keepAttemptForHold(job);
+      throw error;
+    });
   }
+}
+
+/**
+ * A hold is no failed attempt, but Bull counts every throw against the job's `attempts` and drops
+ * the job once they are spent (the relay would bring the task back, 30 s late). Bull decides
+ * from this job object when the throw reaches it, so one more attempt is allowed here; the
+ * task's own retries live in PostgreSQL and are untouched.
+ */
+function keepAttemptForHold(job: Job<RunTaskJob>): void {
+  job.opts.attempts = Math.max(job.opts.attempts ?? 1, job.attemptsMade + 2);
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'winston';
 import { ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
 import { ClaimedTask, TaskRepository, WebhookEventEntity } from '@app/persistence';
 import { QueueName, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
+import { GithubRateLimitError } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
 import { AgentRunPoller } from './agent-run-poller.service';
@@ -22,12 +23,24 @@ export class RetryLaterError extends Error {
 }
 
 /**
- * Thrown to Bull for a task held back because its GitHub budget is low: it was not claimed, so
- * the task's own retries (retry_count, execution rows) are untouched; only the Bull job waits.
+ * Thrown to Bull for a task that waits without spending an attempt (a GitHub rate limit or low
+ * budget): its retry_count is untouched; only the Bull job waits `retryAfterMs`, and Bull is
+ * kept from counting the wait against the job's attempts.
  */
-export class BudgetHoldError extends RetryLaterError {
+export class TaskHoldError extends RetryLaterError {
+  constructor(message: string, waitMs: number) {
+    super(message, waitMs);
+    this.name = 'TaskHoldError';
+  }
+}
+
+/**
+ * Thrown to Bull for a task held back because its GitHub budget is low or its identity waits out
+ * a rate limit: it was not claimed, so no execution row is written.
+ */
+export class BudgetHoldError extends TaskHoldError {
   constructor(waitMs: number) {
-    super('GitHub rate-limit budget low; waiting for its reset', waitMs);
+    super('GitHub rate-limit budget low or limited; waiting for the reset', waitMs);
     this.name = 'BudgetHoldError';
   }
 }
@@ -58,7 +71,7 @@ export class TaskRunner {
     // Before the claim, so a held task spends none of its attempts.
     const hold = await this.budget.holdFor(taskId);
     if (hold) {
-      this.logger.info('GitHub budget low; task held until the window resets', {
+      this.logger.info('GitHub budget low or rate limited; task held until the wait is over', {
         task_id: taskId,
         installation_id: hold.installationId,
         wait_ms: hold.waitMs,
@@ -166,8 +179,12 @@ export class TaskRunner {
     error: unknown,
     log: Record<string, unknown>,
   ): Promise<RunOutcome> {
+    if (error instanceof GithubRateLimitError) return this.hold(claim, error, log);
     const message = describeError(error);
     const transient = isTransientError(error);
+    // What the service sent when it broke its contract (already scrubbed and bounded).
+    const answer = answerOf(error);
+    if (answer !== undefined) log = { ...log, answer };
     if (transient && claim.task.retryCount < claim.task.maxRetries) {
       const scheduled = await this.tasks.scheduleRetry(claim, message);
       if (!scheduled) return this.lost(log);
@@ -190,6 +207,30 @@ export class TaskRunner {
     this.telemetry.attemptEnded(claim, 'failed');
     this.logger.error('task failed', { ...log, error: message, transient });
     return 'failed';
+  }
+
+  /**
+   * GitHub said the identity is rate limited: the attempt stops, is not spent, and the task comes
+   * back once the wait is over (GitHub asks for no calls meanwhile; the gate keeps the claim off).
+   */
+  private async hold(
+    claim: ClaimedTask,
+    error: GithubRateLimitError,
+    log: Record<string, unknown>,
+  ): Promise<RunOutcome> {
+    const message = describeError(error);
+    if (!(await this.tasks.holdForRateLimit(claim, message))) return this.lost(log);
+    this.telemetry.attemptEnded(claim, 'held');
+    const waitMs = error.retryAfterMs ?? this.config.task.backoffBaseMs;
+    this.logger.warn('GitHub rate limit; task held without spending an attempt', {
+      ...log,
+      identity: error.hold.identity,
+      limit: error.hold.kind,
+      until: new Date(error.hold.untilMs).toISOString(),
+      wait_ms: waitMs,
+      error: message,
+    });
+    throw new TaskHoldError(message, waitMs);
   }
 
   private lost(log: Record<string, unknown>): RunOutcome {
@@ -218,6 +259,13 @@ export class TaskRunner {
       if (timer) clearTimeout(timer);
     }
   }
+}
+
+/** The raw answer an ExternalServiceError carries for the log (see GithubAnswerError). */
+function answerOf(error: unknown): string | undefined {
+  if (!(error instanceof ExternalServiceError)) return undefined;
+  const answer = (error as { answer?: unknown }).answer;
+  return typeof answer === 'string' ? answer : undefined;
 }
 
 function describeError(error: unknown): string {

@@ -1,7 +1,9 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '../database/transformers';
 
-export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'retrying' | 'abandoned';
+/** `held`: the attempt stopped to wait out a rate limit; it was not spent (same attempt number next). */
+export type ExecutionStatus =
+  'running' | 'completed' | 'failed' | 'retrying' | 'abandoned' | 'held';
 
 /** One attempt at running a task, opened when it starts and closed when it ends. */
 @Entity({ name: 'task_executions' })

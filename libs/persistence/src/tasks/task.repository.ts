@@ -311,6 +311,27 @@ export class TaskRepository {
   }
 
   /**
+   * Ends an attempt that stopped to wait out a rate limit: back to queued without spending it
+   * (retry_count unchanged, so the next attempt has the same number); the execution is closed
+   * as `held` and the task's error_message says what it waits for until it runs again.
+   */
+  async holdForRateLimit(claim: ClaimedTask, reason: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const rows: unknown[] = await m.query(
+        `UPDATE workflow_tasks
+           SET status = 'queued', error_message = $3,
+               claim_token = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE id = $1 AND claim_token = $2 AND status = 'running'
+         RETURNING id`,
+        [claim.task.id, claim.claimToken, reason.slice(0, 4000)],
+      );
+      if (updatedCount(rows) === 0) return false;
+      await this.closeExecution(m, claim, 'held', reason);
+      return true;
+    });
+  }
+
+  /**
    * Saves an agent run id as soon as Codegen returns it, so an attempt that crashes afterwards
    * is not followed by a second run for the same task.
    */
@@ -501,7 +522,7 @@ export class TaskRepository {
   private async closeExecution(
     m: EntityManager,
     claim: ClaimedTask,
-    status: 'completed' | 'failed' | 'retrying',
+    status: 'completed' | 'failed' | 'retrying' | 'held',
     error: string | null,
   ): Promise<void> {
     await m.query(

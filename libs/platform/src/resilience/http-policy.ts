@@ -47,6 +47,11 @@ export interface ServicePolicyOptions extends ServicePolicyTuning {
   service: string;
   /** Host (and port) the calls go to; named in timeout and network error messages. */
   host?: string;
+  /**
+   * Errors that mean the caller must wait (a rate limit): never retried in-call, not counted by
+   * the breaker (a limit says nothing about the service's health). Default: none.
+   */
+  isRateLimit?: (error: ExternalServiceError) => boolean;
 }
 
 /** Per-call options of {@link ServicePolicy.execute}. */
@@ -135,6 +140,10 @@ export function createServicePolicy(options: ServicePolicyOptions): ServicePolic
   const classify = (error: unknown): ExternalServiceError | undefined =>
     toExternalServiceError(service, error, tuning.timeoutMs, options.host);
   const isTransient = (error: unknown): boolean => classify(error)?.transient === true;
+  const isRateLimit = (error: unknown): boolean => {
+    const classified = classify(error);
+    return classified !== undefined && options.isRateLimit?.(classified) === true;
+  };
   const fitsInCall = (error: unknown): boolean => {
     const retryAfterMs = classify(error)?.retryAfterMs;
     return retryAfterMs === undefined || retryAfterMs <= tuning.maxInCallRetryAfterMs;
@@ -144,18 +153,21 @@ export function createServicePolicy(options: ServicePolicyOptions): ServicePolic
   const attemptTimeout = timeout(tuning.timeoutMs, TimeoutStrategy.Aggressive);
   // Only transient failures count: a 404 says nothing about the service's health.
   const breaker = circuitBreaker(
-    handleWhen((error) => isTransient(error)),
+    handleWhen((error) => isTransient(error) && !isRateLimit(error)),
     {
       halfOpenAfter: tuning.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(tuning.breakerThreshold),
     },
   );
   const retryAnyTransient = retry(
-    handleWhen((error) => isTransient(error) && fitsInCall(error)),
+    handleWhen((error) => isTransient(error) && !isRateLimit(error) && fitsInCall(error)),
     { maxAttempts: tuning.retries, backoff },
   );
   const retryUnsent = retry(
-    handleWhen((error) => isTransient(error) && fitsInCall(error) && provablyUnsent(error)),
+    handleWhen(
+      (error) =>
+        isTransient(error) && !isRateLimit(error) && fitsInCall(error) && provablyUnsent(error),
+    ),
     { maxAttempts: tuning.retries, backoff },
   );
   const idempotentPolicy = wrap(retryAnyTransient, breaker, attemptTimeout);

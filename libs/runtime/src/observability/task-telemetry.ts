@@ -12,7 +12,7 @@ import { OTHER } from './metric-labels';
  * How one attempt of a task ended. `waiting`: the attempt is over but the task stays running (an
  * agent run followed by polls), so it finishes later through {@link TaskTelemetry.taskFinished}.
  */
-export type AttemptOutcome = 'completed' | 'failed' | 'cancelled' | 'retrying' | 'waiting';
+export type AttemptOutcome = 'completed' | 'failed' | 'cancelled' | 'retrying' | 'waiting' | 'held';
 
 /** The parts of a claimed task the telemetry reads. */
 export interface ObservedAttempt {
@@ -102,7 +102,9 @@ export class TaskTelemetry {
       this.startedAt.delete(claim);
     }
     if (outcome === 'retrying') this.retries.inc({ task_type: taskType });
-    else if (outcome !== 'waiting') this.tasks.inc({ task_type: taskType, status: outcome });
+    // Waiting (an agent run) and held (a rate limit) are not ends: the task goes on.
+    else if (outcome !== 'waiting' && outcome !== 'held')
+      this.tasks.inc({ task_type: taskType, status: outcome });
     this.tasksCreated(children);
     trace.getActiveSpan()?.setAttribute('task.outcome', outcome);
   }

@@ -41,7 +41,7 @@ export class ExecutionDto {
   @ApiProperty() id!: number;
   @ApiProperty({ format: 'uuid' }) execution_id!: string;
   @ApiProperty({ example: 1 }) attempt!: number;
-  @ApiProperty({ enum: ['running', 'completed', 'failed', 'retrying', 'abandoned'] })
+  @ApiProperty({ enum: ['running', 'completed', 'failed', 'retrying', 'abandoned', 'held'] })
   status!: string;
   @ApiProperty() started_at!: string;
   @ApiProperty({ nullable: true, type: String }) completed_at!: string | null;
