@@ -16,6 +16,7 @@ import {
   serviceEnv,
 } from './support/compose';
 import { COMPOSE_FILE, ENV_EXAMPLE, ROOT } from './support/paths';
+import { itWithTool } from './support/required-tool';
 
 /* Static checks of docker/docker-compose.yml: no Docker engine needed. */
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- YAML read field by field
@@ -65,7 +66,7 @@ const orchestratorConfig = loadOrchestratorConfig(
 const workerConfig = loadWorkerConfig(fillPlaceholders(serviceEnv(COMPOSE_FILE, services.worker)));
 
 describe('docker/docker-compose.yml', () => {
-  (hasDockerCompose ? it : it.skip)(
+  itWithTool(hasDockerCompose, 'docker-compose')(
     'passes `docker-compose config` with the example settings, and says what is missing without them',
     () => {
       const ok = dockerCompose(['--env-file', ENV_EXAMPLE, 'config', '-q'], {
@@ -177,50 +178,44 @@ describe('docker/docker-compose.yml', () => {
   });
 
   const prometheusFile = join(COMPOSE_DIR, 'prometheus/prometheus.yml');
-  (existsSync(prometheusFile) ? it : it.skip)(
-    'has Prometheus scrape the orchestrator and the workers, with the mounted rules',
-    () => {
-      const config: Any = parse(readFileSync(prometheusFile, 'utf8'));
-      const jobs: Any[] = config.scrape_configs ?? [];
-      const staticTargets = jobs.flatMap((j) =>
-        (j.static_configs ?? []).flatMap((s: Any) => s.targets as string[]),
-      );
-      expect(staticTargets).toContain(`orchestrator:${orchestratorConfig.port}`);
-      // The worker by its service name: statically, or one A record per `--scale` replica.
-      const port = workerConfig.listener.port;
-      const dns = jobs.flatMap((j) => (j.dns_sd_configs ?? []) as Any[]);
-      expect(
-        staticTargets.includes(`worker:${port}`) ||
-          dns.some((d) => (d.names as string[]).includes('worker') && d.port === port),
-      ).toBe(true);
-      const mounted = binds(services.prometheus).map((b) => b.target);
-      for (const rules of (config.rule_files ?? []) as string[]) {
-        expect(mounted).toContain(posix.resolve('/etc/prometheus', rules));
-      }
-      expect((config.rule_files ?? []).length).toBeGreaterThan(0);
-    },
-  );
+  it('has Prometheus scrape the orchestrator and the workers, with the mounted rules', () => {
+    const config: Any = parse(readFileSync(prometheusFile, 'utf8'));
+    const jobs: Any[] = config.scrape_configs ?? [];
+    const staticTargets = jobs.flatMap((j) =>
+      (j.static_configs ?? []).flatMap((s: Any) => s.targets as string[]),
+    );
+    expect(staticTargets).toContain(`orchestrator:${orchestratorConfig.port}`);
+    // The worker by its service name: statically, or one A record per `--scale` replica.
+    const port = workerConfig.listener.port;
+    const dns = jobs.flatMap((j) => (j.dns_sd_configs ?? []) as Any[]);
+    expect(
+      staticTargets.includes(`worker:${port}`) ||
+        dns.some((d) => (d.names as string[]).includes('worker') && d.port === port),
+    ).toBe(true);
+    const mounted = binds(services.prometheus).map((b) => b.target);
+    for (const rules of (config.rule_files ?? []) as string[]) {
+      expect(mounted).toContain(posix.resolve('/etc/prometheus', rules));
+    }
+    expect((config.rule_files ?? []).length).toBeGreaterThan(0);
+  });
 
   const provisioning = join(COMPOSE_DIR, 'grafana/provisioning');
-  (existsSync(provisioning) ? it : it.skip)(
-    'has Grafana provisioned with the Prometheus datasource and the mounted dashboards',
-    () => {
-      const read = (sub: string): Any[] =>
-        existsSync(join(provisioning, sub))
-          ? readdirSync(join(provisioning, sub))
-              .filter((f) => /\.ya?ml$/.test(f))
-              .map((f): Any => parse(readFileSync(join(provisioning, sub, f), 'utf8')))
-          : [];
-      const datasources = read('datasources').flatMap((f) => f.datasources ?? []);
-      expect(datasources.map((d: Any) => d.url)).toContain('http://prometheus:9090');
-      const dashboardsMount = binds(services.grafana).find((b) =>
-        b.source.endsWith('grafana/dashboards'),
-      )?.target;
-      const providers = read('dashboards').flatMap((f) => f.providers ?? []);
-      expect(providers.length).toBeGreaterThan(0);
-      for (const provider of providers) {
-        expect(String(provider.options?.path)).toMatch(new RegExp(`^${dashboardsMount}(/|$)`));
-      }
-    },
-  );
+  it('has Grafana provisioned with the Prometheus datasource and the mounted dashboards', () => {
+    const read = (sub: string): Any[] =>
+      existsSync(join(provisioning, sub))
+        ? readdirSync(join(provisioning, sub))
+            .filter((f) => /\.ya?ml$/.test(f))
+            .map((f): Any => parse(readFileSync(join(provisioning, sub, f), 'utf8')))
+        : [];
+    const datasources = read('datasources').flatMap((f) => f.datasources ?? []);
+    expect(datasources.map((d: Any) => d.url)).toContain('http://prometheus:9090');
+    const dashboardsMount = binds(services.grafana).find((b) =>
+      b.source.endsWith('grafana/dashboards'),
+    )?.target;
+    const providers = read('dashboards').flatMap((f) => f.providers ?? []);
+    expect(providers.length).toBeGreaterThan(0);
+    for (const provider of providers) {
+      expect(String(provider.options?.path)).toMatch(new RegExp(`^${dashboardsMount}(/|$)`));
+    }
+  });
 });

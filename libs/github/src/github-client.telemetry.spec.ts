@@ -29,6 +29,8 @@ describe('GithubClient request events (metrics and health read these)', () => {
   it('reports every request with its operation, status class and rate-limit budget', async () => {
     fake.setPullRequestFiles(REPO, 7, [{ filename: 'a.ts' }]);
     fake.rateLimitRemaining = 4321;
+    // The fake answers after 40 ms: the reported duration has to include that wait.
+    fake.setLatency(40);
 
     await client.listPullRequestFiles(REPO, 7);
 
@@ -42,7 +44,7 @@ describe('GithubClient request events (metrics and health read these)', () => {
         rateLimit: { remaining: 4320, resource: 'core' },
       }),
     ]);
-    expect(events[0].durationSeconds).toBeGreaterThanOrEqual(0);
+    expect(events[0].durationSeconds).toBeGreaterThanOrEqual(0.035);
     expect(client.rateLimitRemaining).toBe(4320);
   });
 
