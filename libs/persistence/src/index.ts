@@ -18,3 +18,4 @@ export * from './queries/operator-commands';
 export * from './retention/retention';
 export * from './audit/audit-log.entity';
 export * from './audit/audit-log.repository';
+export * from './auth/revoked-token.repository';

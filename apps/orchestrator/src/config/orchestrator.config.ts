@@ -8,11 +8,12 @@ import {
 } from '@app/platform';
 import { MIN_RETENTION_DAYS } from '@app/persistence';
 import { readWorkflowRulesFromSettings } from '@app/runtime';
+import { readTokenSettings, TokenSettings } from '../auth/token-settings';
 
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');
 
 /** Settings of the HTTP app, validated once at start. */
-export interface OrchestratorConfig extends CommonConfig {
+export interface OrchestratorConfig extends CommonConfig, TokenSettings {
   host: string;
   port: number;
   /** Every accepted webhook secret; more than one during a rotation. */
@@ -93,8 +94,12 @@ export function loadOrchestratorConfig(
     retentionBatchSize: env.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
     apiBodyLimitBytes: env.int('API_BODY_LIMIT_BYTES', 65_536, 1024, 10 * 1024 * 1024),
     corsOrigins: parseCorsOrigins(env),
+    ...readTokenSettings(env),
   };
   if (config.isProduction) checkProductionSecrets(env, config);
+  if (config.accessTokenExpireMinutes * 60 > config.tokenMaxTtlSeconds) {
+    env.problem('ACCESS_TOKEN_EXPIRE_MINUTES must not exceed TOKEN_MAX_TTL');
+  }
   if (config.shutdownDrainDelayMs >= config.shutdownGraceMs) {
     env.problem('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_GRACE_MS');
   }

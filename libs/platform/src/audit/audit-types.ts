@@ -21,6 +21,8 @@ export enum AuditType {
   Cleanup = 'admin.cleanup',
   /** `POST /api/v1/admin/deliveries/recover`, whatever its outcome. */
   DeliveryRecovery = 'admin.delivery_recovery',
+  /** `POST /api/v1/admin/tokens/revoke`, whatever its outcome. */
+  TokenRevoke = 'admin.token_revoke',
 }
 
 export const AUDIT_TYPES: readonly AuditType[] = Object.values(AuditType);

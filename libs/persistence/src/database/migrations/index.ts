@@ -5,6 +5,7 @@ import { DeliveryRecovery1795920000000 } from './1795920000000-delivery-recovery
 import { DedupeHoldsFailedRuns1795930000000 } from './1795930000000-dedupe-holds-failed-runs';
 import { AgentRunRequested1795940000000 } from './1795940000000-agent-run-requested';
 import { ConsoleLookups1796168478869 } from './1796168478869-console-lookups';
+import { RevokedTokens1796168835391 } from './1796168835391-revoked-tokens';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   DedupeHoldsFailedRuns1795930000000,
   AgentRunRequested1795940000000,
   ConsoleLookups1796168478869,
+  RevokedTokens1796168835391,
 ];
