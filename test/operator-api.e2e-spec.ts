@@ -595,6 +595,7 @@ describe('operator API', () => {
         'POST /api/v1/tasks/:task_id/retry',
         'POST /api/v1/admin/cleanup',
         'POST /api/v1/admin/deliveries/recover',
+        'POST /api/v1/admin/tokens/revoke',
         'GET /api/v1/admin/audit',
       ]);
       const isOpsRoute = (path: string) =>
@@ -625,6 +626,7 @@ describe('operator API', () => {
           'GET /api/v1/admin/stats',
           'POST /api/v1/admin/cleanup',
           'POST /api/v1/admin/deliveries/recover',
+          'POST /api/v1/admin/tokens/revoke',
           'GET /api/v1/admin/audit',
           'POST /api/v1/rules/dry-run',
           'GET /api/v1/auth/whoami',
