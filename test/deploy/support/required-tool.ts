@@ -6,7 +6,7 @@
 export function itWithTool(
   available: boolean,
   tool: string,
-): (name: string, fn: () => void | Promise<void>, timeoutMs?: number) => void {
+): (name: string, fn: jest.ProvidesCallback, timeoutMs?: number) => void {
   if (available) return it;
   if (process.env.CI) {
     return (name) =>
