@@ -6,3 +6,5 @@ export * from './routing';
 export * from './analysis';
 export * from './rules/workflow-rules';
 export * from './rules/route-with-rules';
+export * from './rules/repository-rules';
+export * from './agents';

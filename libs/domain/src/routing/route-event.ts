@@ -50,7 +50,7 @@ function dispatch(eventType: string, payload: unknown, rules: RoutingRules): Rou
 
   switch (eventType) {
     case 'pull_request':
-      return routePullRequest(payload, action);
+      return routePullRequest(payload, action, rules.trustLabel ?? null);
     case 'check_run':
       return routeCheckRun(payload, action, rules);
     case 'check_suite':

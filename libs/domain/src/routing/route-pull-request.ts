@@ -27,9 +27,17 @@ export const HANDLED_PULL_REQUEST_ACTIONS: readonly string[] = [
 ];
 
 /** `pull_request` → one `pull_request_analysis` draft for a handled action, else ignored. */
-export function routePullRequest(payload: JsonRecord, action: string | null): RouteOutcome {
+export function routePullRequest(
+  payload: JsonRecord,
+  action: string | null,
+  trustLabel: string | null = null,
+): RouteOutcome {
   if (action === null) return malformed(action, 'action');
-  if (!HANDLED_PULL_REQUEST_ACTIONS.includes(action)) {
+  // The opt-in label being added may release an agent run the trust gate held back.
+  const label = readText(payload, ROUTING_LIMITS.branch, 'label', 'name');
+  const trustLabelAdded =
+    action === 'labeled' && trustLabel !== null && label?.toLowerCase() === trustLabel;
+  if (!HANDLED_PULL_REQUEST_ACTIONS.includes(action) && !trustLabelAdded) {
     return ignored(action, `action_not_handled:${reasonToken(action)}`);
   }
 
@@ -57,6 +65,8 @@ export function routePullRequest(payload: JsonRecord, action: string | null): Ro
     head_repo_full_name: headRepo,
     is_fork: isFork,
     labels: labelNames(pr),
+    author_association: readText(pr, 40, 'author_association'),
+    ...(trustLabelAdded ? { label } : {}),
     ...senderFacts(payload),
   };
   if (action === 'synchronize') {

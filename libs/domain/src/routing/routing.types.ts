@@ -6,6 +6,11 @@ export interface RoutingRules {
   includeCancelledChecks: boolean;
   /** Branches whose pushes are analysed; unset or null = the repository's default branch. */
   pushBranches?: readonly string[] | null;
+  /**
+   * The agent opt-in label (lower case): a `pull_request` `labeled` event adding it is routed, so
+   * an agent run the trust gate held back can start. Unset or null: `labeled` is ignored.
+   */
+  trustLabel?: string | null;
 }
 
 /** Rules used when the caller passes none: cancelled checks are not failures. */

@@ -27,6 +27,7 @@ export function routeWithRules(
     outcome: routeEvent(eventType, payload, {
       includeCancelledChecks: effective.includeCancelledChecks,
       pushBranches: effective.pushBranches,
+      trustLabel: effective.trustLabel,
     }),
     rules: effective,
   };

@@ -11,6 +11,10 @@ const BASE: EffectiveRules = {
   skipLabels: ['no-agent'],
   botAllowlist: [],
   includeCancelledChecks: false,
+  trustGate: true,
+  trustLabel: 'agent:allow',
+  maxRunsPerRepoPerDay: 50,
+  maxRunsPerAuthorPerDay: 10,
 };
 
 function problems(yaml: string): string[] {
@@ -75,7 +79,7 @@ repositories:
 `);
     expect(found).toEqual([
       'rules.yml:2:36: synchronize_code_file_threshold must be a whole number ≥ 0',
-      'rules.yml:3:3: unknown rule "agent_run" (known: events, push_branches, synchronize_code_file_threshold, agent_runs, skip_labels, bot_allowlist, include_cancelled_checks)',
+      'rules.yml:3:3: unknown rule "agent_run" (known: events, push_branches, synchronize_code_file_threshold, agent_runs, skip_labels, bot_allowlist, include_cancelled_checks, trust_gate, trust_label, max_runs_per_repo_per_day, max_runs_per_author_per_day)',
       'rules.yml:6:13: events must be a list of pull_request, check_run, check_suite, push',
       'rules.yml:7:5: match must be a glob like "org/*" or "org/repo-*"',
     ]);

@@ -15,11 +15,29 @@ export interface EffectiveRules {
   /** Bot logins whose events may start agent runs. */
   botAllowlist: string[];
   includeCancelledChecks: boolean;
+  /** Only PRs from the base repository by OWNER/MEMBER/COLLABORATOR start agent runs. */
+  trustGate: boolean;
+  /** A PR carrying this label is opted in past the trust gate; null = no opt-in by label. */
+  trustLabel: string | null;
+  /** Agent runs per repository per UTC day. */
+  maxRunsPerRepoPerDay: number;
+  /** Agent runs per pull-request author per UTC day. */
+  maxRunsPerAuthorPerDay: number;
 }
 
 export const TASK_EVENTS = ['pull_request', 'check_run', 'check_suite', 'push'] as const;
 
-type RuleOverrides = Partial<EffectiveRules>;
+/** Values a rules file (or one of its entries) sets; absent keys leave the value alone. */
+export type RuleOverrides = Partial<EffectiveRules>;
+
+/** Where a rule's value came from. */
+export type RuleSource = 'default' | 'server file' | 'repository file';
+
+/** Effective rules and, per rule, where its value came from. */
+export interface RulesWithSources {
+  rules: EffectiveRules;
+  sources: Record<keyof EffectiveRules, RuleSource>;
+}
 
 export class RulesError extends Error {
   constructor(readonly problems: string[]) {
@@ -36,7 +54,14 @@ const KEYS: Record<string, keyof EffectiveRules> = {
   skip_labels: 'skipLabels',
   bot_allowlist: 'botAllowlist',
   include_cancelled_checks: 'includeCancelledChecks',
+  trust_gate: 'trustGate',
+  trust_label: 'trustLabel',
+  max_runs_per_repo_per_day: 'maxRunsPerRepoPerDay',
+  max_runs_per_author_per_day: 'maxRunsPerAuthorPerDay',
 };
+
+/** The rule names a file may use, in their file spelling. */
+export const RULE_KEYS: readonly string[] = Object.keys(KEYS);
 
 /**
  * Per-repository workflow rules: defaults from the settings, overridden by an optional YAML file
@@ -54,19 +79,35 @@ export class WorkflowRules {
       overrides: RuleOverrides;
     }> = [],
     readonly sourceFile: string | null = null,
+    /** The file's `defaults:` section, kept apart so a value's source can be told. */
+    private readonly fileDefaults: RuleOverrides = {},
   ) {}
 
   forRepository(repository: string | null): EffectiveRules {
     const key = repository ?? '';
     const cached = this.cache.get(key);
     if (cached) return cached;
-    let rules = { ...this.base };
+    let rules = { ...this.base, ...this.fileDefaults };
     for (const entry of this.entries) {
       if (repository !== null && entry.pattern.test(repository))
         rules = { ...rules, ...entry.overrides };
     }
     if (this.cache.size < 10_000) this.cache.set(key, rules);
     return rules;
+  }
+
+  /** The rules for a repository, each with its source: the settings' default or the server file. */
+  withSources(repository: string | null): RulesWithSources {
+    const rules = this.forRepository(repository);
+    const fromFile = new Set<string>(Object.keys(this.fileDefaults));
+    for (const entry of this.entries) {
+      if (repository !== null && entry.pattern.test(repository))
+        for (const k of Object.keys(entry.overrides)) fromFile.add(k);
+    }
+    const sources = {} as Record<keyof EffectiveRules, RuleSource>;
+    for (const k of Object.keys(rules) as Array<keyof EffectiveRules>)
+      sources[k] = fromFile.has(k) ? 'server file' : 'default';
+    return { rules, sources };
   }
 
   /** Reads and validates a rules file; every problem names its line and column. */
@@ -133,14 +174,41 @@ export class WorkflowRules {
           entries.push({ pattern: globToRegExp(pattern), source: at(item), overrides });
         }
       } else {
-        problems.push(
-          `${at(pair.key)}: unknown key "${key}" (expected defaults or repositories)`,
-        );
+        problems.push(`${at(pair.key)}: unknown key "${key}" (expected defaults or repositories)`);
       }
     }
     if (problems.length > 0) throw new RulesError(problems);
-    return new WorkflowRules({ ...base, ...defaults }, entries, source);
+    return new WorkflowRules(base, entries, source, defaults);
   }
+}
+
+/**
+ * A flat mapping of rules, as in one `repositories:` entry without `match` (the shape of a
+ * repository's own rules file). Throws RulesError naming each problem's line and column.
+ */
+export function parseRuleOverrides(text: string, source: string): RuleOverrides {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const at = (node: YamlNode | null | undefined): string => {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return source;
+    const pos = lines.linePos(offset);
+    return `${source}:${pos.line}:${pos.col}`;
+  };
+  if (doc.errors.length > 0)
+    throw new RulesError(
+      doc.errors.map(
+        (e) =>
+          `${source}:${e.linePos?.[0].line ?? '?'}:${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`,
+      ),
+    );
+  const root = doc.contents;
+  if (root === null) return {};
+  if (!isMap(root)) throw new RulesError([`${at(root)}: the file must be a mapping of rules`]);
+  const problems: string[] = [];
+  const overrides = readOverrides(root, at, problems);
+  if (problems.length > 0) throw new RulesError(problems);
+  return overrides;
 }
 
 function readOverrides(
@@ -193,12 +261,35 @@ function readOverrides(
         break;
       case 'agentRuns':
       case 'includeCancelledChecks':
+      case 'trustGate':
         if (typeof value !== 'boolean') problems.push(`${where}: ${name} must be true or false`);
+        else out[field] = value;
+        break;
+      case 'trustLabel':
+        // false (or null) turns the opt-in label off.
+        if (value === false || value === null) out.trustLabel = null;
+        else if (typeof value !== 'string' || !isLabelName(value))
+          problems.push(`${where}: trust_label must be a label name (1-50 characters) or false`);
+        else out.trustLabel = value.toLowerCase();
+        break;
+      case 'maxRunsPerRepoPerDay':
+      case 'maxRunsPerAuthorPerDay':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100_000)
+          problems.push(`${where}: ${name} must be a whole number from 0 to 100000`);
         else out[field] = value;
         break;
     }
   }
   return out;
+}
+
+/** A GitHub label name: 1-50 characters, no control characters. */
+export function isLabelName(value: string): boolean {
+  return (
+    value.trim().length > 0 &&
+    value.length <= 50 &&
+    [...value].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f)
+  );
 }
 
 function stringList(value: unknown): string[] | null {

@@ -1,5 +1,5 @@
 import { EnvReader } from '@app/platform';
-import { EffectiveRules, RulesError, WorkflowRules } from '@app/domain';
+import { EffectiveRules, isLabelName, RulesError, WorkflowRules } from '@app/domain';
 
 /**
  * The workflow rules from settings plus the optional RULES_FILE. A bad file becomes a start-up
@@ -27,8 +27,21 @@ export function readWorkflowRules(
   }
 }
 
+/** AGENT_TRUST_LABEL: the opt-in label (default `agent:allow`); `trust_label: false` in the
+ * rules file turns the opt-in off. */
+function readTrustLabel(env: EnvReader): string | null {
+  const raw = env.raw('AGENT_TRUST_LABEL');
+  if (raw === undefined) return 'agent:allow';
+  if (!isLabelName(raw)) {
+    env.problem('AGENT_TRUST_LABEL must be a label name of at most 50 characters');
+    return null;
+  }
+  return raw.toLowerCase();
+}
+
 /** The rules both apps share, from CHECK_INCLUDE_CANCELLED, SYNCHRONIZE_CODE_FILE_THRESHOLD,
- * AGENT_SKIP_LABEL, AGENT_BOT_ALLOWLIST and RULES_FILE, so orchestrator and worker agree. */
+ * AGENT_SKIP_LABEL, AGENT_BOT_ALLOWLIST, the agent trust and budget settings and RULES_FILE, so
+ * orchestrator and worker agree. */
 export function readWorkflowRulesFromSettings(env: EnvReader): WorkflowRules {
   return readWorkflowRules(env, {
     includeCancelledChecks: env.bool('CHECK_INCLUDE_CANCELLED', false),
@@ -39,5 +52,9 @@ export function readWorkflowRulesFromSettings(env: EnvReader): WorkflowRules {
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s.length > 0),
+    trustGate: env.bool('AGENT_TRUST_GATE', true),
+    trustLabel: readTrustLabel(env),
+    maxRunsPerRepoPerDay: env.int('AGENT_MAX_RUNS_PER_REPO_PER_DAY', 50, 0, 100_000),
+    maxRunsPerAuthorPerDay: env.int('AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY', 10, 0, 100_000),
   });
 }

@@ -1,0 +1,3 @@
+export * from './agent-trust';
+export * from './agent-budget';
+export * from './untrusted-text';
