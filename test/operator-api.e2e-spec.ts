@@ -630,6 +630,7 @@ describe('operator API', () => {
           'GET /api/v1/admin/audit',
           'POST /api/v1/rules/dry-run',
           'GET /api/v1/auth/whoami',
+          'GET /api/v1/agent-runs/budget',
         ].sort(),
       );
     });

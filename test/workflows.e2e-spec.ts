@@ -328,7 +328,7 @@ describe('workflows: agent runs and their safety rules', () => {
         codegen.completeRun(Number(trigger.codegen_task_id), { status: 'COMPLETE' });
         await finished(childId);
       } else {
-        expect(trigger.error_message).toMatch(/runaway guard: 2 agent run/);
+        expect(trigger.error_message).toMatch(/^budget: pull request \(2 agent run\(s\).*runaway guard/);
       }
     }
     expect(codegen.createdRuns).toHaveLength(2);

@@ -5,6 +5,7 @@ import {
   ServerResponse,
   createServer,
 } from 'node:http';
+import { createHash } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { GithubAppFake, GithubAppFakeOptions, HookDeliveriesFake } from './github-app-fake';
 
@@ -56,6 +57,13 @@ export interface FakePullRequest {
   baseRef?: string;
   labels?: string[];
   merged?: boolean;
+  /** `author_association`; default OWNER (GitHub's own example); null leaves the field out. */
+  authorAssociation?: string | null;
+  /** `user.login` / `user.type`; default octocat / User. */
+  authorLogin?: string;
+  authorType?: string;
+  /** `head.repo.full_name`: default the base repository; another name makes a fork, null a deleted fork. */
+  headRepository?: string | null;
 }
 
 /** A check run; omitted fields get plausible values. */
@@ -158,6 +166,7 @@ export class GithubFake {
     this.commitPulls.clear();
     this.checkRunDetails.clear();
     this.comments.length = 0;
+    this.repositoryFiles.clear();
   }
 
   /** Files served by `GET /repos/{repo}/pulls/{n}/files`, paginated by `per_page`/`page`. */
@@ -168,6 +177,14 @@ export class GithubFake {
   /** Pull request served by `GET /repos/{repo}/pulls/{n}`. */
   setPullRequest(repo: string, prNumber: number, pr: FakePullRequest = {}): void {
     this.pullRequests.set(`${repo}#${prNumber}`, pr);
+  }
+
+  /**
+   * A file served by `GET /repos/{repo}/contents/{path}?ref=`, on `ref` (default `main`, which
+   * is also what a request without `ref` reads: the fake's default branch).
+   */
+  setRepositoryFile(repo: string, path: string, content: string | Buffer, ref = 'main'): void {
+    this.repositoryFiles.set(`${repo}@${ref}:${path}`, Buffer.from(content));
   }
 
   /** Runs served by `GET /repos/{repo}/check-suites/{id}/check-runs`, paginated. */
@@ -230,7 +247,7 @@ export class GithubFake {
     }
     const hookAnswer = this.deliveries.route(req.method ?? 'GET', path, url);
     if (hookAnswer) return this.send(res, hookAnswer.status, hookAnswer.body, hookAnswer.headers);
-    const workflow = this.workflowRoute(req.method ?? 'GET', path, body);
+    const workflow = this.workflowRoute(req.method ?? 'GET', path, body, url.searchParams);
     if (workflow) return this.send(res, workflow.status, workflow.body);
     if (req.method !== 'GET') return this.notFound(res);
 
@@ -312,6 +329,7 @@ export class GithubFake {
     { authorLogin?: string; authorType?: string; committerLogin?: string; committerType?: string }
   >();
   private readonly commitPulls = new Map<string, number[]>();
+  private readonly repositoryFiles = new Map<string, Buffer>();
   private readonly checkRunDetails = new Map<
     string,
     {
@@ -331,6 +349,7 @@ export class GithubFake {
     method: string,
     path: string,
     body: unknown,
+    query?: URLSearchParams,
   ): { status: number; body: unknown } | null {
     let m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})$/.exec(path);
     if (m && method === 'GET') {
@@ -355,6 +374,14 @@ export class GithubFake {
           pullRequestJson(repo, n, this.pullRequests.get(`${repo}#${n}`) ?? { headSha: m?.[2] }),
         ),
       };
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/.exec(path);
+    if (m && method === 'GET') {
+      const ref = query?.get('ref') ?? 'main';
+      const filePath = decodeURIComponent(m[2]);
+      const content = this.repositoryFiles.get(`${m[1]}@${ref}:${filePath}`);
+      if (!content) return { status: 404, body: { message: 'Not Found' } };
+      return { status: 200, body: contentFileJson(m[1], filePath, ref, content) };
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/check-runs\/(\d+)(\/annotations)?$/.exec(path);
     if (m && method === 'GET') {
@@ -502,7 +529,10 @@ function pullRequestJson(
     state: pr.state ?? 'open',
     locked: false,
     title: pr.title ?? `Pull request ${prNumber}`,
-    user: { login: 'octocat', id: 1, type: 'User' },
+    user: { login: pr.authorLogin ?? 'octocat', id: 1, type: pr.authorType ?? 'User' },
+    ...(pr.authorAssociation === null
+      ? {}
+      : { author_association: pr.authorAssociation ?? 'OWNER' }),
     body: 'Fake pull request',
     labels: (pr.labels ?? []).map((name, i) => ({
       id: 100 + i,
@@ -516,7 +546,7 @@ function pullRequestJson(
       label: `${owner}:${pr.headRef ?? 'feature'}`,
       ref: pr.headRef ?? 'feature',
       sha: headSha,
-      repo: { full_name: repo },
+      repo: pr.headRepository === null ? null : { full_name: pr.headRepository ?? repo },
     },
     base: {
       label: `${owner}:${pr.baseRef ?? 'main'}`,
@@ -526,6 +556,37 @@ function pullRequestJson(
     },
     created_at: '2024-01-01T00:00:00Z',
     updated_at: '2024-01-02T00:00:00Z',
+  };
+}
+
+/** GitHub's content-file answer; files over 1 MB come without content (`encoding: none`). */
+function contentFileJson(
+  repo: string,
+  path: string,
+  ref: string,
+  content: Buffer,
+): Record<string, unknown> {
+  const blobSha = createHash('sha1')
+    .update(`blob ${content.length}\0`)
+    .update(content)
+    .digest('hex');
+  const large = content.length > 1024 * 1024;
+  const api = `https://api.github.com/repos/${repo}/contents/${path}?ref=${ref}`;
+  const html = `https://github.com/${repo}/blob/${ref}/${path}`;
+  const git = `https://api.github.com/repos/${repo}/git/blobs/${blobSha}`;
+  return {
+    type: 'file',
+    encoding: large ? 'none' : 'base64',
+    size: content.length,
+    name: path.split('/').at(-1),
+    path,
+    content: large ? '' : content.toString('base64').replace(/.{60}/g, '$&\n'),
+    sha: blobSha,
+    url: api,
+    git_url: git,
+    html_url: html,
+    download_url: `https://raw.githubusercontent.com/${repo}/${ref}/${path}`,
+    _links: { self: api, git, html },
   };
 }
 

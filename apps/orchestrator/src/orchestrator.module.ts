@@ -12,6 +12,7 @@ import { ApiAuthGuard } from './auth/api-auth.guard';
 import { EventsModule } from './events/events.module';
 import { TasksModule } from './tasks/tasks.module';
 import { RulesModule } from './rules/rules.module';
+import { AgentRunsModule } from './agent-runs/agent-runs.module';
 import { ApiThrottleGuard } from './throttle/api-throttle.guard';
 import { AuthModule } from './auth/auth.module';
 import { ConsoleModule } from './console/console.module';
@@ -33,6 +34,7 @@ export class OrchestratorModule implements OnApplicationShutdown {
         TasksModule,
         AdminModule,
         RulesModule,
+        AgentRunsModule,
         AuditModule,
         AuthModule,
         ConsoleModule,

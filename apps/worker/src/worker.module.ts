@@ -11,6 +11,7 @@ import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure
 import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
 import { DeliveryRecoveryHandler } from './handlers/delivery-recovery.handler';
 import { DELIVERY_RECOVERY_PROVIDERS } from './recovery/delivery-recovery.providers';
+import { AGENT_TRUST_PROVIDERS } from './agents/agent-trust.providers';
 import { HandlerRegistry } from './handlers/handler-registry';
 import { AgentPolicy } from './handlers/agent-policy';
 import { PrCommenter } from './handlers/pr-commenter';
@@ -114,6 +115,7 @@ export class WorkerModule {
         { provide: WORKER_CONFIG, useValue: config },
         ...HANDLERS,
         ...DELIVERY_RECOVERY_PROVIDERS,
+        ...AGENT_TRUST_PROVIDERS,
         ...codegen.providers,
         {
           provide: HandlerRegistry,

@@ -157,7 +157,79 @@ describe('GithubClient against the GitHub fake', () => {
         title: 'Fix the flux capacitor',
         htmlUrl: `https://github.com/${REPO}/pull/42`,
         labels: ['bug', 'codegen'],
+        authorLogin: 'octocat',
+        authorType: 'User',
+        authorAssociation: 'OWNER',
+        headRepository: REPO,
+        baseRepository: REPO,
       });
+    });
+
+    it('reports who opened it and from where: a fork, a deleted fork, no association', async () => {
+      fake.setPullRequest(REPO, 43, {
+        headRepository: 'stranger/hello.world',
+        authorLogin: 'stranger',
+        authorAssociation: 'FIRST_TIME_CONTRIBUTOR',
+      });
+      fake.setPullRequest(REPO, 44, { headRepository: null, authorAssociation: null });
+      await expect(client().getPullRequest(REPO, 43)).resolves.toMatchObject({
+        authorLogin: 'stranger',
+        authorAssociation: 'FIRST_TIME_CONTRIBUTOR',
+        headRepository: 'stranger/hello.world',
+        baseRepository: REPO,
+      });
+      await expect(client().getPullRequest(REPO, 44)).resolves.toMatchObject({
+        authorAssociation: null,
+        headRepository: null,
+      });
+    });
+  });
+
+  describe('getRepositoryFile', () => {
+    it('reads a file at a ref through the contents API, decoded; null when absent', async () => {
+      fake.setRepositoryFile(
+        REPO,
+        '.github/webhook-orchestrator.yml',
+        'agent_runs: false\n',
+        'main',
+      );
+      const file = await client().getRepositoryFile(
+        REPO,
+        '.github/webhook-orchestrator.yml',
+        'main',
+        1024,
+      );
+      expect(file).toMatchObject({
+        type: 'file',
+        size: 18,
+        sha: expect.stringMatching(/^[0-9a-f]{40}$/),
+      });
+      expect(Buffer.from(file?.content ?? []).toString('utf8')).toBe('agent_runs: false\n');
+      expect(fake.requests.at(-1)?.path).toBe(
+        `/repos/${REPO}/contents/.github/webhook-orchestrator.yml?ref=main`,
+      );
+      await expect(
+        client().getRepositoryFile(REPO, '.github/webhook-orchestrator.yml', 'feature', 1024),
+      ).resolves.toBeNull();
+    });
+
+    it('does not decode a file above the limit, nor one GitHub sends without content', async () => {
+      fake.setRepositoryFile(REPO, 'big.yml', 'x'.repeat(2000));
+      fake.setRepositoryFile(REPO, 'huge.yml', Buffer.alloc(1024 * 1024 + 1, 0x61));
+      await expect(client().getRepositoryFile(REPO, 'big.yml', null, 1000)).resolves.toMatchObject({
+        size: 2000,
+        content: null,
+      });
+      await expect(
+        client().getRepositoryFile(REPO, 'huge.yml', null, 10 * 1024 * 1024),
+      ).resolves.toMatchObject({ size: 1024 * 1024 + 1, content: null });
+    });
+
+    it('refuses a path that could leave the repository', async () => {
+      await expect(client().getRepositoryFile(REPO, '../secrets', null, 10)).rejects.toMatchObject({
+        transient: false,
+      });
+      expect(fake.requests).toHaveLength(0);
     });
 
     it('rejects a malformed answer as permanent without retrying', async () => {

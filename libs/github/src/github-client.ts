@@ -16,6 +16,7 @@ import type {
   CommitSummary,
   GithubClientOptions,
   PullRequestFile,
+  RepositoryFile,
   PullRequestSummary,
 } from './github.types';
 import { GithubAnswerError } from './answer-excerpt';
@@ -399,6 +400,36 @@ export class GithubClient {
           .map((a, i) => toAnnotation(a, `annotations[${i}]`)),
     );
     return { ...run, annotations };
+  }
+
+  /**
+   * A file's content through the contents API at `ref` (a branch; the default branch when
+   * omitted); null when there is no such file (404). Content larger than `maxBytes` is not
+   * decoded (`content: null`, `size` says how large it is).
+   * @param repository `owner/repo`
+   */
+  async getRepositoryFile(
+    repository: string,
+    path: string,
+    ref: string | null,
+    maxBytes: number,
+  ): Promise<RepositoryFile | null> {
+    const repoPath = repositoryPath(repository);
+    if (!/^[A-Za-z0-9_.\-/]{1,255}$/.test(path) || path.split('/').includes('..'))
+      throw new ExternalServiceError(SERVICE, 'invalid repository file path', false);
+    const query = ref === null ? '' : `?ref=${encodeURIComponent(ref)}`;
+    const encodedPath = path.split('/').map(encodeURIComponent).join('/');
+    try {
+      return await this.get(
+        'get_repository_content',
+        `${repoPath}/contents/${encodedPath}${query}`,
+        undefined,
+        (body) => toRepositoryFile(body, maxBytes),
+      );
+    } catch (error) {
+      if (error instanceof ExternalServiceError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   /**
@@ -913,7 +944,27 @@ function toPullRequestSummary(value: unknown): PullRequestSummary {
     labels: asArray(pr.labels ?? [], 'labels').map((label, i) =>
       str(asRecord(label, `labels[${i}]`), 'name', `labels[${i}]`),
     ),
+    authorLogin: account(pr.user).login,
+    authorType: account(pr.user).type,
+    authorAssociation: typeof pr.author_association === 'string' ? pr.author_association : null,
+    // A deleted fork leaves `head.repo: null`.
+    headRepository: isRecord(head.repo) ? nullableStr(head.repo, 'full_name', 'head.repo') : null,
+    baseRepository: isRecord(base.repo) ? nullableStr(base.repo, 'full_name', 'base.repo') : null,
   };
+}
+
+function toRepositoryFile(value: unknown, maxBytes: number): RepositoryFile {
+  // A directory answers with an array of entries.
+  if (Array.isArray(value)) return { type: 'dir', sha: '', size: 0, content: null };
+  const file = asRecord(value, 'body');
+  const type = str(file, 'type', 'body');
+  const size = int(file, 'size', 'body');
+  const sha = str(file, 'sha', 'body');
+  if (type !== 'file' || size > maxBytes) return { type, sha, size, content: null };
+  // Files over 1 MB come with encoding "none" and empty content.
+  if (file.encoding !== 'base64' || typeof file.content !== 'string')
+    return { type, sha, size, content: null };
+  return { type, sha, size, content: new Uint8Array(Buffer.from(file.content, 'base64')) };
 }
 
 function toCheckRunPage(value: unknown): { totalCount: number; items: CheckRunSummary[] } {

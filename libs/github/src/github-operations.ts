@@ -11,6 +11,7 @@ export const GITHUB_OPERATIONS = [
   'list_commit_pulls',
   'get_check_run',
   'list_annotations',
+  'get_repository_content',
   'create_comment',
   'update_comment',
   'list_hook_deliveries',

@@ -61,6 +61,26 @@ export interface PullRequestSummary {
   htmlUrl: string;
   /** Label names. */
   labels: string[];
+  /** The author's login and account type (`User`, `Bot`); null when GitHub sent none. */
+  authorLogin: string | null;
+  authorType: string | null;
+  /** `author_association`: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, …; null when absent. */
+  authorAssociation: string | null;
+  /** `head.repo.full_name`; null when the head repository (a fork) was deleted. */
+  headRepository: string | null;
+  /** `base.repo.full_name`; null when GitHub sent none. */
+  baseRepository: string | null;
+}
+
+/** A file read through the contents API. */
+export interface RepositoryFile {
+  /** `file`, `dir`, `symlink` or `submodule`: only files have content. */
+  type: string;
+  /** The blob SHA (changes exactly when the content does). */
+  sha: string;
+  size: number;
+  /** The decoded bytes; null for non-files and for files larger than the caller's limit. */
+  content: Uint8Array | null;
 }
 
 /** One check run of a check suite. */

@@ -19,3 +19,5 @@ export * from './retention/retention';
 export * from './audit/audit-log.entity';
 export * from './audit/audit-log.repository';
 export * from './auth/revoked-token.repository';
+export * from './agent-runs/agent-budget.repository';
+export * from './agent-runs/repository-rules-file.repository';

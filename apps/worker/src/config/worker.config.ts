@@ -55,6 +55,18 @@ export interface WorkerConfig extends CommonConfig {
     maxRunsPerPrPerDay: number;
     /** Post (and update) one PR comment linking the agent run, when a GitHub token is set. */
     prComments: boolean;
+    /** How Codegen's own pull requests are recognised: author logins (lower case) ... */
+    codegenAuthors: string[];
+    /** ... and the head-branch prefix of the branches its agent creates. */
+    codegenBranchPrefix: string;
+    /** Start check-failure runs on Codegen's own PRs too (its auto-fixer usually handles them). */
+    fixCodegenPullRequests: boolean;
+  };
+  /** Repositories' own `.github/webhook-orchestrator.yml` (default branch). */
+  repositoryRules: {
+    enabled: boolean;
+    /** A stored read is used this long before the file is read again. */
+    refreshMs: number;
   };
   breaker: { threshold: number; halfOpenAfterMs: number };
   relay: { intervalMs: number; pendingAgeMs: number; queuedCheckAgeMs: number; batchSize: number };
@@ -127,6 +139,17 @@ export function loadWorkerConfig(
     agent: {
       maxRunsPerPrPerDay: env.int('AGENT_MAX_RUNS_PER_PR_PER_DAY', 5, 0, 1000),
       prComments: env.bool('PR_COMMENTS_ENABLED', true),
+      codegenAuthors: env
+        .string('AGENT_CODEGEN_AUTHORS', 'codegen-sh[bot]')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s.length > 0),
+      codegenBranchPrefix: env.string('AGENT_CODEGEN_BRANCH_PREFIX', 'codegen-bot/'),
+      fixCodegenPullRequests: env.bool('AGENT_FIX_CODEGEN_PRS', false),
+    },
+    repositoryRules: {
+      enabled: env.bool('REPOSITORY_RULES_ENABLED', true),
+      refreshMs: env.int('REPOSITORY_RULES_REFRESH_MS', 300_000, 0, 86_400_000),
     },
     breaker: {
       threshold: env.int('CIRCUIT_BREAKER_THRESHOLD', 5, 1, 1000),

@@ -30,6 +30,8 @@ export function agentTriggerChild(
       trigger_kind: triggerKind,
       prompt_kind: context.kind,
       reasons: context.reasons,
+      // Read by the trust gate: a fork PR's run must never push to the fork's branch.
+      push_target: context.fork ? 'new_pull_request' : 'head_branch',
       prompt: buildCodegenPrompt({ ...context, prNumber }),
     },
   };

@@ -44,6 +44,8 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
               repository: task.repository as string,
               prNumber: pr.number,
               branch: pr.branch,
+              fork: pr.fork,
+              baseBranch: pr.baseBranch,
               headSha: task.commitSha,
               reasons: analysis.reasons,
               categories: analysis.categories,

@@ -64,6 +64,8 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
               repository,
               prNumber: pr.number,
               branch: pr.branch,
+              fork: pr.fork,
+              baseBranch: pr.baseBranch,
               headSha: task.commitSha,
               reasons: analysis.reasons,
               categories: analysis.categories,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
+import { commentText } from '@app/domain';
 import { LOGGER } from '@app/platform';
 import { WorkflowTaskEntity } from '@app/persistence';
 import { GithubClient } from '@app/github';
@@ -81,6 +82,11 @@ export class PrCommenter {
     }
   }
 
+  /**
+   * A fixed template: only the service's own words, the run id and links it checked, and
+   * untrusted text (reasons with check names, Codegen's summary) as plain escaped text with
+   * `@mentions` broken, so a comment never notifies anyone or renders markup it was fed.
+   */
   private body(
     task: WorkflowTaskEntity,
     runId: string,
@@ -88,21 +94,55 @@ export class PrCommenter {
     state: 'started' | 'completed' | 'failed',
     output: Record<string, unknown> = {},
   ): string {
-    const link = webUrl ? `[agent run ${runId}](${webUrl})` : `agent run ${runId}`;
-    const sha = task.commitSha ? ` for \`${task.commitSha.slice(0, 12)}\`` : '';
+    const id = /^[0-9A-Za-z_-]{1,40}$/.test(runId) ? runId : 'unknown';
+    const url = safeUrl(webUrl);
+    const link = url ? `[agent run ${id}](${url})` : `agent run ${id}`;
+    const sha =
+      task.commitSha && /^[0-9a-f]{7,64}$/i.test(task.commitSha)
+        ? ` for \`${task.commitSha.slice(0, 12)}\``
+        : '';
+    const fork = task.inputData.push_target === 'new_pull_request';
     const lines = [`<!-- webhook-orchestrator:agent-run task=${task.taskId} -->`];
     if (state === 'started') lines.push(`🤖 Codegen ${link} started${sha}.`);
     else lines.push(`🤖 Codegen ${link}${sha} ${state === 'completed' ? 'finished' : 'failed'}.`);
+    if (fork)
+      lines.push(
+        '',
+        'This pull request comes from a fork: the agent does not push to its branch, it opens a new pull request against the base branch instead.',
+      );
     const reasons = Array.isArray(task.inputData.reasons)
-      ? (task.inputData.reasons as unknown[]).map(String)
+      ? (task.inputData.reasons as unknown[]).map((r) => commentText(r, 200)).filter(Boolean)
       : [];
     if (reasons.length > 0) lines.push('', `Why: ${reasons.slice(0, 5).join('; ')}`);
-    const prs = Array.isArray(output.pull_requests)
-      ? (output.pull_requests as Array<{ url?: unknown }>)
-      : [];
-    for (const pr of prs.slice(0, 5)) if (typeof pr.url === 'string') lines.push(`- ${pr.url}`);
-    if (typeof output.summary === 'string' && output.summary)
-      lines.push('', output.summary.slice(0, 2000));
+    const prs = (Array.isArray(output.pull_requests) ? (output.pull_requests as unknown[]) : [])
+      .map((pr) => safeUrl((pr as { url?: unknown } | null)?.url))
+      .filter((u): u is string => u !== null)
+      .slice(0, 5);
+    if (prs.length > 0) {
+      lines.push(
+        '',
+        fork && task.prNumber !== null
+          ? `Pull requests the agent opened for #${task.prNumber}:`
+          : 'Pull requests the agent opened or updated:',
+      );
+      for (const pr of prs) lines.push(`- ${pr}`);
+    }
+    if (typeof output.summary === 'string' && output.summary.trim()) {
+      const quoted = output.summary
+        .split(/\r?\n/)
+        .map((line) => commentText(line, 500))
+        .filter((line) => line.length > 0)
+        .slice(0, 20);
+      let total = 0;
+      const kept = quoted.filter((line) => (total += line.length) <= 2000);
+      lines.push('', "Codegen's summary:", ...kept.map((line) => `> ${line}`));
+    }
     return lines.join('\n');
   }
+}
+
+/** An http(s) URL without spaces, quotes or brackets (it goes inside Markdown link syntax). */
+function safeUrl(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 500) return null;
+  return /^https?:\/\/[^\s()<>"'`[\]]+$/i.test(value) ? value : null;
 }

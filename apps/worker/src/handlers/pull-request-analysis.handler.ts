@@ -4,6 +4,7 @@ import { DomainError, ErrorCode } from '@app/platform';
 import { TaskRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { TrustLabelRelease } from '../agents/trust-label-release';
 import { agentTriggerChild } from './agent-trigger';
 import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
 
@@ -16,6 +17,7 @@ export class PullRequestAnalysisHandler implements TaskHandler {
     private readonly github: GithubClient,
     private readonly tasks: TaskRepository,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly trustLabel: TrustLabelRelease,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -30,6 +32,11 @@ export class PullRequestAnalysisHandler implements TaskHandler {
         ErrorCode.InvalidInput,
         'task has no repository or pull request number',
       );
+    }
+    if (action === 'labeled') {
+      // Routed only for the opt-in label: start what the trust gate held back.
+      const released = await this.trustLabel.release(task, inputString(task.inputData, 'label'));
+      return { outputData: { ...released, superseded_task_ids: superseded } };
     }
     if (draft && action !== 'ready_for_review') {
       return {
@@ -60,6 +67,9 @@ export class PullRequestAnalysisHandler implements TaskHandler {
             reasons: analysis.reasons,
             prTitle: inputString(task.inputData, 'title'),
             prUrl: inputString(task.inputData, 'html_url'),
+            // A deleted or foreign head repository: the agent opens a new PR instead of pushing.
+            fork: task.inputData.is_fork !== false,
+            baseBranch: inputString(task.inputData, 'base_ref'),
           }),
         ]
       : [];

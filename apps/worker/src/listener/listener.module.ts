@@ -6,6 +6,7 @@ import { GITHUB_OPERATIONS } from '@app/github';
 import { ExternalServiceTelemetry, METRICS_REGISTRY } from '@app/platform';
 import { ObservabilityModule } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { AgentTrustTelemetry } from '../agents/agent-trust-telemetry';
 import { ClientTelemetry } from './client-telemetry.service';
 import { RelayTelemetry } from './relay-telemetry';
 import { WorkerHeartbeat } from './worker-heartbeat.service';
@@ -44,10 +45,11 @@ export class WorkerListenerModule {
         },
         ClientTelemetry,
         RelayTelemetry,
+        AgentTrustTelemetry,
         WorkerHeartbeat,
         WorkerListener,
       ],
-      exports: [ExternalServiceTelemetry, RelayTelemetry, WorkerListener],
+      exports: [ExternalServiceTelemetry, RelayTelemetry, AgentTrustTelemetry, WorkerListener],
     };
   }
 }

@@ -293,6 +293,61 @@ export class TaskRepository {
     return Number(rows[0].n);
   }
 
+  /**
+   * Agent triggers the trust gate held back (cancelled `untrusted: …`) for this PR at this head
+   * SHA go back to `pending`, each at most once: the conditional UPDATE lets one caller win,
+   * and a trigger whose commit already has another live or finished trigger stays held (the
+   * dedupe index refuses it). Returns the released task ids and their attempts left.
+   */
+  async releaseHeldTriggers(
+    repository: string,
+    prNumber: number,
+    headSha: string,
+  ): Promise<Array<{ taskId: string; attemptsLeft: number }>> {
+    return this.dataSource.transaction(async (m) => {
+      const held = await m.query<Array<{ id: string; task_id: string; webhook_event_id: string | null }>>(
+        `SELECT id, task_id, webhook_event_id FROM workflow_tasks
+         WHERE task_type = 'codegen_trigger' AND repository = $1 AND pr_number = $2
+           AND lower(commit_sha) = lower($3) AND status = 'cancelled' AND error_message LIKE 'untrusted:%'
+         ORDER BY id FOR UPDATE`,
+        [repository, prNumber, headSha],
+      );
+      const released: Array<{ taskId: string; attemptsLeft: number }> = [];
+      for (const row of held) {
+        await m.query('SAVEPOINT release_held');
+        try {
+          const rows = returnedRows<{ retry_count: number; max_retries: number }>(
+            await m.query(
+              `UPDATE workflow_tasks SET status = 'pending', error_message = NULL, completed_at = NULL,
+                 claim_token = NULL, lease_expires_at = NULL, agent_run_requested_at = NULL,
+                 output_data = coalesce(output_data, '{}'::jsonb) || jsonb_build_object('released_by_trust_label', now()),
+                 updated_at = now()
+               WHERE id = $1 AND status = 'cancelled' AND error_message LIKE 'untrusted:%'
+               RETURNING retry_count, max_retries`,
+              [row.id],
+            ),
+          );
+          await m.query('RELEASE SAVEPOINT release_held');
+          if (rows.length === 0) continue;
+          if (row.webhook_event_id !== null)
+            await m.query(
+              `UPDATE webhook_events SET processed = false, processing_completed_at = NULL, updated_at = now()
+               WHERE id = $1`,
+              [row.webhook_event_id],
+            );
+          released.push({
+            taskId: row.task_id,
+            attemptsLeft: Math.max(1, rows[0].max_retries + 1 - rows[0].retry_count),
+          });
+        } catch (error) {
+          await m.query('ROLLBACK TO SAVEPOINT release_held');
+          if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+        }
+      }
+      return released;
+    });
+  }
+
   /** Ends an attempt that will be retried: back to queued, with the error kept for operators. */
   async scheduleRetry(claim: ClaimedTask, error: string): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {

@@ -23,6 +23,8 @@ export enum AuditType {
   DeliveryRecovery = 'admin.delivery_recovery',
   /** `POST /api/v1/admin/tokens/revoke`, whatever its outcome. */
   TokenRevoke = 'admin.token_revoke',
+  /** A repository's `.github/webhook-orchestrator.yml` was ignored: unparseable, huge or binary. */
+  RepositoryRulesIgnored = 'rules.repository_file_ignored',
 }
 
 export const AUDIT_TYPES: readonly AuditType[] = Object.values(AuditType);

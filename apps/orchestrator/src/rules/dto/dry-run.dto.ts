@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsObject, Matches } from 'class-validator';
+import { RepositoryRulesFileDto, RuleSourcesDto, TrustDecisionDto } from './agent-trust.dto';
 
 export class DryRunRequestDto {
   @ApiProperty({
@@ -34,6 +35,14 @@ export class EffectiveRulesDto {
   @ApiProperty({ type: [String] }) skip_labels!: string[];
   @ApiProperty({ type: [String] }) bot_allowlist!: string[];
   @ApiProperty() include_cancelled_checks!: boolean;
+  @ApiProperty({
+    description: 'Only OWNER/MEMBER/COLLABORATOR pull requests from the base repository',
+  })
+  trust_gate!: boolean;
+  @ApiProperty({ nullable: true, type: String, example: 'agent:allow' })
+  trust_label!: string | null;
+  @ApiProperty({ example: 50 }) max_runs_per_repo_per_day!: number;
+  @ApiProperty({ example: 10 }) max_runs_per_author_per_day!: number;
 }
 
 export class DryRunResultDto {
@@ -44,8 +53,18 @@ export class DryRunResultDto {
   @ApiProperty({ nullable: true, type: String, description: 'Why nothing would be created' })
   reason!: string | null;
   @ApiProperty({ type: [DryRunTaskDto] }) tasks!: DryRunTaskDto[];
-  @ApiProperty({ type: EffectiveRulesDto, description: 'The rules in force for this repository' })
+  @ApiProperty({
+    type: EffectiveRulesDto,
+    description:
+      "The rules in force for this repository: the server's, narrowed by the repository's own file",
+  })
   rules!: EffectiveRulesDto;
   @ApiProperty({ nullable: true, type: String, description: 'The rules file in use, if any' })
   rules_file!: string | null;
+  @ApiProperty({ type: RuleSourcesDto, description: 'Where each rule value came from' })
+  rule_sources!: RuleSourcesDto;
+  @ApiProperty({ type: RepositoryRulesFileDto, nullable: true })
+  repository_file!: RepositoryRulesFileDto | null;
+  @ApiProperty({ type: TrustDecisionDto, description: 'The trust gate for this payload' })
+  trust!: TrustDecisionDto;
 }

@@ -6,6 +6,7 @@ import { DedupeHoldsFailedRuns1795930000000 } from './1795930000000-dedupe-holds
 import { AgentRunRequested1795940000000 } from './1795940000000-agent-run-requested';
 import { ConsoleLookups1796168478869 } from './1796168478869-console-lookups';
 import { RevokedTokens1796168835391 } from './1796168835391-revoked-tokens';
+import { AgentTrust1796169400136 } from './1796169400136-agent-trust';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AgentRunRequested1795940000000,
   ConsoleLookups1796168478869,
   RevokedTokens1796168835391,
+  AgentTrust1796169400136,
 ];
