@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
+import { issueAccessToken, mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';
 import { consoleDirectory } from '../apps/orchestrator/src/console/console-assets';
 import { CodegenFake, GithubFake } from './fakes';
@@ -474,6 +474,30 @@ describeInBrowser('operator console in a browser', () => {
     await page.getByLabel('API token').fill(viewerToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('returns to sign-in with a message when an operator revokes the token mid-session', async () => {
+    const { page, problems } = await open([UNAUTHORIZED_FETCH]);
+    const issued = issueAccessToken(SECRET_KEY, { sub: 'rita', role: Role.Viewer }, 600);
+    await signIn(page, issued.token);
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+    expect(await page.locator('.session .who').getAttribute('title')).toBe(`token id ${issued.id}`);
+    const revoked = await fetch(`${orch.url}/api/v1/admin/tokens/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token_id: issued.id }),
+    });
+    expect(revoked.status).toBe(200);
+    await page.getByRole('link', { name: 'Agent runs', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.locator('#notice').textContent()).toContain('no longer accepts your token');
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
+    // The revoked token cannot sign in again either.
+    await page.getByLabel('API token').fill(issued.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This token was refused').waitFor();
     expect(problems).toEqual([]);
     await page.close();
   });

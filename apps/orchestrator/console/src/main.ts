@@ -36,7 +36,7 @@ function drawSession(): void {
     sessionBox,
     h(
       'span',
-      { class: 'who' },
+      { class: 'who', title: `token id ${info.token_id}` },
       info.subject,
       ' · ',
       h('strong', { 'data-testid': 'role' }, info.role),

@@ -2,7 +2,8 @@
 export interface TokenInfo {
   subject: string;
   role: 'viewer' | 'operator';
-  issued_at: string | null;
+  /** What `POST /api/v1/admin/tokens/revoke` takes to end this token everywhere. */
+  token_id: string;
   expires_at: string;
 }
 
