@@ -34,7 +34,7 @@ function runWith(present: string[], args: string[] = ['--tools-only']) {
   }
 }
 
-const ALL_TOOLS = ['promtool', 'docker-compose', 'yamllint', 'openssl', 'redis-server'];
+const ALL_TOOLS = ['promtool', 'docker-compose', 'yamllint', 'openssl', 'redis-server', 'chromium'];
 
 describe('scripts/prerequisites.sh (the first step of npm test and of CI)', () => {
   it('passes at once when every tool is there', () => {
@@ -44,7 +44,7 @@ describe('scripts/prerequisites.sh (the first step of npm test and of CI)', () =
   });
 
   it('stops at once with the exact install command when it cannot install', () => {
-    const run = runWith(['promtool', 'openssl', 'redis-server']);
+    const run = runWith(['promtool', 'openssl', 'redis-server', 'chromium']);
     expect(run.status).toBe(2);
     // Missing: docker-compose and yamllint, named as the Debian packages, in one command.
     expect(run.stderr).toContain('missing Debian packages: docker-compose yamllint');
