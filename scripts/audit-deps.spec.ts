@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Advisory, evaluate, main, parseAllowlist, parseAuditOutput } from './audit-deps';
@@ -238,6 +238,7 @@ describe('audit-deps as run', () => {
     }),
   );
   writeFileSync(join(root, 'audit-allowlist.json'), JSON.stringify({ advisories: [] }));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
   // A registry nobody listens on: npm cannot audit.
   const offline = {
     ...process.env,

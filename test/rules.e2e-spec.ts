@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@app/platform';
@@ -23,8 +23,14 @@ import {
 
 const prefix = `${process.env.TEST_QUEUE_PREFIX}_rules`;
 
+const rulesDirs: string[] = [];
+afterAll(() => {
+  for (const dir of rulesDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function rulesFile(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+  rulesDirs.push(dir);
   const file = join(dir, 'rules.yml');
   writeFileSync(file, yaml);
   return file;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -763,6 +764,8 @@ describe('transport security (TLS terminators with a throw-away CA in front of t
   beforeAll(() => {
     pki = makeTestPki();
   });
+  // It holds private keys: never left behind.
+  afterAll(() => pki && rmSync(pki.dir, { recursive: true, force: true }));
 
   function viaTls(url: string, port: number, query: string): string {
     const target = new URL(url);

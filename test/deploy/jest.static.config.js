@@ -12,5 +12,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   testEnvironment: 'node',
   moduleNameMapper,
+  // Temporary folders land in one of the run's own, which must be empty at the end.
+  globalSetup: '<rootDir>/test/support/tmp-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/tmp-global-teardown.ts',
   testTimeout: 120000,
 };

@@ -59,7 +59,10 @@ export async function startFaultRun(
   if (!databaseUrl) {
     const adminUrl =
       process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const dbName = `orchestrator_faults_${id}`;
+    // Named after the run's database when there is one, so the run's teardown can vouch for it.
+    const dbName = process.env.TEST_DATABASE_NAME
+      ? `${process.env.TEST_DATABASE_NAME}_f${randomBytes(3).toString('hex')}`
+      : `orchestrator_faults_${id}`;
     const admin = new Client({ connectionString: adminUrl });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${dbName}`);

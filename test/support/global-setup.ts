@@ -3,10 +3,12 @@ import 'tsconfig-paths/register';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { runMigrations } from '@app/persistence';
+import { makeTmpRoot } from './run-scope';
 
 /**
  * Creates a database of this run's own, runs the real migrations into it, and gives the suites
- * its URL and a Bull key prefix of their own, so parallel runs never collide.
+ * its URL and a Bull key prefix of their own, so parallel runs never collide. TMPDIR points to a
+ * folder of the run's own, so the teardown can tell whether a suite left a temporary folder.
  */
 export default async function globalSetup(): Promise<void> {
   const adminUrl =
@@ -23,5 +25,9 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_NAME = name;
   process.env.TEST_QUEUE_PREFIX = `test_${runId}`;
   process.env.TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  const tmpRoot = makeTmpRoot(runId);
+  process.env.TEST_TMP_ROOT = tmpRoot;
+  // os.tmpdir() reads it on every call, here and in every process the tests start.
+  process.env.TMPDIR = tmpRoot;
   await runMigrations(process.env.TEST_DATABASE_URL);
 }

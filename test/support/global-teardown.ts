@@ -1,35 +1,30 @@
-import { Client } from 'pg';
-import Redis from 'ioredis';
+import { sweepRun } from './run-scope';
 
-/** Drops this run's database and its Bull keys. */
+/**
+ * Drops this run's database and its Bull keys, removes its temporary folder, and fails the run
+ * when a suite left something behind (a database, a temporary file or folder, or a process still
+ * writing Redis keys under the run's prefixes); whatever it finds is removed all the same.
+ */
 export default async function globalTeardown(): Promise<void> {
-  const adminUrl =
-    process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = process.env.TEST_DATABASE_NAME;
-  if (name && process.env.KEEP_TEST_DATABASE !== '1') {
-    const admin = new Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-  const prefix = process.env.TEST_QUEUE_PREFIX;
-  if (prefix && process.env.TEST_REDIS_URL) {
-    const redis = new Redis(process.env.TEST_REDIS_URL, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-    });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } catch {
-      // Redis may have been stopped by a test; its keys are then gone anyway.
-    } finally {
-      redis.disconnect();
-    }
+  const databaseName = process.env.TEST_DATABASE_NAME;
+  const queuePrefix = process.env.TEST_QUEUE_PREFIX;
+  const tmpRoot = process.env.TEST_TMP_ROOT;
+  if (!databaseName || !queuePrefix || !tmpRoot) return;
+  const leftovers = await sweepRun(
+    {
+      adminUrl:
+        process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+      databaseName,
+      queuePrefix,
+      tmpRoot,
+    },
+    { dropDatabase: process.env.KEEP_TEST_DATABASE !== '1' },
+  );
+  if (leftovers.length > 0) {
+    throw new Error(
+      `the test run left ${leftovers.length} thing(s) behind (removed now; the suite that made ` +
+        `them must remove them itself):\n  ${leftovers.join('\n  ')}`,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@app/platform';
@@ -12,6 +12,7 @@ const base = {
   SECRET_KEY: 'k'.repeat(32),
 };
 const dir = mkdtempSync(join(tmpdir(), 'orch-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CA = join(dir, 'ca.pem');
 writeFileSync(CA, 'CA');
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EffectiveRules, globToRegExp, RulesError, WorkflowRules } from './workflow-rules';
@@ -101,10 +101,14 @@ repositories:
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     const file = join(dir, 'rules.yml');
     writeFileSync(file, 'defaults:\n  agent_runs: nope\n');
-    expect(() => WorkflowRules.fromFile(file, BASE)).toThrow(
-      `${file}:2:15: agent_runs must be true or false`,
-    );
-    expect(() => WorkflowRules.fromFile(join(dir, 'missing.yml'), BASE)).toThrow(/cannot read/);
+    try {
+      expect(() => WorkflowRules.fromFile(file, BASE)).toThrow(
+        `${file}:2:15: agent_runs must be true or false`,
+      );
+      expect(() => WorkflowRules.fromFile(join(dir, 'missing.yml'), BASE)).toThrow(/cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns globs into anchored, case-insensitive patterns', () => {

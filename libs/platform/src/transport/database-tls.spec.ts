@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,6 +11,7 @@ import {
 } from './database-tls';
 
 const dir = mkdtempSync(join(tmpdir(), 'db-tls-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CA = join(dir, 'ca.pem');
 writeFileSync(CA, '-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n');
 const BASE = 'postgres://app:s3cret@db.internal:5432/orchestrator';

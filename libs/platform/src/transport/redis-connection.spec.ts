@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { describeRedisConnection, parseRedisUrl, redisConnectionOptions } from './redis-connection';
 
 const dir = mkdtempSync(join(tmpdir(), 'redis-tls-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CA = join(dir, 'ca.pem');
 writeFileSync(CA, 'REDISCA');
 
