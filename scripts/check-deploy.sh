@@ -59,11 +59,11 @@ same_node_flags() {
   from_npm="$(node -p "require('./package.json').scripts['start:orchestrator']" |
     grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
   from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
-  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up.sh | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up/up.ts | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
   echo "npm: [$from_npm] image: [$from_image] up: [$from_up]"
   [ -n "$from_npm" ] && [ "$from_npm" = "$from_image" ] && [ "$from_npm" = "$from_up" ]
 }
-check "orchestrator node flags agree (package.json, entrypoint.sh, up.sh)" same_node_flags
+check "orchestrator node flags agree (package.json, entrypoint.sh, npm run up)" same_node_flags
 
 render() {
   kubectl kustomize k8s >"$tmp/k8s.yaml" || return 1
