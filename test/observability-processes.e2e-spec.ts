@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { signGithubPayload } from '@app/github';
 import { CodegenFake, GithubFake } from './fakes';
 import {
+  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   deliver,
@@ -127,7 +128,11 @@ describe('observability of the built apps as processes', () => {
     await truncateAll();
     const collector = await startCollector();
     const github = await GithubFake.start({ token: GITHUB_TOKEN });
-    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      autoCompleteAfterGets: 1,
+      repositories: exampleRepositories(),
+    });
     const env = {
       ...testEnv({
         QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_procobs`,
@@ -196,7 +201,11 @@ describe('observability of the built apps as processes', () => {
       github.setPullRequest(repo, 11, { headSha: sha });
       // Three answers: the in-call retries too, so the attempt fails and its error is logged.
       github.failNext(3, { status: 502, body: { message: `bad credentials ${GITHUB_TOKEN}` } });
-      codegen.failNext(1, { status: 500, body: { detail: `token ${CODEGEN_TOKEN} rejected` } });
+      codegen.failNext(1, {
+        status: 500,
+        route: 'create',
+        body: { message: `token ${CODEGEN_TOKEN} rejected`, status_code: 500 },
+      });
 
       const raw = JSON.stringify(payload);
       signature = signGithubPayload(raw, WEBHOOK_SECRET);

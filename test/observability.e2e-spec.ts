@@ -10,6 +10,7 @@ import {
 } from '../scripts/observability/queries';
 import { CodegenFake, GithubFake } from './fakes';
 import {
+  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   deliver,
@@ -65,7 +66,10 @@ describe('observability of both apps, end to end', () => {
 
   beforeAll(async () => {
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     orch = await startOrchestrator({ QUEUE_PREFIX: PREFIX });
     worker = await startWorker({
       QUEUE_PREFIX: PREFIX,

@@ -2,6 +2,7 @@ import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-bas
 import { startTracing, TracingHandle } from '@app/platform/tracing';
 import { CodegenFake, GithubFake } from './fakes';
 import {
+  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   deliver,
@@ -52,7 +53,11 @@ describe('one trace from the delivery to the Codegen request', () => {
   beforeAll(async () => {
     tracing = startTracing({ serviceName: 'e2e', exporter, instrument: false });
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      autoCompleteAfterGets: 1,
+      repositories: exampleRepositories(),
+    });
     const prefix = `${process.env.TEST_QUEUE_PREFIX}_trace`;
     orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
     worker = await startWorker({

@@ -3,6 +3,7 @@ import type { Queue } from 'bull';
 import Redis from 'ioredis';
 import { CodegenFake, GithubFake } from './fakes';
 import {
+  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   db,
@@ -78,7 +79,10 @@ describe('worker: every task type, end to end', () => {
 
   beforeAll(async () => {
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     orch = await startOrchestrator({ QUEUE_PREFIX: PREFIX });
     worker = await startWorker({
       QUEUE_PREFIX: PREFIX,
@@ -143,15 +147,20 @@ describe('worker: every task type, end to end', () => {
     expect(codegen.createdRuns).toHaveLength(1);
     const run = codegen.createdRuns[0];
     expect(run.authorization).toBe(`Bearer ${CODEGEN_TOKEN}`);
-    expect(run.orgId).toBe('42');
+    expect(run.orgId).toBe(42);
+    // Codegen's id of the repository, from its repository list.
+    expect(run.repoId).toBe(codegen.repositoryId(repo));
     expect(run.prompt).toContain(repo);
     expect(run.prompt).toContain('#7');
     expect(run.prompt).toContain('a'.repeat(40));
-    expect(run.metadata).toMatchObject({
+    expect(run.metadata).toEqual({
       task_id: trigger.task_id,
       repository: repo,
       pr_number: 7,
+      head_sha: 'a'.repeat(40),
+      trigger_kind: 'pull_request',
     });
+    expect(codegen.violations).toEqual([]);
 
     // Each attempt is recorded with real timing, and the event is marked processed.
     const [exec] = await executions(analysis.id);
@@ -322,7 +331,7 @@ describe('worker: every task type, end to end', () => {
 
   it('retries Codegen 5xx and honours 429 Retry-After, starting exactly one run', async () => {
     github.setPullRequestFiles(repo, 7, [{ filename: 'src/app.ts' }]);
-    codegen.failNext(1, { status: 429, retryAfterSeconds: 1 });
+    codegen.failNext(1, { status: 429, retryAfterSeconds: 1, route: 'create' });
     github.setPullRequest(repo, 7, { headSha: 'f'.repeat(40) });
     const res = await deliver(
       orch.url,
@@ -355,7 +364,10 @@ describe('worker: dry-run mode without CODEGEN_TOKEN', () => {
   it('records the prompt it would have sent and calls nobody', async () => {
     const prefix = `${PREFIX}_dry`;
     const github = await GithubFake.start();
-    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
     const worker = await startWorker({
       QUEUE_PREFIX: prefix,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
-import { Role } from '../apps/orchestrator/src/auth/role';
 import { CodegenFake, GithubFake } from './fakes';
 import {
+  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   db,
@@ -13,7 +12,6 @@ import {
   startOrchestrator,
   startWorker,
   taskRows,
-  testEnv,
   truncateAll,
   waitFor,
 } from './support/harness';
@@ -92,7 +90,10 @@ describe('workflows: agent runs and their safety rules', () => {
 
   beforeAll(async () => {
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
     worker = await startWorker({
       QUEUE_PREFIX: prefix,
@@ -146,7 +147,7 @@ describe('workflows: agent runs and their safety rules', () => {
       status: 'COMPLETE',
       result: 'Fixed the bug',
       summary: 'Changed src/app.ts',
-      pullRequests: [{ url: 'https://github.com/o/r/pull/99', number: 99 }],
+      pullRequests: [{ url: 'https://github.com/o/r/pull/99' }],
     });
     const done = await finished(triggerId);
     expect(done.status).toBe('completed');
@@ -181,13 +182,20 @@ describe('workflows: agent runs and their safety rules', () => {
     expect(done.output_data.result).toBe('could not reproduce');
   });
 
-  it('fails the trigger when the run outlives its deadline', async () => {
+  it('fails the trigger when the run outlives its deadline, and tells Codegen to stop', async () => {
     const res = await deliver(orch.url, 'pull_request', pullRequest('opened'));
     const analysis = await finished(res.body.result.task_id);
     const done = await finished(analysis.output_data.child_task_ids[0], 20_000);
     expect(done.status).toBe('failed');
     expect(done.error_message).toMatch(/did not finish within/);
     expect(codegen.createdRuns).toHaveLength(1);
+    // Codegen was asked to stop working on the pull request, and the task and comment say so.
+    expect(codegen.createdRuns[0].removedFromPr).toBe(1);
+    expect(done.output_data.agent_removed_from_pr).toMatchObject({ ok: true, reason: 'deadline' });
+    expect(github.comments[0].body).toMatch(/did not finish within/);
+    expect(github.comments[0].body).toContain(
+      'Codegen was told to stop working on this pull request',
+    );
   });
 
   it('does not start a run for a stale head SHA', async () => {
@@ -421,7 +429,10 @@ describe('workflows: stuck work is reconciled', () => {
 
   it('resumes following an agent run after a crash instead of starting another', async () => {
     const prefix = `${process.env.TEST_QUEUE_PREFIX}_resume_${randomUUID().slice(0, 6)}`;
-    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     await truncateAll();
     // A run exists (created by a worker that then died); its task is running with a stale lease.
     const created = await fetch(`${codegen.url}/v1/organizations/42/agent/run`, {
@@ -454,45 +465,78 @@ describe('workflows: stuck work is reconciled', () => {
 });
 
 describe('workflows: a worker that died with an agent-run request in flight', () => {
-  it('fails the trigger instead of asking Codegen again, and an operator retry asks once', async () => {
-    const prefix = `${process.env.TEST_QUEUE_PREFIX}_inflight_${randomUUID().slice(0, 6)}`;
-    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
-    await truncateAll();
+  const insertRequested = async (requestedAgo: string): Promise<string> => {
     // Its worker wrote the request mark, sent the POST and died before saving the answer.
     const taskId = randomUUID();
     await db().query(
       `INSERT INTO workflow_tasks (task_id, task_type, status, input_data, claim_token, lease_expires_at,
-         started_at, agent_run_requested_at)
+         started_at, agent_run_requested_at, repository)
        VALUES ($1, 'codegen_trigger', 'running', '{"prompt":"fix it"}'::jsonb, $2,
-         now() - interval '1 minute', now() - interval '2 minutes', now() - interval '2 minutes')`,
-      [taskId, randomUUID()],
+         now() - interval '1 minute', now() - $3::interval, now() - $3::interval, $4)`,
+      [taskId, randomUUID(), requestedAgo, example('pull_request').repository.full_name],
     );
-    const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
+    return taskId;
+  };
+
+  it('finds the run Codegen made and follows it, without asking again', async () => {
+    const prefix = `${process.env.TEST_QUEUE_PREFIX}_inflight_${randomUUID().slice(0, 6)}`;
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      autoCompleteAfterGets: 1,
+      repositories: exampleRepositories(),
+    });
+    await truncateAll();
+    const taskId = await insertRequested('2 minutes');
+    // The run that request made, named by its metadata, among other API runs.
+    for (const id of [randomUUID(), taskId, randomUUID()]) {
+      await fetch(`${codegen.url}/v1/organizations/42/agent/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CODEGEN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'fix it', metadata: { task_id: id } }),
+      });
+    }
     const worker = await startCrashRecoveryWorker(prefix, codegen);
     try {
-      const failed = await finished(taskId);
-      expect(failed.status).toBe('failed');
-      expect(failed.error_message).toMatch(/a run may have started at Codegen/);
-      expect(codegen.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+      const done = await finished(taskId);
+      expect(done).toMatchObject({ status: 'completed', codegen_task_id: '2' });
+      expect(done.output_data).toMatchObject({ adopted: true, agent_run_status: 'COMPLETE' });
+      expect(codegen.createdRuns).toHaveLength(3);
+      expect(codegen.counters.list).toBeGreaterThanOrEqual(1);
+    } finally {
+      await worker.close();
+      await codegen.stop();
+      await closeDb();
+    }
+  });
 
-      // The operator checked Codegen, found no run, and retries: exactly one run, followed to its end.
-      const operator = mintAccessToken(
-        testEnv().SECRET_KEY as string,
-        { sub: 'otto', role: Role.Operator },
-        600,
-      );
-      const retried = await fetch(`${orch.url}/api/v1/tasks/${taskId}/retry`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${operator}` },
-      });
-      expect(retried.status).toBe(200);
+  it('asks once more when no run shows up within the grace: exactly one run, no operator step', async () => {
+    const prefix = `${process.env.TEST_QUEUE_PREFIX}_inflight2_${randomUUID().slice(0, 6)}`;
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      autoCompleteAfterGets: 1,
+      repositories: exampleRepositories(),
+    });
+    await truncateAll();
+    const taskId = await insertRequested('1 second');
+    const worker = await startWorker({
+      QUEUE_PREFIX: prefix,
+      CODEGEN_BASE_URL: codegen.url,
+      CODEGEN_TOKEN,
+      CODEGEN_POLL_INTERVAL_MS: '100',
+      CODEGEN_RECONCILE_GRACE_MS: '2000',
+    });
+    try {
       const done = await finished(taskId);
       expect(done.status).toBe('completed');
       expect(codegen.createdRuns).toHaveLength(1);
       expect(done.codegen_task_id).toBe(String(codegen.createdRuns[0].id));
+      // It looked before the grace ended and again after, then asked.
+      expect(codegen.counters.list).toBeGreaterThanOrEqual(2);
+      const creates = codegen.requests.filter((r) => r.method === 'POST');
+      const lists = codegen.requests.filter((r) => r.path.includes('/agent/runs'));
+      expect(codegen.requests.indexOf(lists[0])).toBeLessThan(codegen.requests.indexOf(creates[0]));
     } finally {
       await worker.close();
-      await orch.close();
       await codegen.stop();
       await closeDb();
     }
@@ -502,7 +546,10 @@ describe('workflows: a worker that died with an agent-run request in flight', ()
 describe('workflows: Codegen creation limit', () => {
   it('queues a burst beyond the limit instead of failing it', async () => {
     const github = await GithubFake.start();
-    const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    const codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     const prefix = `${process.env.TEST_QUEUE_PREFIX}_limit_${randomUUID().slice(0, 6)}`;
     const orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
     const worker = await startWorker({

@@ -1,64 +1,160 @@
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+  createServer,
+} from 'node:http';
 import { AddressInfo } from 'node:net';
-import type { InjectedFailure, RecordedRequest } from './github-fake';
+import { codegenContract, CodegenSchemaName } from '../contracts/codegen/codegen-schemas';
 
-/** A pull request an agent run opened. */
+/**
+ * Codegen agent API fake, written from Codegen's published contract (not from our client): a
+ * real HTTP server on 127.0.0.1 with the create / read / list runs endpoints, `resume`,
+ * `remove-from-pr`, `ban` and the repository list. Every body it receives is checked against
+ * the published request schema (a mismatch is answered as Codegen would and recorded in
+ * `violations`); every run it serves is checked against `AgentRunResponse` (recorded in
+ * `answerViolations`). Tests steer it with the methods below; it imports nothing of the product.
+ *
+ * Defaults: organization 42, token `codegen-test-token`, runs start `ACTIVE` (ids 1, 2, ...),
+ * error bodies `{message, status_code}` (422 as FastAPI's `{detail: [...]}`).
+ */
+
+/** A request as received. */
+export interface CodegenFakeRequest {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
+  body: unknown;
+}
+
+/** The fake's routes, for targeting failures and counting calls. */
+export type CodegenRoute =
+  'create' | 'get' | 'list' | 'repos' | 'resume' | 'remove_from_pr' | 'ban' | 'logs';
+
+/** An answer that replaces the normal one (see `failNext`). */
+export interface CodegenFakeFailure {
+  status: number;
+  /** Sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+  /** Wait before answering (on top of `setLatency`). */
+  delayMs?: number;
+  /** Body; default the published error body for the status. A string is sent as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Only requests to this route take the failure (default: the next request, any route). */
+  route?: CodegenRoute;
+  /**
+   * For `create`: make the run first, then answer with this failure (a create whose answer says
+   * nothing useful, or is lost: see `cutNextCreate`).
+   */
+  afterCreate?: boolean;
+}
+
+/** A pull request an agent run opened. Codegen's answer carries no number: it is in the URL. */
 export interface FakeAgentPullRequest {
   url: string;
-  number?: number;
   title?: string;
+  head_branch_name?: string;
 }
 
 /** An agent run as the fake holds it. */
 export interface FakeAgentRun {
   id: number;
-  orgId: string;
+  orgId: number;
   prompt: string;
-  metadata: unknown;
+  metadata: Record<string, unknown> | null;
+  repoId: number | null;
   /** The `Authorization` header of the creating request. */
   authorization: string | undefined;
-  status: string;
+  /** Codegen's status (null: not known yet). */
+  status: string | null;
+  /** Statuses still to come, one per read of the run; the last one stays. */
+  script: Array<string | null>;
   result: string | null;
   summary: string | null;
+  webUrl: string | null;
   pullRequests: FakeAgentPullRequest[];
   createdAt: string;
-  /** GETs of this run so far. */
+  /** Reads of this run so far. */
   gets: number;
+  /** Times the service asked Codegen to stop this run's work on its pull request. */
+  removedFromPr: number;
+  /** Prompts it was resumed with. */
+  resumedWith: string[];
 }
 
-/** How `completeRun` ends a run. */
+/** How `completeRun` changes a run. */
 export interface FakeRunOutcome {
-  status: 'COMPLETE' | 'FAILED';
-  result?: string;
-  summary?: string;
+  status: string | null;
+  result?: string | null;
+  summary?: string | null;
   pullRequests?: FakeAgentPullRequest[];
+}
+
+/** A repository the organization has connected. */
+export interface FakeRepository {
+  id: number;
+  full_name: string;
 }
 
 /** Options of {@link CodegenFake.start}. */
 export interface CodegenFakeOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
   /** Bearer token every request must carry, else 401. Default `codegen-test-token`. */
   token?: string;
-  /** When set, a run turns COMPLETE on its N-th GET. */
+  /** The organization; other ids in the path get 404. Default 42. */
+  orgId?: number;
+  /** Repositories the organization knows (`owner/name`); ids 1001, 1002, ... */
+  repositories?: string[];
+  /** When set, a running run turns COMPLETE on its N-th read. */
   autoCompleteAfterGets?: number;
+  /** Statuses every new run walks through, one per read (see `scriptStatuses`). */
+  statusScript?: Array<string | null>;
 }
 
-/**
- * Codegen agent API fake: a real HTTP server on 127.0.0.1 that creates runs (ids 1, 2, ...,
- * status ACTIVE), serves them, lets tests finish them, and injects faults.
- */
+const ROUTES: Array<[CodegenRoute, 'GET' | 'POST', RegExp]> = [
+  ['create', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run$/],
+  ['resume', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/resume$/],
+  ['remove_from_pr', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/remove-from-pr$/],
+  ['ban', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/ban$/],
+  ['get', 'GET', /^\/v1\/organizations\/([^/]+)\/agent\/run\/([^/]+)$/],
+  ['list', 'GET', /^\/v1\/organizations\/([^/]+)\/agent\/runs$/],
+  ['repos', 'GET', /^\/v1\/organizations\/([^/]+)\/repos$/],
+  ['logs', 'GET', /^\/v1\/alpha\/organizations\/([^/]+)\/agent\/run\/([^/]+)\/logs$/],
+];
+
+const RUNNING = new Set(['PENDING', 'ACTIVE', 'RUNNING', 'EVALUATION']);
+
 export class CodegenFake {
   /** Every request received since start or the last `reset()`, in arrival order. */
-  readonly requests: RecordedRequest[] = [];
+  readonly requests: CodegenFakeRequest[] = [];
   /** Runs created since start or the last `reset()`, in creation order. */
   readonly createdRuns: FakeAgentRun[] = [];
+  /** Requests that did not match the published request schemas (the test that sent one fails). */
+  readonly violations: string[] = [];
+  /** Answers of the fake itself that did not match the published schemas (a fake bug). */
+  readonly answerViolations: string[] = [];
+  /** Requests per route since start or the last `reset()`. */
+  readonly counters: Record<CodegenRoute | 'unknown', number> = emptyCounters();
   /** The bearer token the fake accepts. */
   readonly token: string;
+  /** The organization id the fake serves. */
+  readonly orgId: number;
   private autoCompleteAfterGets: number | undefined;
-  private readonly failures: InjectedFailure[] = [];
+  private statusScript: Array<string | null>;
+  private failures: CodegenFakeFailure[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private repositories: FakeRepository[] = [];
   private latencyMs = 0;
   private createAnswerDelayMs = 0;
+  private planLimitReached = false;
+  private cutCreates = 0;
   private nextId = 1;
+  private readonly initialRepositories: string[];
 
   private constructor(
     private readonly server: Server,
@@ -67,19 +163,25 @@ export class CodegenFake {
     options: CodegenFakeOptions,
   ) {
     this.token = options.token ?? 'codegen-test-token';
+    this.orgId = options.orgId ?? 42;
     this.autoCompleteAfterGets = options.autoCompleteAfterGets;
+    this.statusScript = options.statusScript ?? [];
+    this.initialRepositories = options.repositories ?? [];
+    this.setRepositories(this.initialRepositories);
   }
 
-  /** Starts the fake on a free port. */
+  /** Starts the fake on `options.port` (default: a free port) on 127.0.0.1. */
   static async start(options: CodegenFakeOptions = {}): Promise<CodegenFake> {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
     const { port } = server.address() as AddressInfo;
     const fake = new CodegenFake(server, `http://127.0.0.1:${port}`, options);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       fake.handle(req, res).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ detail: String(error) }));
+        send(res, 500, { message: `fake error: ${String(error)}`, status_code: 500 });
       });
     });
     return fake;
@@ -93,40 +195,97 @@ export class CodegenFake {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Forgets requests, runs, failures, latency and auto-completion; ids restart at 1. */
+  /**
+   * Forgets requests, runs, violations, failures, latency, scripts and the plan limit; ids restart
+   * at 1 and the repositories are those given at start.
+   */
   reset(): void {
     this.requests.length = 0;
     this.createdRuns.length = 0;
-    this.failures.length = 0;
+    this.violations.length = 0;
+    this.answerViolations.length = 0;
+    Object.assign(this.counters, emptyCounters());
+    this.failures = [];
     this.latencyMs = 0;
     this.createAnswerDelayMs = 0;
+    this.planLimitReached = false;
+    this.cutCreates = 0;
     this.autoCompleteAfterGets = undefined;
+    this.statusScript = [];
     this.nextId = 1;
+    this.setRepositories(this.initialRepositories);
   }
 
-  /** Makes runs turn COMPLETE on their N-th GET; undefined turns that off. */
+  /** Makes running runs turn COMPLETE on their N-th read; undefined turns that off. */
   setAutoComplete(afterGets: number | undefined): void {
     this.autoCompleteAfterGets = afterGets;
   }
 
-  /** Ends a run the way Codegen would. */
-  completeRun(id: number, outcome: FakeRunOutcome): void {
-    const run = this.createdRuns.find((candidate) => candidate.id === id);
-    if (!run) throw new Error(`CodegenFake: no run ${id}`);
-    run.status = outcome.status;
-    run.result = outcome.result ?? run.result;
-    run.summary = outcome.summary ?? run.summary;
-    run.pullRequests = outcome.pullRequests ?? run.pullRequests;
+  /**
+   * Every run created from now on walks through `statuses`, one per read (the status the create
+   * answers with is the first; the last one stays). E.g. `[null, 'ACTIVE', 'TIMEOUT']`.
+   */
+  scriptStatuses(statuses: Array<string | null>): void {
+    this.statusScript = [...statuses];
   }
 
-  /** The next `count` requests, whatever their route, get `failure` instead of their answer. */
-  failNext(count: number, failure: InjectedFailure): void {
-    for (let i = 0; i < count; i++) this.failures.push(failure);
+  /** Changes an existing run's coming statuses, one per read (the last one stays). */
+  scriptRun(id: number, statuses: Array<string | null>): void {
+    this.run(id).script = [...statuses];
+  }
+
+  /** Ends (or changes) a run the way Codegen would. */
+  completeRun(id: number, outcome: FakeRunOutcome): void {
+    const run = this.run(id);
+    run.status = outcome.status;
+    run.script = [];
+    if (outcome.result !== undefined) run.result = outcome.result;
+    if (outcome.summary !== undefined) run.summary = outcome.summary;
+    if (outcome.pullRequests !== undefined) run.pullRequests = outcome.pullRequests;
+  }
+
+  /** The organization's repositories (`owner/name`), replacing the current list. */
+  setRepositories(fullNames: string[]): void {
+    this.repositories = fullNames.map((full_name, i) => ({ id: 1001 + i, full_name }));
+  }
+
+  /** Adds a repository; returns its Codegen id. */
+  addRepository(fullName: string): number {
+    const id = 1001 + this.repositories.length;
+    this.repositories.push({ id, full_name: fullName });
+    return id;
+  }
+
+  /** The Codegen id of a repository, or undefined. */
+  repositoryId(fullName: string): number | undefined {
+    return this.repositories.find((r) => r.full_name === fullName)?.id;
+  }
+
+  /** From now on every create gets 402 (the plan's run allowance is used up) until turned off. */
+  setPlanLimitReached(reached: boolean): void {
+    this.planLimitReached = reached;
+  }
+
+  /**
+   * The next `count` creates make their run and then drop the connection without an answer (the
+   * run exists; the caller never learns its id).
+   */
+  cutNextCreate(count = 1): void {
+    this.cutCreates += count;
+  }
+
+  /**
+   * The next `count` requests (of `failure.route`, or any) get `failure` instead of their answer.
+   * A status 200 with a body fakes a malformed answer.
+   */
+  failNext(count: number, failure: CodegenFakeFailure): void {
+    const queued = failure.afterCreate ? { ...failure, route: 'create' as const } : failure;
+    for (let i = 0; i < count; i++) this.failures.push(queued);
   }
 
   /** Drops the failures still queued by `failNext` (an outage that ends). */
   clearFailures(): void {
-    this.failures.length = 0;
+    this.failures = [];
   }
 
   /** Creates runs at once but answers the creating request `ms` later (a request in flight). */
@@ -139,6 +298,17 @@ export class CodegenFake {
     this.latencyMs = ms;
   }
 
+  /** Runs whose metadata names this task id. */
+  runsFor(taskId: string): FakeAgentRun[] {
+    return this.createdRuns.filter((run) => run.metadata?.task_id === taskId);
+  }
+
+  private run(id: number): FakeAgentRun {
+    const run = this.createdRuns.find((candidate) => candidate.id === id);
+    if (!run) throw new Error(`CodegenFake: no run ${id}`);
+    return run;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     this.requests.push({
@@ -147,97 +317,250 @@ export class CodegenFake {
       headers: req.headers,
       body,
     });
-    const failure = this.failures.shift();
+    const url = new URL(req.url ?? '/', this.url);
+    const matched = ROUTES.map(([route, method, pattern]) => ({
+      route,
+      method,
+      match: pattern.exec(url.pathname),
+    })).find((r) => r.match !== null);
+    const route = matched?.route ?? 'unknown';
+    this.counters[route]++;
+
+    const index = this.failures.findIndex((f) => f.route === undefined || f.route === route);
+    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
     await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
+    if (failure && !failure.afterCreate) return this.sendFailure(res, failure);
 
-    if (failure) {
-      const headers: Record<string, string> = { ...failure.headers };
-      if (failure.retryAfterSeconds !== undefined)
-        headers['retry-after'] = String(failure.retryAfterSeconds);
-      return send(res, failure.status, failure.body ?? { detail: 'Injected failure' }, headers);
-    }
     if (req.headers.authorization !== `Bearer ${this.token}`) {
-      return send(res, 401, { detail: 'Invalid or missing API token' });
+      return this.error(res, 401, 'Invalid or missing API token');
     }
-    const path = new URL(req.url ?? '/', this.url).pathname;
+    if (!matched?.match) return this.error(res, 404, 'Not Found');
+    if (req.method !== matched.method) return this.error(res, 405, 'Method Not Allowed');
+    const org = matched.match[1];
+    if (!/^-?\d+$/.test(org)) {
+      return this.validationError(res, ['path', 'org_id'], 'Input should be a valid integer');
+    }
+    if (Number(org) !== this.orgId) return this.error(res, 404, 'Organization not found');
 
-    const createMatch = /^\/v1\/organizations\/([^/]+)\/agent\/run$/.exec(path);
-    if (createMatch && req.method === 'POST') {
-      const answer = this.create(createMatch[1], body, req);
-      await this.delay(answer.status === 200 ? this.createAnswerDelayMs : 0);
-      return send(res, answer.status, answer.body);
+    switch (matched.route) {
+      case 'create':
+        return this.create(req, res, body, failure);
+      case 'get':
+        return this.get(res, matched.match[2]);
+      case 'list':
+        return this.list(res, url);
+      case 'repos':
+        return this.listRepositories(res, url);
+      case 'resume':
+        return this.resume(res, body);
+      case 'remove_from_pr':
+      case 'ban':
+        return this.stop_(res, body, matched.route);
+      case 'logs':
+        return this.logs(res, matched.match[2]);
     }
-    const getMatch = /^\/v1\/organizations\/([^/]+)\/agent\/run\/([^/]+)$/.exec(path);
-    if (getMatch && req.method === 'GET') return this.get(res, getMatch[1], getMatch[2]);
-    return send(res, 404, { detail: 'Not Found' });
   }
 
-  private create(
-    orgId: string,
-    body: unknown,
+  private async create(
     req: IncomingMessage,
-  ): { status: number; body: unknown } {
-    const request =
-      typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    if (typeof request.prompt !== 'string' || request.prompt.trim() === '') {
-      return {
-        status: 422,
-        body: { detail: [{ loc: ['body', 'prompt'], msg: 'Field required', type: 'missing' }] },
-      };
+    res: ServerResponse,
+    body: unknown,
+    failure: CodegenFakeFailure | undefined,
+  ): Promise<void> {
+    if (!this.checkRequest(res, 'CreateAgentRunInput', body, 'POST agent/run')) return;
+    const input = body as Record<string, unknown>;
+    if (this.planLimitReached) {
+      return this.error(res, 402, 'Agent run limit reached for your plan. Upgrade to continue.');
     }
+    const repoId = typeof input.repo_id === 'number' ? input.repo_id : null;
+    if (repoId !== null && !this.repositories.some((r) => r.id === repoId)) {
+      return this.error(res, 404, 'Repository not found in the organization');
+    }
+    const status = this.statusScript.length > 0 ? this.statusScript[0] : 'ACTIVE';
     const run: FakeAgentRun = {
       id: this.nextId++,
-      orgId,
-      prompt: request.prompt,
-      metadata: request.metadata,
+      orgId: this.orgId,
+      prompt: input.prompt as string,
+      metadata: isRecord(input.metadata) ? input.metadata : null,
+      repoId,
       authorization: req.headers.authorization,
-      status: 'ACTIVE',
+      status,
+      script: this.statusScript.slice(1),
       result: null,
       summary: null,
+      webUrl: null,
       pullRequests: [],
       createdAt: new Date().toISOString(),
       gets: 0,
+      removedFromPr: 0,
+      resumedWith: [],
     };
+    run.webUrl = `${this.url}/agent/trace/${run.id}`;
     this.createdRuns.push(run);
-    return { status: 200, body: this.runJson(run) };
+    if (this.cutCreates > 0) {
+      this.cutCreates--;
+      // The run exists; the caller's connection drops before any answer.
+      res.socket?.destroy();
+      return;
+    }
+    if (failure) return this.sendFailure(res, failure);
+    await this.delay(this.createAnswerDelayMs);
+    this.sendRun(res, run);
   }
 
-  private get(res: ServerResponse, orgId: string, id: string): void {
-    const run = this.createdRuns.find(
-      (candidate) => String(candidate.id) === id && candidate.orgId === orgId,
-    );
-    if (!run) return send(res, 404, { detail: 'Agent run not found' });
+  private get(res: ServerResponse, id: string): void {
+    if (!/^-?\d+$/.test(id)) {
+      return this.validationError(res, ['path', 'agent_run_id'], 'Input should be a valid integer');
+    }
+    const run = this.createdRuns.find((candidate) => candidate.id === Number(id));
+    if (!run) return this.error(res, 404, 'Agent run not found');
     run.gets++;
+    if (run.script.length > 0) run.status = run.script.shift() ?? null;
     if (
       this.autoCompleteAfterGets !== undefined &&
       run.gets >= this.autoCompleteAfterGets &&
-      run.status === 'ACTIVE'
+      (run.status === null || RUNNING.has(run.status.toUpperCase()))
     ) {
       run.status = 'COMPLETE';
       run.result = run.result ?? 'Done';
     }
-    send(res, 200, this.runJson(run));
+    this.sendRun(res, run);
+  }
+
+  private list(res: ServerResponse, url: URL): void {
+    const paging = this.paging(res, url);
+    if (!paging) return;
+    const sourceType = url.searchParams.get('source_type');
+    // Every run of the fake was started through the API; newest first.
+    const runs = sourceType === null || sourceType === 'API' ? [...this.createdRuns].reverse() : [];
+    const items = runs.slice(paging.skip, paging.skip + paging.limit).map((r) => this.runJson(r));
+    this.sendChecked(res, 'AgentRunsPage', pageOf(items, runs.length, paging));
+  }
+
+  private listRepositories(res: ServerResponse, url: URL): void {
+    const paging = this.paging(res, url);
+    if (!paging) return;
+    const items = this.repositories.slice(paging.skip, paging.skip + paging.limit).map((r) => ({
+      id: r.id,
+      name: r.full_name.split('/')[1] ?? r.full_name,
+      full_name: r.full_name,
+      github_id: 500_000 + r.id,
+      organization_id: this.orgId,
+      visibility: 'private',
+      archived: false,
+      setup_status: 'COMPLETED',
+      language: 'TypeScript',
+      description: null,
+    }));
+    this.sendChecked(res, 'RepositoriesPage', pageOf(items, this.repositories.length, paging));
+  }
+
+  private resume(res: ServerResponse, body: unknown): void {
+    if (!this.checkRequest(res, 'ResumeAgentRunInput', body, 'POST agent/run/resume')) return;
+    const input = body as { agent_run_id: number; prompt: string };
+    const run = this.createdRuns.find((candidate) => candidate.id === input.agent_run_id);
+    if (!run) return this.error(res, 404, 'Agent run not found');
+    run.resumedWith.push(input.prompt);
+    run.status = 'ACTIVE';
+    this.sendRun(res, run);
+  }
+
+  private stop_(res: ServerResponse, body: unknown, route: 'remove_from_pr' | 'ban'): void {
+    if (!this.checkRequest(res, 'AgentRunIdInput', body, `POST agent/run/${route}`)) return;
+    const run = this.createdRuns.find(
+      (c) => c.id === (body as { agent_run_id: number }).agent_run_id,
+    );
+    if (!run) return this.error(res, 404, 'Agent run not found');
+    if (route === 'remove_from_pr') run.removedFromPr++;
+    // Not documented beyond "a success message".
+    send(res, 200, { message: 'ok', status_code: 200 });
+  }
+
+  private logs(res: ServerResponse, id: string): void {
+    const run = this.createdRuns.find((candidate) => String(candidate.id) === id);
+    if (!run) return this.error(res, 404, 'Agent run not found');
+    send(res, 200, { ...this.runJson(run), logs: [], total_logs: 0, page: 1, size: 100, pages: 0 });
+  }
+
+  /** skip ≥ 0, 1 ≤ limit ≤ 100, as published; a 422 otherwise. */
+  private paging(res: ServerResponse, url: URL): { skip: number; limit: number } | null {
+    const skip = Number(url.searchParams.get('skip') ?? '0');
+    const limit = Number(url.searchParams.get('limit') ?? '100');
+    if (!Number.isInteger(skip) || skip < 0) {
+      this.validationError(res, ['query', 'skip'], 'Input should be greater than or equal to 0');
+      return null;
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      this.validationError(res, ['query', 'limit'], 'Input should be between 1 and 100');
+      return null;
+    }
+    return { skip, limit };
+  }
+
+  /** Records and refuses (422, as FastAPI would) a body that does not match the schema. */
+  private checkRequest(
+    res: ServerResponse,
+    schema: CodegenSchemaName,
+    body: unknown,
+    what: string,
+  ): boolean {
+    const problems = codegenContract(schema, body);
+    if (problems.length === 0) return true;
+    this.violations.push(...problems.map((p) => `${what}: ${p}`));
+    this.validationError(res, ['body'], problems[0]);
+    return false;
+  }
+
+  private sendRun(res: ServerResponse, run: FakeAgentRun): void {
+    this.sendChecked(res, 'AgentRunResponse', this.runJson(run));
+  }
+
+  private sendChecked(res: ServerResponse, schema: CodegenSchemaName, body: unknown): void {
+    const problems = codegenContract(schema, body);
+    this.answerViolations.push(...problems);
+    send(res, 200, body);
   }
 
   private runJson(run: FakeAgentRun): Record<string, unknown> {
     return {
       id: run.id,
-      organization_id: /^\d+$/.test(run.orgId) ? Number(run.orgId) : run.orgId,
+      organization_id: run.orgId,
       status: run.status,
       created_at: run.createdAt,
-      web_url: `${this.url}/agent/trace/${run.id}`,
+      web_url: run.webUrl,
       result: run.result,
       summary: run.summary,
       source_type: 'API',
       github_pull_requests: run.pullRequests.map((pr, i) => ({
-        id: 9000 + i,
+        id: 9000 + run.id * 10 + i,
+        created_at: run.createdAt,
         title: pr.title ?? 'Agent fix',
         url: pr.url,
-        created_at: run.createdAt,
-        ...(pr.number === undefined ? {} : { number: pr.number }),
+        head_branch_name: pr.head_branch_name ?? null,
       })),
-      metadata: run.metadata ?? null,
+      metadata: run.metadata,
     };
+  }
+
+  private sendFailure(res: ServerResponse, failure: CodegenFakeFailure): void {
+    const headers: Record<string, string> = { ...failure.headers };
+    if (failure.retryAfterSeconds !== undefined)
+      headers['retry-after'] = String(failure.retryAfterSeconds);
+    const body =
+      failure.body !== undefined
+        ? failure.body
+        : failure.status === 422
+          ? { detail: [{ loc: ['body'], msg: 'Injected failure', type: 'value_error' }] }
+          : { message: 'Injected failure', status_code: failure.status };
+    send(res, failure.status, body, headers);
+  }
+
+  private error(res: ServerResponse, status: number, message: string): void {
+    send(res, status, { message, status_code: status });
+  }
+
+  private validationError(res: ServerResponse, loc: string[], msg: string): void {
+    send(res, 422, { detail: [{ loc, msg, type: 'value_error' }] });
   }
 
   private delay(ms: number): Promise<void> {
@@ -252,15 +575,48 @@ export class CodegenFake {
   }
 }
 
+function emptyCounters(): Record<CodegenRoute | 'unknown', number> {
+  return {
+    create: 0,
+    get: 0,
+    list: 0,
+    repos: 0,
+    resume: 0,
+    remove_from_pr: 0,
+    ban: 0,
+    logs: 0,
+    unknown: 0,
+  };
+}
+
+function pageOf(
+  items: unknown[],
+  total: number,
+  paging: { skip: number; limit: number },
+): Record<string, unknown> {
+  return {
+    items,
+    total,
+    page: Math.floor(paging.skip / paging.limit) + 1,
+    size: paging.limit,
+    pages: Math.ceil(total / paging.limit),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function send(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  if (res.destroyed) return;
+  if (res.destroyed || res.headersSent) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
+  res.end(text);
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {

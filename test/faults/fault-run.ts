@@ -4,6 +4,7 @@ import { Client, Pool } from 'pg';
 import { runMigrations } from '@app/persistence';
 import { CodegenFake, GithubFake } from '../fakes';
 import { ScratchRedis } from '../support/redis-server';
+import { exampleRepositories } from '../support/example-repositories';
 import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
 import { FAULT_PRS, LoadResult, percentile } from './load';
 
@@ -80,7 +81,11 @@ export async function startFaultRun(
   await runMigrations(databaseUrl);
   const redis = await ScratchRedis.start();
   const github = await GithubFake.start();
-  const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 1 });
+  const codegen = await CodegenFake.start({
+    token: CODEGEN_TOKEN,
+    autoCompleteAfterGets: 1,
+    repositories: exampleRepositories(),
+  });
   const repo = 'Codertocat/Hello-World';
   for (const pr of FAULT_PRS) {
     github.setPullRequest(repo, pr.number, { headSha: pr.sha });
@@ -107,6 +112,8 @@ export async function startFaultRun(
     CODEGEN_POLL_MAX_INTERVAL_MS: '400',
     CODEGEN_CREATE_LIMIT_PER_MINUTE: '10000',
     CODEGEN_READ_LIMIT_PER_30S: '100000',
+    // A trigger killed between its request mark and its request looks this long for a run.
+    CODEGEN_RECONCILE_GRACE_MS: '3000',
     AGENT_MAX_RUNS_PER_PR_PER_DAY: '1000',
     TASK_BACKOFF_BASE_MS: '200',
     TASK_BACKOFF_MAX_MS: '2000',
@@ -213,7 +220,7 @@ export async function checkInvariants(
   );
   const runsByKey = new Map<string, number>();
   for (const created of run.codegen.createdRuns) {
-    const m = (created.metadata ?? {}) as Record<string, unknown>;
+    const m = created.metadata ?? {};
     const key = `${String(m.repository)}#${String(m.pr_number)}@${String(m.head_sha)}:${String(m.trigger_kind)}`;
     runsByKey.set(key, (runsByKey.get(key) ?? 0) + 1);
   }

@@ -10,6 +10,8 @@ import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { loadWorkerConfig } from '../../apps/worker/src/config/worker.config';
 import { TRUNCATE_ALL_SQL } from './tables';
 
+export { exampleRepositories } from './example-repositories';
+
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef';
 export const CODEGEN_TOKEN = 'codegen-test-token';
 

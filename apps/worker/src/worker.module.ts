@@ -53,8 +53,9 @@ export class WorkerModule {
             CodegenModule.forRoot({
               baseUrl: config.codegen.baseUrl,
               token: config.codegen.token as string,
-              orgId: config.codegen.orgId,
+              orgId: config.codegen.orgId as number,
               timeoutMs: config.codegen.timeoutMs,
+              repoCacheMs: config.codegen.repoCacheMs,
               ...policy,
             }),
           ],

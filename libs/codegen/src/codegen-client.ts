@@ -7,66 +7,84 @@ import {
   ServiceRequestListeners,
   ServicePolicy,
   createServicePolicy,
-  parseRetryAfter,
 } from '@app/platform';
+import {
+  AgentRunCreateUnconfirmedError,
+  CodegenPlanLimitError,
+  createMayHaveHappened,
+  errorFromResponse,
+} from './codegen-errors';
+import {
+  integerId,
+  isRecord,
+  Page,
+  ShapeError,
+  toAgentRun,
+  toPage,
+  toRepository,
+} from './codegen-mappers';
 import type {
   AgentRun,
-  AgentRunPullRequest,
+  CodegenBadAnswer,
   CodegenClientOptions,
+  CodegenRepository,
   CreateAgentRunInput,
 } from './codegen.types';
 import type { CodegenOperation } from './codegen-operations';
 
+export * from './agent-run-status';
+export { AgentRunCreateUnconfirmedError, CodegenPlanLimitError } from './codegen-errors';
+
 const SERVICE = 'codegen';
 const DEFAULT_TIMEOUT_MS = 10_000;
-const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_DETAIL_LENGTH = 200;
-const TERMINAL_STATUSES = new Set([
-  'COMPLETE',
-  'COMPLETED',
-  'FAILED',
-  'ERROR',
-  'CANCELLED',
-  'CANCELED',
-  'STOPPED',
-]);
-const SUCCESSFUL_STATUSES = new Set(['COMPLETE', 'COMPLETED']);
+const DEFAULT_REPO_CACHE_MS = 5 * 60_000;
+const DEFAULT_RUN_SEARCH_WINDOW_MS = 60 * 60_000;
+/** Codegen's list endpoints take 1–100 per page. */
+const PAGE_SIZE = 100;
+/** At most this many pages of runs (newest first) are searched for a lost run. */
+const MAX_RUN_PAGES = 10;
+/** At most this many pages of repositories are read (10 000 repositories). */
+const MAX_REPO_PAGES = 100;
+/** Raw answers quoted in logs are cut to this length. */
+const MAX_RAW_LENGTH = 2000;
 
-/** True when an agent run will not change any more (case-insensitive). */
-export function isTerminalAgentRunStatus(status: string): boolean {
-  return TERMINAL_STATUSES.has(status.trim().toUpperCase());
-}
-
-/** True when an agent run ended well (case-insensitive). */
-export function isSuccessfulAgentRunStatus(status: string): boolean {
-  return SUCCESSFUL_STATUSES.has(status.trim().toUpperCase());
-}
+type Method = 'GET' | 'POST';
+type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /**
- * Codegen agent API client with its own timeout, retry and circuit breaker. Failures are
+ * Codegen agent API client, following Codegen's published contract: every nullable field read
+ * as nullable, statuses classified by {@link agentRunStatusKind}, errors as
  * {@link ExternalServiceError}s (transient: network, timeout, 5xx, 429; permanent: other 4xx,
- * invalid input, malformed answers). The token never appears in an error message.
+ * invalid input). A create whose answer is lost throws {@link AgentRunCreateUnconfirmedError};
+ * a 402 throws {@link CodegenPlanLimitError}. The token never appears in an error or a log.
  */
 export class CodegenClient {
   /** The resilience policy of this client; observe `policy.onStateChange` for metrics. */
   readonly policy: ServicePolicy;
-  private readonly runsUrl: string;
+  private readonly orgUrl: string;
   private readonly token: string;
   private readonly requestListeners = new ServiceRequestListeners();
+  private readonly badAnswerListeners = new Set<(answer: CodegenBadAnswer) => void>();
+  private readonly repoCacheMs: number;
+  private readonly runSearchWindowMs: number;
+  private repos: { at: number; byName: Map<string, CodegenRepository> } | null = null;
+  private repoRefresh: Promise<Map<string, CodegenRepository>> | null = null;
+  private planLimited = false;
 
   constructor(options: CodegenClientOptions) {
-    const { baseUrl, token, orgId, ...tuning } = options;
+    const { baseUrl, token, orgId, repoCacheMs, runSearchWindowMs, ...tuning } = options;
     if (typeof token !== 'string' || token.trim() === '')
       throw new TypeError('CodegenClient: token is required');
-    if (!ORG_ID_PATTERN.test(orgId))
-      throw new TypeError('CodegenClient: orgId must match [A-Za-z0-9_-]{1,64}');
+    const org = integerId(orgId);
+    if (org === null) throw new TypeError('CodegenClient: orgId must be a positive integer');
     this.token = token;
-    this.runsUrl = `${normalizeBaseUrl(baseUrl)}/v1/organizations/${orgId}/agent/run`;
+    this.orgUrl = `${normalizeBaseUrl(baseUrl)}/v1/organizations/${org}`;
+    this.repoCacheMs = repoCacheMs ?? DEFAULT_REPO_CACHE_MS;
+    this.runSearchWindowMs = runSearchWindowMs ?? DEFAULT_RUN_SEARCH_WINDOW_MS;
     this.policy = createServicePolicy({
       ...tuning,
       service: SERVICE,
-      host: new URL(this.runsUrl).host,
+      host: new URL(this.orgUrl).host,
       timeoutMs: tuning.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
   }
@@ -80,8 +98,23 @@ export class CodegenClient {
   }
 
   /**
-   * Starts an agent run. Not retried in-call after a failure Codegen may have acted on (timeout,
-   * 5xx), so one call never starts two runs; such failures surface as transient errors.
+   * Calls `listener` for every answer that did not match the published contract, with the raw
+   * answer (token removed, at most 2000 characters) for the log. Returns the unsubscribe function.
+   */
+  onBadAnswer(listener: (answer: CodegenBadAnswer) => void): () => void {
+    this.badAnswerListeners.add(listener);
+    return () => this.badAnswerListeners.delete(listener);
+  }
+
+  /** True from a 402 on create (the plan's run allowance is used up) until a create succeeds. */
+  get planLimitReached(): boolean {
+    return this.planLimited;
+  }
+
+  /**
+   * Starts an agent run. Not retried in-call after a failure Codegen may have acted on, so one
+   * call never starts two runs. Any 2xx means the run exists: one without a readable id, like a
+   * timeout or a connection cut, throws {@link AgentRunCreateUnconfirmedError}.
    */
   async createAgentRun(input: CreateAgentRunInput): Promise<AgentRun> {
     if (typeof input.prompt !== 'string' || input.prompt.trim() === '') {
@@ -94,30 +127,165 @@ export class CodegenClient {
         false,
       );
     }
-    const body = JSON.stringify({ prompt: input.prompt, metadata: input.metadata });
-    return this.request('create_agent_run', 'POST', this.runsUrl, body);
+    if (input.repoId !== undefined && integerId(input.repoId) === null) {
+      throw new ExternalServiceError(
+        SERVICE,
+        'invalid agent run: repo_id must be an integer',
+        false,
+      );
+    }
+    const body = JSON.stringify({
+      prompt: input.prompt,
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+      ...(input.repoId !== undefined ? { repo_id: input.repoId } : {}),
+    });
+    let answer: { parsed: Parsed<AgentRun>; status: number };
+    try {
+      answer = await this.request(
+        'create_agent_run',
+        'POST',
+        `${this.orgUrl}/agent/run`,
+        body,
+        (json) => toAgentRun(json),
+      );
+    } catch (error) {
+      if (error instanceof CodegenPlanLimitError) this.planLimited = true;
+      if (error instanceof ExternalServiceError && !createMayHaveHappened(error)) throw error;
+      if (!(error instanceof ExternalServiceError) && !isFetchFailure(error)) throw error;
+      throw new AgentRunCreateUnconfirmedError(
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+    this.planLimited = false;
+    if (!answer.parsed.ok)
+      throw new AgentRunCreateUnconfirmedError(
+        `HTTP ${answer.status}, ${answer.parsed.problem}`,
+        answer.status,
+      );
+    return answer.parsed.value;
   }
 
-  /** Reads an agent run by its id. */
+  /** Reads an agent run by its id. A body without a readable run is a transient error. */
   async getAgentRun(id: number | string): Promise<AgentRun> {
-    const valid =
-      typeof id === 'number' ? Number.isSafeInteger(id) && id > 0 : RUN_ID_PATTERN.test(id);
-    if (!valid) {
+    const runId = this.runId(id);
+    return this.read('get_agent_run', `${this.orgUrl}/agent/run/${runId}`, (json) =>
+      toAgentRun(json),
+    );
+  }
+
+  /** One page of the organization's API-started runs, newest first. */
+  async listAgentRuns(page: { skip?: number; limit?: number } = {}): Promise<Page<AgentRun>> {
+    const skip = Math.max(0, Math.floor(page.skip ?? 0));
+    const limit = Math.min(PAGE_SIZE, Math.max(1, Math.floor(page.limit ?? PAGE_SIZE)));
+    const url = `${this.orgUrl}/agent/runs?source_type=API&skip=${skip}&limit=${limit}`;
+    return this.read('list_agent_runs', url, (json) => toPage(json, toAgentRun));
+  }
+
+  /**
+   * Finds the run a create whose answer was lost may have made: the newest-first list of
+   * API-started runs is searched for `metadata.task_id`, back to `requestedAt` less the search
+   * window (at most 1000 runs). Null when there is none.
+   */
+  async findRunByTaskId(taskId: string, requestedAt: Date): Promise<AgentRun | null> {
+    const oldest = requestedAt.getTime() - this.runSearchWindowMs;
+    for (let page = 0; page < MAX_RUN_PAGES; page++) {
+      const { items, pages } = await this.listAgentRuns({
+        skip: page * PAGE_SIZE,
+        limit: PAGE_SIZE,
+      });
+      const match = items.find((run) => run.metadata?.task_id === taskId);
+      if (match) return match;
+      if (items.length < PAGE_SIZE || (pages !== null && page + 1 >= pages)) return null;
+      const created = items.map((run) => Date.parse(run.createdAt ?? '')).filter(Number.isFinite);
+      if (created.length > 0 && Math.min(...created) < oldest) return null;
+    }
+    return null;
+  }
+
+  /**
+   * Codegen's repository for a GitHub `owner/name` (case-insensitive), from the organization's
+   * repository list, read page by page and reused for `repoCacheMs`. Null when Codegen does not
+   * know it.
+   */
+  async findRepository(fullName: string): Promise<CodegenRepository | null> {
+    const fresh = this.repos !== null && Date.now() - this.repos.at < this.repoCacheMs;
+    const byName = fresh && this.repos ? this.repos.byName : await this.refreshRepositories();
+    return byName.get(fullName.toLowerCase()) ?? null;
+  }
+
+  /** Tells Codegen to stop the run's work on its pull request (`remove-from-pr`). */
+  async removeFromPr(id: number | string): Promise<void> {
+    const runId = this.runId(id);
+    await this.request(
+      'remove_agent_from_pr',
+      'POST',
+      `${this.orgUrl}/agent/run/remove-from-pr`,
+      JSON.stringify({ agent_run_id: runId }),
+      () => null,
+      // Stopping twice is harmless.
+      true,
+    );
+  }
+
+  private runId(id: number | string): number {
+    const runId = integerId(id);
+    if (runId === null) {
       throw new ExternalServiceError(
         SERVICE,
         `invalid agent run id ${JSON.stringify(String(id).slice(0, 100))}`,
         false,
       );
     }
-    return this.request('get_agent_run', 'GET', `${this.runsUrl}/${id}`, undefined);
+    return runId;
   }
 
-  private async request(
+  private refreshRepositories(): Promise<Map<string, CodegenRepository>> {
+    // One read for every caller that finds the cache stale at the same time.
+    this.repoRefresh ??= (async () => {
+      try {
+        const byName = new Map<string, CodegenRepository>();
+        for (let page = 0; page < MAX_REPO_PAGES; page++) {
+          const url = `${this.orgUrl}/repos?skip=${page * PAGE_SIZE}&limit=${PAGE_SIZE}`;
+          const { items, pages } = await this.read('list_repositories', url, (json) =>
+            toPage(json, toRepository),
+          );
+          for (const repo of items) byName.set(repo.fullName.toLowerCase(), repo);
+          if (items.length < PAGE_SIZE || (pages !== null && page + 1 >= pages)) break;
+        }
+        this.repos = { at: Date.now(), byName };
+        return byName;
+      } finally {
+        this.repoRefresh = null;
+      }
+    })();
+    return this.repoRefresh;
+  }
+
+  /** A GET whose unreadable answer is a transient error (the next read may be fine). */
+  private async read<T>(
     operation: CodegenOperation,
-    method: 'GET' | 'POST',
+    url: string,
+    parse: (json: unknown) => T,
+  ): Promise<T> {
+    const { parsed, status } = await this.request(operation, 'GET', url, undefined, parse, true);
+    if (!parsed.ok)
+      throw new ExternalServiceError(
+        SERVICE,
+        `malformed answer to GET ${new URL(url).pathname}: ${parsed.problem}`,
+        true,
+        status,
+      );
+    return parsed.value;
+  }
+
+  private async request<T>(
+    operation: CodegenOperation,
+    method: Method,
     url: string,
     body: string | undefined,
-  ): Promise<AgentRun> {
+    parse: (json: unknown) => T,
+    idempotent = method === 'GET',
+  ): Promise<{ parsed: Parsed<T>; status: number }> {
     const label = `${method} ${new URL(url).pathname}`;
     const headers: Record<string, string> = {
       Accept: 'application/json',
@@ -131,24 +299,54 @@ export class CodegenClient {
             fetch(url, { method, headers, body, signal }),
           );
           const text = await response.text();
-          if (!response.ok) throw this.errorFromResponse(response, text, label);
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            throw malformed(label, 'body is not JSON', response.status);
-          }
-          try {
-            return toAgentRun(json);
-          } catch (error) {
-            if (error instanceof ShapeError) throw malformed(label, error.message, response.status);
-            throw error;
-          }
+          if (!response.ok) throw errorFromResponse(response, text, label, (t) => this.redact(t));
+          return {
+            parsed: this.parse(operation, response.status, text, parse),
+            status: response.status,
+          };
         },
-        { idempotent: method === 'GET' },
+        { idempotent },
       );
     // One span per logical call (its in-call retries are children when fetch is instrumented).
     return inSpan(`codegen.${operation}`, { 'codegen.operation': operation }, execute);
+  }
+
+  /** Parses an answer; what does not match the contract is reported with the raw body. */
+  private parse<T>(
+    operation: CodegenOperation,
+    status: number,
+    text: string,
+    parse: (json: unknown) => T,
+  ): Parsed<T> {
+    let problem: string;
+    try {
+      const value = parse(text === '' ? null : (JSON.parse(text) as unknown));
+      const problems = problemsOf(value);
+      if (problems.length > 0) this.reportBadAnswer(operation, status, problems.join('; '), text);
+      return { ok: true, value };
+    } catch (error) {
+      if (error instanceof SyntaxError) problem = 'body is not JSON';
+      else if (error instanceof ShapeError) problem = error.message;
+      else throw error;
+    }
+    this.reportBadAnswer(operation, status, problem, text);
+    return { ok: false, problem };
+  }
+
+  private reportBadAnswer(
+    operation: CodegenOperation,
+    httpStatus: number,
+    problem: string,
+    text: string,
+  ): void {
+    const raw = this.redact(text.slice(0, MAX_RAW_LENGTH * 2)).slice(0, MAX_RAW_LENGTH);
+    for (const listener of this.badAnswerListeners) {
+      try {
+        listener({ operation, httpStatus, problem, raw });
+      } catch {
+        // Logging must never fail a call.
+      }
+    }
   }
 
   /** One HTTP request, reported to the request listeners however it ends. */
@@ -180,20 +378,27 @@ export class CodegenClient {
     }
   }
 
-  private errorFromResponse(response: Response, text: string, label: string): ExternalServiceError {
-    const { status } = response;
-    const detail = this.redact(errorDetail(text));
-    const message = `Codegen ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    if (status === 429 || status >= 500)
-      return new ExternalServiceError(SERVICE, message, true, status, retryAfterMs);
-    return new ExternalServiceError(SERVICE, message, false, status);
+  /** A server echoing the Authorization header (or any bearer token) must not leak it. */
+  private redact(text: string): string {
+    return text
+      .split(this.token)
+      .join('***')
+      .replace(/(bearer\s+)[^\s"',;]+/gi, '$1***');
   }
+}
 
-  /** A server echoing the Authorization header back must not leak it into logs. */
-  private redact(text: string | undefined): string | undefined {
-    return text?.split(this.token).join('***');
+function problemsOf(value: unknown): string[] {
+  if (!isRecord(value)) return [];
+  if (Array.isArray(value.problems)) {
+    const own = value.problems.filter((p): p is string => typeof p === 'string');
+    const items = Array.isArray(value.items) ? value.items.flatMap(problemsOf) : [];
+    return [...own, ...items];
   }
+  return [];
+}
+
+function isFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed|terminated/.test(error.message);
 }
 
 function normalizeBaseUrl(baseUrl: string): string {
@@ -209,77 +414,4 @@ function normalizeBaseUrl(baseUrl: string): string {
   if (url.search || url.hash)
     throw new TypeError('CodegenClient: baseUrl must not carry a query or fragment');
   return url.href.replace(/\/+$/, '');
-}
-
-/** Codegen's (FastAPI) `detail`: a string, or a list of validation problems. */
-function errorDetail(text: string): string | undefined {
-  try {
-    const body: unknown = JSON.parse(text);
-    if (!isRecord(body)) return undefined;
-    const { detail, message } = body;
-    if (typeof detail === 'string') return detail.slice(0, MAX_DETAIL_LENGTH);
-    if (Array.isArray(detail) && isRecord(detail[0]) && typeof detail[0].msg === 'string') {
-      return detail[0].msg.slice(0, MAX_DETAIL_LENGTH);
-    }
-    if (typeof message === 'string') return message.slice(0, MAX_DETAIL_LENGTH);
-  } catch {
-    // Not JSON (a proxy's HTML page, say): the status alone has to do.
-  }
-  return undefined;
-}
-
-function malformed(label: string, reason: string, status: number): ExternalServiceError {
-  return new ExternalServiceError(
-    SERVICE,
-    `malformed answer to ${label}: ${reason}`,
-    false,
-    status,
-  );
-}
-
-/** A field of an answer has the wrong shape; becomes a permanent ExternalServiceError. */
-class ShapeError extends Error {}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function nullableStr(record: Record<string, unknown>, key: string, where: string): string | null {
-  const value = record[key];
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw new ShapeError(`${where}.${key} is not a string`);
-  return value;
-}
-
-function toAgentRun(value: unknown): AgentRun {
-  if (!isRecord(value)) throw new ShapeError('body is not an object');
-  const { id, status } = value;
-  const validId =
-    (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && id !== '');
-  if (!validId) throw new ShapeError('body.id is not a number or string');
-  if (typeof status !== 'string' || status === '')
-    throw new ShapeError('body.status is not a string');
-  const pullRequests = value.github_pull_requests ?? [];
-  if (!Array.isArray(pullRequests))
-    throw new ShapeError('body.github_pull_requests is not an array');
-  return {
-    id: String(id),
-    status,
-    webUrl: nullableStr(value, 'web_url', 'body'),
-    result: nullableStr(value, 'result', 'body'),
-    summary: nullableStr(value, 'summary', 'body'),
-    pullRequests: pullRequests.map((item, i) => toPullRequest(item, `github_pull_requests[${i}]`)),
-    createdAt: nullableStr(value, 'created_at', 'body'),
-  };
-}
-
-function toPullRequest(value: unknown, where: string): AgentRunPullRequest {
-  if (!isRecord(value)) throw new ShapeError(`${where} is not an object`);
-  const url = nullableStr(value, 'url', where);
-  const given = value.number;
-  if (typeof given === 'number' && Number.isSafeInteger(given) && given > 0)
-    return { url, number: given };
-  // Codegen lists a pull request by URL; the number is the last path segment of /pull/<n>.
-  const parsed = url === null ? null : /\/pull\/(\d+)(?:[/?#]|$)/.exec(url);
-  return parsed ? { url, number: Number(parsed[1]) } : { url };
 }

@@ -7,8 +7,12 @@ export interface CodegenClientOptions extends ServicePolicyTuning {
   baseUrl: string;
   /** API token; sent as a bearer token, never logged. */
   token: string;
-  /** Codegen organization id. */
-  orgId: string;
+  /** Codegen organization id: a positive integer (Codegen answers 422 to anything else). */
+  orgId: number | string;
+  /** How long the organization's repository list is reused before it is read again. Default 300000. */
+  repoCacheMs?: number;
+  /** How far back (minutes before the request) `findRunByTaskId` looks. Default 60 min. */
+  runSearchWindowMs?: number;
 }
 
 /** Options of `CodegenModule.forRootAsync`. */
@@ -21,28 +25,53 @@ export interface CodegenModuleAsyncOptions {
   inject?: InjectionToken[];
 }
 
-/** What to ask an agent. */
+/** What to ask an agent (`CreateAgentRunInput` of Codegen's API). */
 export interface CreateAgentRunInput {
   prompt: string;
-  /** Free-form context Codegen stores with the run (task id, repository, ...). */
+  /** JSON Codegen stores with the run and returns on reads: how a run is found again. */
   metadata?: Record<string, unknown>;
+  /** Codegen's id of the repository; without it Codegen picks the repository itself. */
+  repoId?: number;
 }
 
 /** A pull request an agent run opened. */
 export interface AgentRunPullRequest {
   url: string | null;
-  /** From the answer, or parsed from `url` when absent. */
+  title?: string | null;
+  /** Parsed from `url` (Codegen's answer has no number field). */
   number?: number;
 }
 
-/** An agent run. `status` is Codegen's, as is (ACTIVE, COMPLETE, FAILED, ...). */
+/**
+ * An agent run (`AgentRunResponse`). Only `id` is sure to be there: every other field may be
+ * null, and one that does not match the published shape reads as null with a note in `problems`.
+ */
 export interface AgentRun {
-  /** Codegen's id, stringified. */
+  /** Codegen's integer id, as a string. */
   id: string;
-  status: string;
+  /** As Codegen sent it (PENDING, ACTIVE, COMPLETE, ...); null when not known yet. */
+  status: string | null;
   webUrl: string | null;
   result: string | null;
   summary: string | null;
+  sourceType: string | null;
   pullRequests: AgentRunPullRequest[];
   createdAt: string | null;
+  metadata: Record<string, unknown> | null;
+  /** What did not match the published contract (e.g. `body.web_url is not a string`). */
+  problems: string[];
+}
+
+/** A repository Codegen knows in the organization. */
+export interface CodegenRepository {
+  id: number;
+  fullName: string;
+}
+
+/** An answer that did not match Codegen's published contract; `raw` is scrubbed and bounded. */
+export interface CodegenBadAnswer {
+  operation: string;
+  httpStatus: number;
+  problem: string;
+  raw: string;
 }

@@ -26,18 +26,24 @@ describe('loadWorkerConfig', () => {
     ]);
   });
 
-  it('needs CODEGEN_ORG_ID with a token, and an id-shaped one', () => {
+  it('needs CODEGEN_ORG_ID with a token, and a positive integer one', () => {
     expect(problems({ ...base, CODEGEN_TOKEN: 't' })).toEqual([
       expect.stringContaining('CODEGEN_ORG_ID is required'),
     ]);
-    expect(problems({ ...base, CODEGEN_TOKEN: 't', CODEGEN_ORG_ID: '../1' })).toEqual([
-      expect.stringContaining('CODEGEN_ORG_ID must be an id'),
-    ]);
+    // Codegen answers 422 to every call with a non-integer organization id.
+    for (const bad of ['../1', 'acme', '0', '-4', '4.2', '042', '99999999999999999999']) {
+      expect(problems({ ...base, CODEGEN_TOKEN: 't', CODEGEN_ORG_ID: bad })).toEqual([
+        expect.stringContaining('CODEGEN_ORG_ID must be a positive integer'),
+      ]);
+    }
     expect(
       loadWorkerConfig({ ...base, CODEGEN_TOKEN: 't', CODEGEN_ORG_ID: '42' }).codegen,
     ).toMatchObject({
       dryRun: false,
-      orgId: '42',
+      orgId: 42,
+      unknownStatusGraceMs: 30 * 60_000,
+      reconcileGraceMs: 60_000,
+      repoCacheMs: 300_000,
     });
   });
 

@@ -36,7 +36,8 @@ export interface WorkerConfig extends CommonConfig {
   codegen: {
     baseUrl: string;
     token: string | undefined;
-    orgId: string;
+    /** Codegen organization id (a positive integer); null in dry-run mode. */
+    orgId: number | null;
     timeoutMs: number;
     /** No token outside production: record the prompt instead of starting a run. */
     dryRun: boolean;
@@ -48,6 +49,15 @@ export interface WorkerConfig extends CommonConfig {
     pollMaxIntervalMs: number;
     /** A run not finished this long after it started fails its task. */
     runDeadlineMs: number;
+    /** A run whose status is not in Codegen's list fails its task after this long. */
+    unknownStatusGraceMs: number;
+    /**
+     * After a create whose answer was lost, how long the run is looked for (by its metadata in
+     * Codegen's run list) before the service asks for it again.
+     */
+    reconcileGraceMs: number;
+    /** How long Codegen's repository list (for `repo_id`) is reused. */
+    repoCacheMs: number;
   };
   /** Safety rules for starting agent runs. */
   agent: {
@@ -98,11 +108,14 @@ export function loadWorkerConfig(
   if (common.isProduction && codegenToken === undefined) {
     env.problem('CODEGEN_TOKEN is required in production (dry-run mode is for development only)');
   }
-  const orgId = env.optionalString('CODEGEN_ORG_ID') ?? '';
-  if (codegenToken !== undefined && orgId === '')
+  const orgIdText = env.optionalString('CODEGEN_ORG_ID') ?? '';
+  if (codegenToken !== undefined && orgIdText === '')
     env.problem('CODEGEN_ORG_ID is required when CODEGEN_TOKEN is set');
-  if (orgId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(orgId))
-    env.problem('CODEGEN_ORG_ID must be an id (letters, digits, - or _)');
+  // Codegen's paths take an integer organization id; anything else is a 422 on every call.
+  const orgIdValid = /^[1-9]\d{0,15}$/.test(orgIdText) && Number.isSafeInteger(Number(orgIdText));
+  if (orgIdText !== '' && !orgIdValid)
+    env.problem("CODEGEN_ORG_ID must be a positive integer (Codegen's organization id)");
+  const orgId = orgIdValid ? Number(orgIdText) : null;
   const githubToken = env.optionalString('GITHUB_TOKEN');
   const githubApp = readGithubApp(env);
   const config: WorkerConfig = {
@@ -135,6 +148,14 @@ export function loadWorkerConfig(
       pollIntervalMs: env.int('CODEGEN_POLL_INTERVAL_MS', 15_000, 10, 3_600_000),
       pollMaxIntervalMs: env.int('CODEGEN_POLL_MAX_INTERVAL_MS', 300_000, 10, 86_400_000),
       runDeadlineMs: env.int('CODEGEN_RUN_DEADLINE_MS', 4 * 3_600_000, 1000, 7 * 86_400_000),
+      unknownStatusGraceMs: env.int(
+        'CODEGEN_UNKNOWN_STATUS_GRACE_MS',
+        30 * 60_000,
+        0,
+        7 * 86_400_000,
+      ),
+      reconcileGraceMs: env.int('CODEGEN_RECONCILE_GRACE_MS', 60_000, 0, 3_600_000),
+      repoCacheMs: env.int('CODEGEN_REPO_CACHE_MS', 300_000, 0, 86_400_000),
     },
     agent: {
       maxRunsPerPrPerDay: env.int('AGENT_MAX_RUNS_PER_PR_PER_DAY', 5, 0, 1000),

@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
 import { TaskType } from '@app/domain';
+import { DomainError, ErrorCode, ExternalServiceError, LOGGER } from '@app/platform';
+import { WorkflowTaskEntity } from '@app/persistence';
 import {
-  CircuitOpenError,
-  DomainError,
-  ErrorCode,
-  ExternalServiceError,
-  LOGGER,
-} from '@app/platform';
-import { CodegenClient } from '@app/codegen';
+  AgentRun,
+  AgentRunCreateUnconfirmedError,
+  CodegenClient,
+  CreateAgentRunInput,
+} from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { AgentPolicy } from './agent-policy';
 import { PrCommenter } from './pr-commenter';
@@ -17,6 +17,12 @@ import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-han
 /**
  * Starts a Codegen agent run with the prompt its parent analysis recorded, after the safety
  * checks of {@link AgentPolicy}; the run is then followed to its end by the poller.
+ *
+ * Exactly one run per trigger: the request mark (`agent_run_requested_at`) is written before
+ * Codegen is asked, and every create carries the task id in its `metadata`. When an answer is
+ * lost (timeout, connection cut, a 2xx without a readable run), the next attempt finds the run in
+ * Codegen's list of API runs by that task id and follows it; only when none shows up within
+ * CODEGEN_RECONCILE_GRACE_MS of the request does it ask again.
  */
 @Injectable()
 export class CodegenTriggerHandler implements TaskHandler {
@@ -30,12 +36,8 @@ export class CodegenTriggerHandler implements TaskHandler {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async handle({
-    task,
-    event,
-    checkpoint,
-    markAgentRunRequested,
-  }: TaskContext): Promise<HandlerResult> {
+  async handle(ctx: TaskContext): Promise<HandlerResult> {
+    const { task, event } = ctx;
     const prompt = inputString(task.inputData, 'prompt');
     if (!prompt) throw new DomainError(ErrorCode.InvalidInput, 'agent trigger has no prompt');
     if (task.codegenTaskId) {
@@ -51,14 +53,10 @@ export class CodegenTriggerHandler implements TaskHandler {
         waitForAgentRun: !this.config.codegen.dryRun,
       };
     }
-    if (task.agentRunRequestedAt) {
-      // An earlier attempt asked Codegen and its worker stopped before the answer was saved.
-      throw new DomainError(
-        ErrorCode.InvalidInput,
-        `an earlier attempt requested an agent run at ${task.agentRunRequestedAt.toISOString()} and stopped ` +
-          'before saving the answer; a run may have started at Codegen, so it is not requested again: ' +
-          'check Codegen, then retry the task with ?force=true if none started',
-      );
+    if (task.agentRunRequestedAt && this.codegen) {
+      // An earlier attempt asked Codegen and never learnt the answer: the run may exist.
+      const found = await this.reconcile(ctx, this.codegen, task.agentRunRequestedAt);
+      if (found) return this.follow(ctx, found, prompt, { adopted: true });
     }
     const refusal = await this.policy.refusal(task, event);
     if (refusal) {
@@ -72,7 +70,18 @@ export class CodegenTriggerHandler implements TaskHandler {
       });
       return { outputData: { dry_run: true, prompt } };
     }
-    const run = await this.createOnce(markAgentRunRequested, {
+    const repoId = await this.repoIdFor(task, this.codegen);
+    if (repoId === null) {
+      const reason =
+        `Codegen does not know the repository ${task.repository ?? ''} (it is not connected to ` +
+        `Codegen organization ${this.config.codegen.orgId}); no agent run was started`;
+      this.logger.info('agent run skipped: repository unknown to Codegen', {
+        task_id: task.taskId,
+        repository: task.repository,
+      });
+      return { outputData: { skipped: true, reason, prompt }, cancel: reason };
+    }
+    const run = await this.createOnce(ctx, this.codegen, {
       prompt,
       metadata: {
         task_id: task.taskId,
@@ -81,7 +90,18 @@ export class CodegenTriggerHandler implements TaskHandler {
         head_sha: task.commitSha,
         trigger_kind: inputString(task.inputData, 'trigger_kind'),
       },
+      ...(repoId !== undefined ? { repoId } : {}),
     });
+    return this.follow(ctx, run, prompt, repoId !== undefined ? { repo_id: repoId } : {});
+  }
+
+  /** Saves the run id at once, comments on the PR, and hands the task to the poller. */
+  private async follow(
+    { task, event, checkpoint }: TaskContext,
+    run: AgentRun,
+    prompt: string,
+    extra: Record<string, unknown>,
+  ): Promise<HandlerResult> {
     await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl });
     const installationId = event?.installationId ?? null;
     const commentId = await this.commenter.runStarted(task, run.id, run.webUrl, installationId);
@@ -92,6 +112,10 @@ export class CodegenTriggerHandler implements TaskHandler {
         agent_run_started_at: new Date().toISOString(),
         web_url: run.webUrl,
         prompt,
+        ...extra,
+        ...(run.problems.length > 0
+          ? { agent_run_answer_problems: run.problems.slice(0, 10) }
+          : {}),
         ...(commentId !== null ? { pr_comment_id: commentId } : {}),
         ...(installationId !== null ? { installation_id: installationId } : {}),
       },
@@ -101,18 +125,77 @@ export class CodegenTriggerHandler implements TaskHandler {
   }
 
   /**
-   * Creates the run, but never twice: when the request may have reached Codegen without an
-   * answer (a timeout, a connection cut mid-request), a retry could start a second run, so the
-   * task fails instead, saying so. 429s, refused connections and an open circuit are retried:
-   * Codegen provably did nothing.
+   * Codegen's id of the task's repository (undefined: the task names none, so Codegen chooses;
+   * null: Codegen does not know it).
+   */
+  private async repoIdFor(
+    task: WorkflowTaskEntity,
+    codegen: CodegenClient,
+  ): Promise<number | null | undefined> {
+    if (!task.repository) return undefined;
+    const repo = await codegen.findRepository(task.repository);
+    return repo ? repo.id : null;
+  }
+
+  /**
+   * Looks for the run a lost create may have made. Returns it, or null once the grace has passed
+   * without it (the caller then asks again). Within the grace, waits inside this attempt when the
+   * rest of the grace fits, else throws a transient error so a later attempt looks again.
+   */
+  private async reconcile(
+    { task, signal }: TaskContext,
+    codegen: CodegenClient,
+    requestedAt: Date,
+  ): Promise<AgentRun | null> {
+    const grace = this.config.codegen.reconcileGraceMs;
+    // Room left in this attempt for a wait and two more calls.
+    const inlineBudget = Math.max(
+      0,
+      this.config.task.timeoutMs - 3 * this.config.codegen.timeoutMs,
+    );
+    for (;;) {
+      const found = await codegen.findRunByTaskId(task.taskId, requestedAt);
+      if (found) {
+        this.logger.info('found the agent run a lost create made; following it', {
+          task_id: task.taskId,
+          agent_run_id: found.id,
+          requested_at: requestedAt.toISOString(),
+        });
+        return found;
+      }
+      const left = grace - (Date.now() - requestedAt.getTime());
+      if (left <= 0) {
+        this.logger.warn('no agent run found for a lost create after the grace; asking again', {
+          task_id: task.taskId,
+          requested_at: requestedAt.toISOString(),
+        });
+        return null;
+      }
+      if (left > inlineBudget) {
+        throw new ExternalServiceError(
+          'codegen',
+          `the agent run requested at ${requestedAt.toISOString()} got no answer and is not in Codegen's run list yet; looking again before asking again`,
+          true,
+          undefined,
+          left,
+        );
+      }
+      await sleep(left, signal);
+    }
+  }
+
+  /**
+   * Creates the run under the request mark. An answer that says Codegen started nothing (an
+   * HTTP error, a refused connection, an open circuit) clears the mark so the next attempt may
+   * ask again; a lost answer keeps it, and the next attempt looks for the run first.
    */
   private async createOnce(
-    markRequested: TaskContext['markAgentRunRequested'],
-    input: Parameters<CodegenClient['createAgentRun']>[0],
-  ) {
-    const codegen = this.codegen as CodegenClient;
+    { task, markAgentRunRequested }: TaskContext,
+    codegen: CodegenClient,
+    input: CreateAgentRunInput,
+  ): Promise<AgentRun> {
     // Written first, so a worker that dies with the request in flight leaves a trace.
-    if (!(await markRequested(true))) {
+    if (!(await markAgentRunRequested(true))) {
       throw new DomainError(
         ErrorCode.Duplicate,
         'the task was taken over by another attempt; this one does not request an agent run',
@@ -121,24 +204,35 @@ export class CodegenTriggerHandler implements TaskHandler {
     try {
       return await codegen.createAgentRun(input);
     } catch (error) {
-      if (!creationMayHaveHappened(error)) {
-        // Codegen refused: the next attempt may ask again. If this write fails too, the mark
-        // stays and the next attempt stops for an operator (the safe side); the cause is kept.
-        await markRequested(false).catch(() => false);
+      if (error instanceof AgentRunCreateUnconfirmedError) {
+        this.logger.warn(
+          'agent run creation got no usable answer; the next attempt looks for the run',
+          {
+            task_id: task.taskId,
+            error: error.message,
+          },
+        );
         throw error;
       }
-      throw new DomainError(
-        ErrorCode.InvalidInput,
-        `agent run creation got no answer (${(error as Error).message}); a run may have started at Codegen, ` +
-          'so it is not retried automatically: check Codegen, then retry the task with ?force=true if none started',
-      );
+      // Codegen refused: the next attempt may ask again. If this write fails too, the mark stays
+      // and the next attempt looks for a run first (the safe side); the cause is kept.
+      await markAgentRunRequested(false).catch(() => false);
+      throw error;
     }
   }
 }
 
-function creationMayHaveHappened(error: unknown): boolean {
-  if (!(error instanceof ExternalServiceError) || error instanceof CircuitOpenError) return false;
-  // An HTTP answer says what happened: 429 and 5xx mean the run was not created.
-  if (error.status !== undefined) return false;
-  return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(error.message);
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('attempt aborted'));
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error('attempt aborted'));
+      },
+      { once: true },
+    );
+  });
 }

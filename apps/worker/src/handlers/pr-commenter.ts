@@ -36,11 +36,7 @@ export class PrCommenter {
     try {
       const comment = await this.github
         .forInstallation(installationId)
-        .createIssueComment(
-          task.repository,
-          task.prNumber,
-          this.body(task, runId, webUrl, 'started'),
-        );
+        .createIssueComment(task.repository, task.prNumber, this.body(task, runId, webUrl, null));
       return comment.id;
     } catch (error) {
       this.logger.warn('could not comment on the pull request', {
@@ -51,10 +47,15 @@ export class PrCommenter {
     }
   }
 
+  /**
+   * Edits the run's comment to say how it ended: `headline` follows the run's link (e.g.
+   * "finished", "ended `TIMEOUT`"); `output.agent_removed_from_pr` adds that Codegen was told to
+   * stop working on the pull request.
+   */
   async runEnded(
     task: WorkflowTaskEntity,
     output: Record<string, unknown>,
-    status: 'completed' | 'failed',
+    headline: string,
   ): Promise<void> {
     const commentId = typeof output.pr_comment_id === 'number' ? output.pr_comment_id : null;
     if (!this.enabled || commentId === null || !task.repository || !task.codegenTaskId) return;
@@ -70,7 +71,7 @@ export class PrCommenter {
             task,
             task.codegenTaskId,
             (output.web_url as string | null) ?? task.codegenTaskUrl,
-            status,
+            headline,
             output,
           ),
         );
@@ -91,7 +92,7 @@ export class PrCommenter {
     task: WorkflowTaskEntity,
     runId: string,
     webUrl: string | null,
-    state: 'started' | 'completed' | 'failed',
+    headline: string | null,
     output: Record<string, unknown> = {},
   ): string {
     const id = /^[0-9A-Za-z_-]{1,40}$/.test(runId) ? runId : 'unknown';
@@ -103,8 +104,10 @@ export class PrCommenter {
         : '';
     const fork = task.inputData.push_target === 'new_pull_request';
     const lines = [`<!-- webhook-orchestrator:agent-run task=${task.taskId} -->`];
-    if (state === 'started') lines.push(`🤖 Codegen ${link} started${sha}.`);
-    else lines.push(`🤖 Codegen ${link}${sha} ${state === 'completed' ? 'finished' : 'failed'}.`);
+    if (headline === null) lines.push(`🤖 Codegen ${link} started${sha}.`);
+    else lines.push(`🤖 Codegen ${link}${sha} ${headline}.`);
+    if (isRecord(output.agent_removed_from_pr) && output.agent_removed_from_pr.ok === true)
+      lines.push('', 'Codegen was told to stop working on this pull request.');
     if (fork)
       lines.push(
         '',
@@ -145,4 +148,8 @@ export class PrCommenter {
 function safeUrl(value: unknown): string | null {
   if (typeof value !== 'string' || value.length > 500) return null;
   return /^https?:\/\/[^\s()<>"'`[\]]+$/i.test(value) ? value : null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -31,7 +31,20 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
     const github = this.find(GithubClient);
     if (github) this.watch('github', github);
     const codegen = this.find(CodegenClient);
-    if (codegen) this.watch('codegen', codegen);
+    if (codegen) {
+      this.watch('codegen', codegen);
+      this.unsubscribe.push(
+        codegen.onBadAnswer((answer) =>
+          // The raw answer has the token removed and is at most 2000 characters.
+          this.logger.warn('Codegen answer outside its published contract', {
+            operation: answer.operation,
+            http_status: answer.httpStatus,
+            problem: answer.problem,
+            raw_answer: answer.raw,
+          }),
+        ),
+      );
+    }
     // Without CODEGEN_TOKEN there is no client: Codegen is never called (dry-run mode).
     else this.trackers.set('codegen', new ServiceCallTracker(() => 'closed', 'dry_run'));
   }
@@ -50,7 +63,18 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
   private watch(service: ExternalService, client: GithubClient | CodegenClient): void {
     const budget = client instanceof GithubClient ? () => lowestBudget(client) : undefined;
     if (budget) this.metrics.watchGithubBudget(budget);
-    const tracker = new ServiceCallTracker(() => client.policy.state, 'live', Date.now, budget);
+    // Codegen's plan allowance used up (402): every create fails until the plan changes.
+    const degraded =
+      client instanceof CodegenClient
+        ? () => (client.planLimitReached ? 'plan_limit_reached' : null)
+        : undefined;
+    const tracker = new ServiceCallTracker(
+      () => client.policy.state,
+      'live',
+      Date.now,
+      budget,
+      degraded,
+    );
     this.trackers.set(service, tracker);
     this.unsubscribe.push(
       client.onRequest((event) => {

@@ -2,26 +2,25 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
-import { captureJobTelemetry, isTransientError, LOGGER } from '@app/platform';
+import { captureJobTelemetry, ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
 import { ClaimedTask, TaskRepository } from '@app/persistence';
 import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
-import {
-  AgentRun,
-  CodegenClient,
-  isSuccessfulAgentRunStatus,
-  isTerminalAgentRunStatus,
-} from '@app/codegen';
+import { AgentRun, agentRunStatusKind, CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { PrCommenter } from '../handlers/pr-commenter';
 
-export type PollOutcome = 'completed' | 'failed' | 'waiting' | 'skipped';
+export type PollOutcome = 'completed' | 'failed' | 'cancelled' | 'waiting' | 'skipped';
 
 /**
  * Follows an agent run to its end. The `codegen_trigger` task stays `running` (its lease kept
- * fresh) while polls back off from CODEGEN_POLL_INTERVAL_MS to CODEGEN_POLL_MAX_INTERVAL_MS; a
- * terminal run completes or fails the task with the run's outcome; a run past
- * CODEGEN_RUN_DEADLINE_MS fails it. If Redis loses a poll, the lease expires and the relay hands
- * the task back to its handler, which resumes polling the same run (never starts another).
+ * fresh) while polls back off from CODEGEN_POLL_INTERVAL_MS to CODEGEN_POLL_MAX_INTERVAL_MS.
+ * Statuses follow Codegen's published list (see `agentRunStatusKind`): success completes the
+ * task; a failure status, or PAUSED (waiting for input, never ends by itself), fails it at the
+ * first poll that sees it; null keeps polling; an unknown status keeps polling for
+ * CODEGEN_UNKNOWN_STATUS_GRACE_MS, then fails naming it. A run past CODEGEN_RUN_DEADLINE_MS, or
+ * one whose pull request got a newer head, is told to stop working on the PR (`remove-from-pr`)
+ * and its task ends (failed / cancelled). If Redis loses a poll, the lease expires and the relay
+ * hands the task back to its handler, which resumes polling the same run (never starts another).
  */
 @Injectable()
 export class AgentRunPoller {
@@ -69,6 +68,16 @@ export class AgentRunPoller {
       (typeof recorded === 'string' ? Date.parse(recorded) : NaN) ||
       claim.task.startedAt?.getTime() ||
       Date.now();
+    const newerHead = await this.tasks.newerHeadSha(claim.task);
+    if (newerHead !== null) {
+      const sha = newerHead.slice(0, 12);
+      return this.end(claim, {
+        status: 'cancelled',
+        error: `superseded by ${newerHead}: the pull request's head moved on while agent run ${runId} was working`,
+        headline: `was stopped: the pull request's head moved on to \`${sha}\``,
+        removeFromPr: 'superseded',
+      });
+    }
     let run: AgentRun;
     try {
       run = await this.codegen.getAgentRun(runId);
@@ -77,75 +86,187 @@ export class AgentRunPoller {
         return this.end(claim, {
           status: 'failed',
           error: `could not read agent run ${runId}: ${String(error)}`,
+          headline: 'could not be followed',
         });
       }
-      return this.again(claim, job.poll, startedAt, String(error));
-    }
-    if (isTerminalAgentRunStatus(run.status)) {
-      const succeeded = isSuccessfulAgentRunStatus(run.status);
-      return this.end(claim, {
-        status: succeeded ? 'completed' : 'failed',
-        run,
-        error: succeeded ? undefined : `agent run ${run.id} ended ${run.status}`,
+      const retryAfterMs = error instanceof ExternalServiceError ? error.retryAfterMs : undefined;
+      // A read Codegen rate-limited without saying how long: wait longer than the usual step.
+      const rateLimited = error instanceof ExternalServiceError && error.status === 429;
+      const anomaly = /malformed answer/.test(String(error))
+        ? `unreadable answers (${String(error).slice(0, 300)})`
+        : null;
+      return this.again(claim, job.poll, startedAt, String(error), {
+        retryAfterMs: retryAfterMs ?? (rateLimited ? 2 * this.delayFor(job.poll + 1) : undefined),
+        anomaly,
       });
     }
-    return this.again(claim, job.poll, startedAt, `run status ${run.status}`);
+    const status = run.status;
+    switch (agentRunStatusKind(status)) {
+      case 'succeeded':
+        return this.end(claim, { status: 'completed', run, headline: 'finished' });
+      case 'failed':
+        return this.end(claim, {
+          status: 'failed',
+          run,
+          error: `agent run ${run.id} ended ${status}`,
+          headline: `ended \`${status}\``,
+        });
+      case 'paused':
+        return this.end(claim, {
+          status: 'failed',
+          run,
+          error: `agent run ${run.id} is ${status}: it is waiting for input and will not finish by itself (${run.webUrl ?? 'no web_url given'})`,
+          headline: 'is paused and waiting for input; answer it in Codegen, or retry the task',
+        });
+      case 'unknown':
+        return this.again(claim, job.poll, startedAt, `run status ${status}`, {
+          anomaly: `status ${JSON.stringify(status)}, which is not one Codegen publishes`,
+          run,
+        });
+      case 'running':
+      case 'not_known_yet':
+        return this.again(claim, job.poll, startedAt, `run status ${status ?? 'null'}`, { run });
+    }
   }
 
   private pastDeadline(startedAt: number): boolean {
     return Date.now() - startedAt > this.config.codegen.runDeadlineMs;
   }
 
+  /**
+   * Schedules the next poll. An anomaly (an unknown status, unreadable answers) is noted once in
+   * the task's output with the time it was first seen, and fails the task once it has lasted
+   * CODEGEN_UNKNOWN_STATUS_GRACE_MS; a normal answer clears it.
+   */
   private async again(
     claim: ClaimedTask,
     poll: number,
     startedAt: number,
     note: string,
+    seen: { retryAfterMs?: number; anomaly?: string | null; run?: AgentRun } = {},
   ): Promise<PollOutcome> {
     if (this.pastDeadline(startedAt)) {
       return this.end(claim, {
         status: 'failed',
+        run: seen.run,
         error: `agent run ${claim.task.codegenTaskId} did not finish within ${Math.round(this.config.codegen.runDeadlineMs / 60_000)} min (${note})`,
+        headline: `did not finish within ${Math.round(this.config.codegen.runDeadlineMs / 60_000)} min`,
+        removeFromPr: 'deadline',
       });
     }
-    const delay = this.delayFor(poll + 1);
-    if (!(await this.tasks.extendLease(claim, this.leaseFor(delay)))) return 'skipped';
+    const output = claim.task.outputData ?? {};
+    const previous = isRecord(output.agent_run_anomaly) ? output.agent_run_anomaly : null;
+    let update: Record<string, unknown> | null = null;
+    if (seen.anomaly) {
+      const sinceText = previous?.what === seen.anomaly ? previous.since : undefined;
+      const since = typeof sinceText === 'string' ? Date.parse(sinceText) : NaN;
+      if (Number.isNaN(since)) {
+        // Logged once, when first seen; its time is kept so the grace survives restarts.
+        this.logger.warn('agent run: answer outside Codegen’s published contract; still polling', {
+          task_id: claim.task.taskId,
+          agent_run_id: claim.task.codegenTaskId,
+          anomaly: seen.anomaly,
+        });
+        update = {
+          ...output,
+          agent_run_anomaly: { what: seen.anomaly, since: new Date().toISOString() },
+        };
+      } else if (Date.now() - since >= this.config.codegen.unknownStatusGraceMs) {
+        return this.end(claim, {
+          status: 'failed',
+          run: seen.run,
+          error: `agent run ${claim.task.codegenTaskId} reported ${seen.anomaly} for ${Math.round((Date.now() - since) / 60_000)} min (CODEGEN_UNKNOWN_STATUS_GRACE_MS)`,
+          headline: `could not be followed: Codegen reported ${seen.anomaly}`,
+        });
+      }
+    } else if (previous && seen.run) {
+      update = { ...output, agent_run_anomaly: null };
+    }
+    const delay = Math.max(this.delayFor(poll + 1), seen.retryAfterMs ?? 0);
+    const lease = this.leaseFor(delay);
+    const kept = update
+      ? await this.tasks.markWaiting(claim, update, lease)
+      : await this.tasks.extendLease(claim, lease);
+    if (!kept) return 'skipped';
     await this.schedule(claim.task.taskId, poll + 1, delay);
     return 'waiting';
   }
 
+  /** Asks Codegen to stop the run's work on its pull request; what happened goes in the output. */
+  private async removeFromPr(
+    claim: ClaimedTask,
+    reason: 'deadline' | 'superseded',
+  ): Promise<Record<string, unknown>> {
+    const at = new Date().toISOString();
+    try {
+      await (this.codegen as CodegenClient).removeFromPr(claim.task.codegenTaskId as string);
+      this.logger.info('asked Codegen to stop working on the pull request', {
+        task_id: claim.task.taskId,
+        agent_run_id: claim.task.codegenTaskId,
+        reason,
+      });
+      return { ok: true, reason, at };
+    } catch (error) {
+      this.logger.warn('could not ask Codegen to stop working on the pull request', {
+        task_id: claim.task.taskId,
+        agent_run_id: claim.task.codegenTaskId,
+        reason,
+        error: String(error),
+      });
+      return { ok: false, reason, at, error: String(error).slice(0, 500) };
+    }
+  }
+
   private async end(
     claim: ClaimedTask,
-    result: { status: 'completed' | 'failed'; run?: AgentRun; error?: string },
+    result: {
+      status: 'completed' | 'failed' | 'cancelled';
+      run?: AgentRun;
+      error?: string;
+      /** How the PR comment says it ended, after the run's link. */
+      headline: string;
+      removeFromPr?: 'deadline' | 'superseded';
+    },
   ): Promise<PollOutcome> {
     const previous = claim.task.outputData ?? {};
+    const run = result.run;
     const outputData: Record<string, unknown> = {
       ...previous,
-      agent_run_status: result.run?.status ?? previous.agent_run_status ?? null,
-      result: result.run?.result ?? null,
-      summary: result.run?.summary ?? null,
-      web_url: result.run?.webUrl ?? claim.task.codegenTaskUrl,
-      pull_requests: result.run?.pullRequests ?? [],
+      agent_run_status: run ? run.status : (previous.agent_run_status ?? null),
+      result: run?.result ?? null,
+      summary: run?.summary ?? null,
+      web_url: run?.webUrl ?? claim.task.codegenTaskUrl,
+      pull_requests: run?.pullRequests ?? [],
       agent_run_finished_at: new Date().toISOString(),
+      ...(run && run.problems.length > 0
+        ? { agent_run_answer_problems: run.problems.slice(0, 10) }
+        : {}),
+      ...(result.status !== 'completed' ? { agent_run_ended: result.headline } : {}),
     };
+    if (result.removeFromPr)
+      outputData.agent_removed_from_pr = await this.removeFromPr(claim, result.removeFromPr);
     // The PR comment first: a worker that stops between the two edits it again on the next poll,
     // where one that finished the task first would leave the comment saying "started" for good.
-    await this.commenter.runEnded(claim.task, outputData, result.status);
+    await this.commenter.runEnded(claim.task, outputData, result.headline);
+    const error = result.error ?? 'agent run failed';
     const finished =
       result.status === 'completed'
         ? await this.tasks.finish(claim, { kind: 'completed', outputData })
-        : await this.tasks.finish(claim, {
-            kind: 'failed',
-            error: result.error ?? 'agent run failed',
-            outputData,
-          });
+        : result.status === 'cancelled'
+          ? await this.tasks.finish(claim, { kind: 'cancelled', reason: error, outputData })
+          : await this.tasks.finish(claim, { kind: 'failed', error, outputData });
     if (!finished) return 'skipped';
     this.telemetry.taskFinished(claim.task.taskType, result.status);
     this.logger.info('agent run ended', {
       task_id: claim.task.taskId,
       agent_run_id: claim.task.codegenTaskId,
-      status: result.run?.status ?? result.status,
+      status: run?.status ?? result.status,
+      outcome: result.status,
     });
     return result.status;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

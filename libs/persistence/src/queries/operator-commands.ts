@@ -45,7 +45,7 @@ export class OperatorCommands {
         await m.query('SAVEPOINT retry_task');
         await m.query(
           `UPDATE workflow_tasks SET status = 'pending', completed_at = NULL, claim_token = NULL,
-             lease_expires_at = NULL, agent_run_requested_at = NULL, updated_at = now()
+             lease_expires_at = NULL, updated_at = now()
            WHERE id = $1`,
           [task.id],
         );

@@ -305,7 +305,9 @@ export class TaskRepository {
     headSha: string,
   ): Promise<Array<{ taskId: string; attemptsLeft: number }>> {
     return this.dataSource.transaction(async (m) => {
-      const held = await m.query<Array<{ id: string; task_id: string; webhook_event_id: string | null }>>(
+      const held = await m.query<
+        Array<{ id: string; task_id: string; webhook_event_id: string | null }>
+      >(
         `SELECT id, task_id, webhook_event_id FROM workflow_tasks
          WHERE task_type = 'codegen_trigger' AND repository = $1 AND pr_number = $2
            AND lower(commit_sha) = lower($3) AND status = 'cancelled' AND error_message LIKE 'untrusted:%'
@@ -346,6 +348,23 @@ export class TaskRepository {
       }
       return released;
     });
+  }
+
+  /**
+   * The head SHA a newer `synchronize` of the task's pull request moved to, or null: a running
+   * agent run for an older head has been overtaken.
+   */
+  async newerHeadSha(task: WorkflowTaskEntity): Promise<string | null> {
+    if (!task.repository || task.prNumber === null || !task.commitSha) return null;
+    const rows = await this.dataSource.query<Array<{ commit_sha: string }>>(
+      `SELECT commit_sha FROM workflow_tasks
+        WHERE repository = $1 AND pr_number = $2 AND id > $4
+          AND task_type = 'pull_request_analysis' AND input_data->>'action' = 'synchronize'
+          AND commit_sha IS NOT NULL AND lower(commit_sha) <> lower($3)
+        ORDER BY id DESC LIMIT 1`,
+      [task.repository, task.prNumber, task.commitSha, task.id],
+    );
+    return rows[0]?.commit_sha ?? null;
   }
 
   /** Ends an attempt that will be retried: back to queued, with the error kept for operators. */

@@ -33,6 +33,7 @@ export class ExternalServiceTelemetry {
   private readonly circuit: Gauge<'service' | 'state'>;
   private readonly transitions: Counter<'service' | 'state'>;
   private readonly agentTasks: Counter<'outcome'>;
+  private readonly planLimit: Counter;
   private coreBudget: (() => number | null) | null = null;
 
   constructor(
@@ -103,6 +104,11 @@ export class ExternalServiceTelemetry {
     }
     startAtZero(this.transitions, labelCombinations({ service: services, state: CIRCUIT_STATES }));
     startAtZero(this.agentTasks, labelCombinations({ outcome: ['started', 'failed'] }));
+    this.planLimit = new Counter({
+      name: 'codegen_plan_limit_refusals_total',
+      help: "Agent run requests Codegen refused with 402 because the billing plan's run allowance is used up",
+      registers,
+    });
   }
 
   /** One request sent to `event.service`. */
@@ -112,6 +118,7 @@ export class ExternalServiceTelemetry {
     // Counted at the request that creates the run: the one place every agent run starts.
     if (service === 'codegen' && event.operation === CREATE_AGENT_RUN) {
       this.agentTasks.inc({ outcome: event.status === '2xx' ? 'started' : 'failed' });
+      if (event.httpStatus === 402) this.planLimit.inc();
     }
     if (service === 'github' && event.rateLimit) {
       const resource = RATE_LIMIT_RESOURCES.has(event.rateLimit.resource)

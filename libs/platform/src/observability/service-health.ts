@@ -19,6 +19,8 @@ export interface ServiceSnapshot {
   consecutive_failures: number;
   /** GitHub only: the rate-limit budget left after the last answer. */
   rate_limit_remaining?: number | null;
+  /** Why the service is degraded although it answers (e.g. Codegen's plan limit reached). */
+  degraded_reason?: string | null;
 }
 
 /** A worker's heartbeat: it is alive until `expires_at`. */
@@ -48,6 +50,8 @@ export class ServiceCallTracker {
     private readonly now: () => number = Date.now,
     /** The client's own view of its rate-limit budget, when it keeps one. */
     private readonly budget?: () => number | null,
+    /** A condition the client reports that degrades the service (null: none). */
+    private readonly degradedReason?: () => string | null,
   ) {}
 
   record(event: ServiceRequestEvent): void {
@@ -69,6 +73,7 @@ export class ServiceCallTracker {
       last_failure_at: this.lastFailureAt,
       consecutive_failures: this.consecutiveFailures,
       rate_limit_remaining: this.budget ? this.budget() : this.rateLimitRemaining,
+      ...(this.degradedReason ? { degraded_reason: this.degradedReason() } : {}),
     };
   }
 }
@@ -83,8 +88,8 @@ export interface ServiceHealthOptions {
 
 /**
  * Health of an outside service from what the live workers report: every circuit open is
- * unhealthy; some open, a trial call pending, failures since the last success, or a low budget
- * is degraded.
+ * unhealthy; some open, a trial call pending, a reported degraded reason, failures since the last
+ * success, or a low budget is degraded.
  */
 export function evaluateServiceHealth(
   snapshots: ReadonlyArray<ServiceSnapshot>,
@@ -96,6 +101,7 @@ export function evaluateServiceHealth(
   const open = live.filter((s) => s.circuit === 'open').length;
   if (open === live.length) return 'unhealthy';
   if (open > 0 || live.some((s) => s.circuit === 'half_open')) return 'degraded';
+  if (live.some((s) => typeof s.degraded_reason === 'string')) return 'degraded';
   const now = options.now ?? Date.now();
   const recentMs = options.recentMs ?? 5 * 60_000;
   const failing = live.some(

@@ -37,6 +37,8 @@ interface ServiceSummary {
   workers_reporting: number;
   circuits: Partial<Record<ServiceSnapshot['circuit'], number>>;
   rate_limit_remaining?: number | null;
+  /** Why a worker sees the service degraded although it answers (e.g. `plan_limit_reached`). */
+  degraded_reasons?: string[];
 }
 
 export interface HealthReport {
@@ -162,6 +164,10 @@ function summarize(snapshots: ServiceSnapshot[], withRateLimit: boolean): Servic
   const circuits: ServiceSummary['circuits'] = {};
   for (const s of snapshots) circuits[s.circuit] = (circuits[s.circuit] ?? 0) + 1;
   const summary: ServiceSummary = { workers_reporting: snapshots.length, circuits };
+  const reasons = [
+    ...new Set(snapshots.flatMap((s) => (s.degraded_reason ? [s.degraded_reason] : []))),
+  ];
+  if (reasons.length > 0) summary.degraded_reasons = reasons;
   if (withRateLimit) {
     const known = snapshots
       .map((s) => s.rate_limit_remaining)

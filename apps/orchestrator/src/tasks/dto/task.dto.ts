@@ -86,7 +86,8 @@ export class TaskDetailDto {
     type: String,
     description:
       'When a worker asked Codegen for this task’s agent run. Set while codegen_task_id is empty: ' +
-      'the worker stopped before saving the answer, so a run may exist at Codegen',
+      'the answer was lost (or the worker stopped before saving it), so a run may exist at Codegen: ' +
+      'the next attempt looks for it in Codegen’s run list before asking again',
   })
   agent_run_requested_at!: string | null;
   @ApiProperty() created_at!: string;

@@ -1,0 +1,90 @@
+import { CircuitOpenError, ExternalServiceError, parseRetryAfter } from '@app/platform';
+import { isRecord } from './codegen-mappers';
+
+const SERVICE = 'codegen';
+const MAX_DETAIL_LENGTH = 200;
+
+/**
+ * A create whose answer was lost (timeout, connection cut, a 2xx without a readable run): the run
+ * may exist at Codegen. Transient; the caller finds the run by its metadata before asking again.
+ */
+export class AgentRunCreateUnconfirmedError extends ExternalServiceError {
+  constructor(
+    readonly reason: string,
+    status?: number,
+  ) {
+    super(
+      SERVICE,
+      `agent run creation got no usable answer (${reason}); the run may exist`,
+      true,
+      status,
+    );
+    this.name = 'AgentRunCreateUnconfirmedError';
+  }
+}
+
+/** 402: the plan's agent-run allowance is used up; every create fails so until the plan changes. */
+export class CodegenPlanLimitError extends ExternalServiceError {
+  constructor(detail: string | undefined) {
+    super(
+      SERVICE,
+      `Codegen refused the agent run: the billing plan's agent-run limit is used up${detail ? ` (${detail})` : ''}`,
+      false,
+      402,
+    );
+    this.name = 'CodegenPlanLimitError';
+  }
+}
+
+/** Maps a non-2xx answer; `redact` removes the token from anything quoted from the body. */
+export function errorFromResponse(
+  response: Response,
+  text: string,
+  label: string,
+  redact: (text: string) => string,
+): ExternalServiceError {
+  const { status } = response;
+  const found = errorDetail(text);
+  const detail = found === undefined ? undefined : redact(found);
+  if (status === 402) return new CodegenPlanLimitError(detail);
+  const message = `Codegen ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  if (status === 429 || status >= 500)
+    return new ExternalServiceError(SERVICE, message, true, status, retryAfterMs);
+  return new ExternalServiceError(SERVICE, message, false, status);
+}
+
+/**
+ * What an error body says: Codegen's `{message, status_code}`, or FastAPI's 422
+ * `{detail: [{loc, msg, type}]}` (the first problem, with where it is), or a string `detail`.
+ */
+function errorDetail(text: string): string | undefined {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (!isRecord(body)) return undefined;
+    const { detail, message } = body;
+    if (typeof message === 'string') return message.slice(0, MAX_DETAIL_LENGTH);
+    if (typeof detail === 'string') return detail.slice(0, MAX_DETAIL_LENGTH);
+    if (Array.isArray(detail) && isRecord(detail[0]) && typeof detail[0].msg === 'string') {
+      const loc = Array.isArray(detail[0].loc) ? detail[0].loc.map(String).join('.') : '';
+      return `${loc ? `${loc}: ` : ''}${detail[0].msg}`.slice(0, MAX_DETAIL_LENGTH);
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status alone has to do.
+  }
+  return undefined;
+}
+
+const CONNECT_FAILURE =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT/;
+
+/**
+ * True when a failed create may still have made a run: the request may have reached Codegen
+ * (a timeout, a connection cut after it was sent) and no HTTP answer says otherwise.
+ */
+export function createMayHaveHappened(error: unknown): boolean {
+  if (error instanceof CircuitOpenError) return false;
+  if (!(error instanceof ExternalServiceError)) return true;
+  if (error.service !== SERVICE || error.status !== undefined) return false;
+  return !CONNECT_FAILURE.test(error.message);
+}
