@@ -377,9 +377,14 @@ describeInBrowser('operator console in a browser', () => {
     );
     expect(await page.locator('.lights .light').count()).toBe(5);
     await page.getByRole('link', { name: 'Agent runs', exact: true }).click();
-    await page.locator('tbody tr').first().waitFor();
-    expect(await page.locator('tbody tr').count()).toBe(1);
-    expect(await page.locator('tbody tr').first().textContent()).toContain('completed');
+    await page.locator('.results tbody tr').first().waitFor();
+    expect(await page.locator('.results tbody tr').count()).toBe(1);
+    expect(await page.locator('.results tbody tr').first().textContent()).toContain('completed');
+    // Today's budget: the one run counted against its repository.
+    await page.locator('.budget table').waitFor();
+    expect(await page.locator('.budget tbody tr').first().textContent()).toContain(
+      `${repo.toLowerCase()}1`,
+    );
 
     // Signing out forgets the token; the console is back at sign-in.
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -1,4 +1,5 @@
-import { badge, externalLink, h, shortId, when } from '../dom.js';
+import { api, ApiError } from '../api.js';
+import { badge, externalLink, h, replace, shortId, when } from '../dom.js';
 import { listPage } from '../list.js';
 import { href } from '../router.js';
 import { TASK_STATUSES, TASK_TYPES, type TaskSummary } from '../types.js';
@@ -53,9 +54,14 @@ export async function agentRunsPage(main: HTMLElement, isCurrent: () => boolean)
     title: 'Agent runs',
     section: 'agent-runs',
     intro: h(
-      'p',
-      { class: 'muted' },
-      'Each Codegen agent run is asked for by a codegen_trigger task; this lists those tasks.',
+      'div',
+      {},
+      h(
+        'p',
+        { class: 'muted' },
+        'Each Codegen agent run is asked for by a codegen_trigger task; this lists those tasks.',
+      ),
+      budget(isCurrent),
     ),
     endpoint: '/api/v1/tasks',
     fixed: { task_type: 'codegen_trigger' },
@@ -85,4 +91,78 @@ export async function agentRunsPage(main: HTMLElement, isCurrent: () => boolean)
       deliveryLink(t),
     ],
   });
+}
+
+interface AgentRunBudget {
+  day: string;
+  max_runs_per_repo_per_day: number;
+  max_runs_per_author_per_day: number;
+  repositories: Array<{ repository: string; runs: number; limit: number; remaining: number }>;
+}
+
+/** Today's agent-run budgets (GET /api/v1/agent-runs/budget), filled in when it answers. */
+function budget(isCurrent: () => boolean): HTMLElement {
+  const box = h('section', { class: 'budget', 'aria-labelledby': 'budget-title' });
+  void api<AgentRunBudget>('/api/v1/agent-runs/budget').then(
+    (b) => {
+      if (!isCurrent()) return;
+      replace(
+        box,
+        h('h2', { id: 'budget-title' }, `Today’s budget (${b.day}, UTC)`),
+        h(
+          'p',
+          { class: 'muted' },
+          `At most ${b.max_runs_per_repo_per_day} runs per repository and ${b.max_runs_per_author_per_day} per pull-request author a day, unless a repository’s rules say fewer.`,
+        ),
+        b.repositories.length === 0
+          ? h('p', {}, 'No agent run has counted today.')
+          : h(
+              'div',
+              { class: 'table-wrap' },
+              h(
+                'table',
+                {},
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ...['Repository', 'Runs today', 'Limit', 'Remaining'].map((c) =>
+                      h('th', { scope: 'col' }, c),
+                    ),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  ...b.repositories.map((r) =>
+                    h(
+                      'tr',
+                      {},
+                      h('td', {}, r.repository),
+                      h('td', {}, String(r.runs)),
+                      h('td', {}, String(r.limit)),
+                      h('td', {}, String(r.remaining)),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+        h('h2', {}, 'Runs'),
+      );
+    },
+    (error: unknown) => {
+      if (!isCurrent()) return;
+      replace(
+        box,
+        h(
+          'p',
+          { class: 'error' },
+          `The budget could not be read: ${error instanceof ApiError ? error.describe() : String(error)}`,
+        ),
+      );
+    },
+  );
+  return box;
 }
