@@ -11,7 +11,7 @@ import { sendError } from './common/error-body';
 import { OrchestratorConfig } from './config/orchestrator.config';
 import { OrchestratorModule } from './orchestrator.module';
 import { setupSwagger } from './docs/swagger';
-import { serveWebhookLane, TrustFunction, WEBHOOK_PATH } from './webhooks/webhook-lane';
+import { serveWebhookLane, TrustFunction, webhookPathKind } from './webhooks/webhook-lane';
 import { WebhookIntakeService } from './webhooks/webhook-intake.service';
 
 /** Builds the HTTP app (without listening), so tests boot exactly what production runs. */
@@ -50,8 +50,9 @@ export async function createOrchestratorApp(
       }
     },
   });
+  // The webhook lane answers every form of the webhook URL before Express; never parse them here.
   app.use((req: Request, res: Response, next: NextFunction) =>
-    req.path === WEBHOOK_PATH ? next() : jsonParser(req, res, next),
+    webhookPathKind(req.path) === 'other' ? jsonParser(req, res, next) : next(),
   );
   // Body parser errors (malformed JSON on API routes) in the documented format.
   app.use(

@@ -35,6 +35,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 export function setupSwagger(app: INestApplication): void {
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: true },
+    // Off: the page would keep the bearer token in localStorage, readable by any script there.
+    swaggerOptions: { persistAuthorization: false },
   });
 }

@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { HealthReporter, Probes } from '@app/runtime';
+import { HealthReport, HealthReporter, Probes } from '@app/runtime';
+import { HealthCache } from './health-cache';
 import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 
 /** Health for operators (`/health`, the spec's body) and for Kubernetes (Terminus probes). */
@@ -10,10 +11,14 @@ import { Public, SkipApiThrottle } from '../auth/auth.decorators';
 @SkipApiThrottle()
 @Controller('health')
 export class HealthController {
+  private readonly cached: HealthCache<HealthReport>;
+
   constructor(
-    private readonly reporter: HealthReporter,
+    reporter: HealthReporter,
     private readonly probes: Probes,
-  ) {}
+  ) {
+    this.cached = new HealthCache(() => reporter.report());
+  }
 
   @Get()
   @Header('Cache-Control', 'no-store')
@@ -22,13 +27,14 @@ export class HealthController {
     description:
       '`status` healthy, degraded or unhealthy; `checks` database, redis, workers (heartbeats), ' +
       'github_api and codegen_api (from the workers’ circuit breakers and recent calls; no API ' +
-      'quota is spent). 200 when healthy or degraded, 503 when unhealthy.',
+      'quota is spent). 200 when healthy or degraded, 503 when unhealthy. Computed at most once a ' +
+      'second; calls within it get the same answer.',
     security: [],
   })
   @ApiResponse({ status: 200, description: 'Healthy or degraded' })
   @ApiResponse({ status: 503, description: 'Unhealthy (PostgreSQL unreachable, or draining)' })
   async health(@Res({ passthrough: true }) res: Response): Promise<unknown> {
-    const report = await this.reporter.report();
+    const report = await this.cached.get();
     res.status(report.httpStatus);
     return report.body;
   }

@@ -154,6 +154,7 @@ export function webhookErrorType(error: unknown): WebhookErrorType {
     case ErrorCode.Unauthenticated:
     case ErrorCode.Forbidden:
     case ErrorCode.NotFound:
+    case ErrorCode.MethodNotAllowed:
     case ErrorCode.RateLimited:
       return 'invalid';
     case ErrorCode.Unavailable:

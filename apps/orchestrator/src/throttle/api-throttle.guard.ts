@@ -21,6 +21,7 @@ import {
 import { SKIP_API_THROTTLE } from '../auth/auth.decorators';
 import { routeOf } from '../common/request-facts';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
+import { clientKey } from './client-key';
 import { RedisTokenBucket } from './redis-token-bucket';
 
 /**
@@ -86,7 +87,8 @@ export class ApiThrottleGuard implements CanActivate, OnModuleInit, OnModuleDest
     const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     let verdict: { allowed: boolean; retryAfterMs: number };
     try {
-      verdict = await withTimeout(this.bucket.take(client), 250);
+      // IPv6 by /64 (see clientKey); the audit record keeps the full address.
+      verdict = await withTimeout(this.bucket.take(clientKey(client)), 250);
     } catch (error) {
       this.logger.warn('API rate limiter unavailable; request allowed', { error: String(error) });
       return true;

@@ -34,4 +34,22 @@ describe('FailureLimiter', () => {
       (limiter as unknown as { buckets: Map<string, unknown> }).buckets.size,
     ).toBeLessThanOrEqual(1000);
   });
+
+  it('at its cap evicts the least recently used buckets, not every bucket', () => {
+    const now = 0;
+    const limiter = new FailureLimiter(1, 3, () => now, 1000);
+    for (let i = 0; i < 3; i++) expect(limiter.consume('198.51.100.1')).toBe(0);
+    expect(limiter.consume('198.51.100.1')).toBeGreaterThan(0);
+    // A spray of new addresses fills the map; the limited client keeps failing meanwhile.
+    for (let i = 0; i < 5000; i++) {
+      limiter.consume(`10.1.${i >> 8}.${i & 255}`);
+      if (i % 100 === 0) expect(limiter.consume('198.51.100.1')).toBeGreaterThan(0);
+    }
+    expect(limiter.consume('198.51.100.1')).toBeGreaterThan(0);
+    const buckets = (limiter as unknown as { buckets: Map<string, unknown> }).buckets;
+    expect(buckets.size).toBeLessThanOrEqual(1000);
+    // The newest addresses are kept; the oldest went first.
+    expect(buckets.has('10.1.19.135')).toBe(true);
+    expect(buckets.has('10.1.0.0')).toBe(false);
+  });
 });

@@ -26,6 +26,8 @@ export class FailureLimiter {
       bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond,
     );
     bucket.updatedAt = now;
+    // Re-inserted, so the map's order stays oldest-used first (what eviction takes).
+    this.buckets.delete(client);
     this.buckets.set(client, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
@@ -42,6 +44,11 @@ export class FailureLimiter {
     for (const [client, bucket] of this.buckets) {
       if (now - bucket.updatedAt >= refill) this.buckets.delete(client);
     }
-    if (this.buckets.size >= this.maxClients) this.buckets.clear();
+    // Still full of live buckets (a spray of addresses): evict the least recently used, never
+    // all of them, so the clients that were being limited stay limited.
+    for (const client of this.buckets.keys()) {
+      if (this.buckets.size < this.maxClients) break;
+      this.buckets.delete(client);
+    }
   }
 }

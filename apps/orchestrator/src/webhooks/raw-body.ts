@@ -11,6 +11,12 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(tooLarge(limit));
   }
+  // Read already (by a body parser): waiting for 'end' would wait forever.
+  if (req.readableEnded || (req as { _body?: unknown })._body === true) {
+    return Promise.reject(
+      new DomainError(ErrorCode.InvalidInput, 'the request body was already read'),
+    );
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

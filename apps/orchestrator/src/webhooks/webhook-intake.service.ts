@@ -20,6 +20,7 @@ import { verifyGithubSignature } from '@app/github';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import { IntakeTelemetry } from '../metrics/intake-telemetry';
+import { clientKey } from '../throttle/client-key';
 import { FailureLimiter } from './failure-limiter';
 import { readRawBody } from './raw-body';
 import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
@@ -277,7 +278,8 @@ export class WebhookIntakeService {
     ].includes(error.code);
     if (!counted) return error;
     const client = clientAddress();
-    const wait = this.limiter.consume(client);
+    // IPv6 by /64: one host holds a whole /64 and could otherwise spray past the limit.
+    const wait = this.limiter.consume(clientKey(client));
     if (wait === 0) return error;
     this.audit.record({
       type: AuditType.WebhookThrottled,

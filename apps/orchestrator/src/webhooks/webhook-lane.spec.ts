@@ -135,9 +135,23 @@ describe('webhook lane', () => {
       expect(ok.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(ok.headers['x-request-id']).toBe(ok.headers['x-correlation-id']);
       expect(ok.headers['x-frame-options']).toBe('DENY');
-      expect((await send(server, 'GET', WEBHOOK_PATH)).body).toBe('express');
+      expect((await send(server, 'POST', `${WEBHOOK_PATH}/`)).status).toBe(200);
       expect((await send(server, 'POST', `${WEBHOOK_PATH}/other`)).body).toBe('express');
-      expect(seen).toEqual([`GET ${WEBHOOK_PATH}`, `POST ${WEBHOOK_PATH}/other`]);
+      expect((await send(server, 'GET', '/api/v1/tasks')).body).toBe('express');
+      expect(seen).toEqual([`POST ${WEBHOOK_PATH}/other`, 'GET /api/v1/tasks']);
+    });
+
+    it('answers other methods with 405 and case variants with 404, never through Express', async () => {
+      seen.length = 0;
+      const get = await send(server, 'GET', `${WEBHOOK_PATH}/`);
+      expect(get.status).toBe(405);
+      expect(get.headers.allow).toBe('POST');
+      expect(get.headers['x-frame-options']).toBe('DENY');
+      expect(JSON.parse(get.body)).toMatchObject({ status_code: 405, path: `${WEBHOOK_PATH}/` });
+      const upper = await send(server, 'POST', WEBHOOK_PATH.toUpperCase());
+      expect(upper.status).toBe(404);
+      expect(JSON.parse(upper.body)).toMatchObject({ status_code: 404 });
+      expect(seen).toEqual([]);
     });
 
     it('echoes a sane correlation id and replaces a hostile one', async () => {

@@ -2,7 +2,12 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { trace } from '@opentelemetry/api';
 import proxyAddr from 'proxy-addr';
 import type { Logger } from 'winston';
-import { closeConnectionsWhileDraining, runWithLogContext } from '@app/platform';
+import {
+  closeConnectionsWhileDraining,
+  DomainError,
+  ErrorCode,
+  runWithLogContext,
+} from '@app/platform';
 import { answerError } from '../common/all-exceptions.filter';
 import { assignCorrelationId } from '../common/correlation-id';
 import { apiSecurityHeaders } from '../common/security-headers';
@@ -31,8 +36,10 @@ export interface WebhookLaneOptions {
  * once each: the same security headers (computed from helmet at start), the correlation id and
  * its log context, `Connection: close` while draining, TRUST_PROXY for the client address (with
  * Express's own compiled setting and the same proxy-addr rules), and errors in the documented
- * format through the filter's own mapping. The Nest route stays for the API description and for
- * requests this lane does not take (other methods, trailing slash).
+ * format through the filter's own mapping. The Nest route stays for the API description only:
+ * every method on the webhook URL (and its trailing-slash form) and every case variant of it is
+ * answered here (POST served, other methods 405, variants 404), so Express's JSON parser never
+ * reads a delivery's body.
  */
 export function serveWebhookLane(
   server: Server,
@@ -44,11 +51,59 @@ export function serveWebhookLane(
   if (!listeners.includes(express)) {
     throw new Error('the HTTP server does not dispatch to the Express app it was given');
   }
+  const refuse = refusal(options.logger);
   server.removeListener('request', express);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && pathOf(req.url) === WEBHOOK_PATH) lane(req, res);
-    else express(req, res);
+    const path = pathOf(req.url);
+    const kind = webhookPathKind(path);
+    if (kind === 'other') express(req, res);
+    else if (kind === 'variant')
+      refuse(req, res, new DomainError(ErrorCode.NotFound, `no route for ${req.method} ${path}`));
+    else if (req.method === 'POST') lane(req, res);
+    else
+      refuse(
+        req,
+        res,
+        new DomainError(ErrorCode.MethodNotAllowed, 'only POST is allowed on the webhook URL'),
+        { Allow: 'POST' },
+      );
   });
+}
+
+/**
+ * How a path relates to the webhook URL. `canonical`: the URL itself, or with a trailing slash
+ * (GitHub posts to the URL exactly as configured and never retries, so both are served alike).
+ * `variant`: what Express's case-insensitive, slash-tolerant router would also take for it (case
+ * variants, with or without the slash); it gets a prompt 404, never the JSON parser and a route
+ * left waiting for a body already read. `other`: not ours.
+ */
+export function webhookPathKind(path: string): 'canonical' | 'variant' | 'other' {
+  if (path === WEBHOOK_PATH || path === `${WEBHOOK_PATH}/`) return 'canonical';
+  const lower = path.toLowerCase();
+  return lower === WEBHOOK_PATH || lower === `${WEBHOOK_PATH}/` ? 'variant' : 'other';
+}
+
+/** An error answer from the lane, with its headers, ids and log context; the body is not read. */
+function refusal(
+  logger: Logger,
+): (
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: DomainError,
+  headers?: Record<string, string>,
+) => void {
+  const security = apiSecurityHeaders();
+  return (req, res, error, headers = {}) => {
+    closeConnectionsWhileDraining(req, res, noop);
+    const id = assignCorrelationId(req);
+    for (const name in security) res.setHeader(name, security[name]);
+    for (const name in headers) res.setHeader(name, headers[name]);
+    res.setHeader('X-Correlation-ID', id);
+    res.setHeader('X-Request-ID', id);
+    // The body, if any, is discarded as it arrives (never buffered), so keep-alive still works.
+    req.resume();
+    answerError(req, res, error, logger);
+  };
 }
 
 /** The lane's handler for one delivery (exported for the unit tests). */

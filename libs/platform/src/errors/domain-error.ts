@@ -8,6 +8,7 @@ export enum ErrorCode {
   InvalidSignature = 'invalid_signature',
   Forbidden = 'forbidden',
   NotFound = 'not_found',
+  MethodNotAllowed = 'method_not_allowed',
   Duplicate = 'duplicate',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
