@@ -12,6 +12,7 @@ import {
   db,
   deliver,
   example,
+  exampleRepositories,
   RunningOrchestrator,
   RunningWorker,
   startOrchestrator,
@@ -125,7 +126,10 @@ describeInBrowser('operator console in a browser', () => {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     codegen.setAutoComplete(1);
     const limits = { API_RATE_LIMIT_PER_MINUTE: '100000', API_RATE_LIMIT_BURST: '10000' };
     orch = await startOrchestrator({
