@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { CODEGEN_OPERATIONS } from '@app/codegen';
 import { TaskType } from '@app/domain';
 import { GITHUB_OPERATIONS } from '@app/github';
@@ -12,7 +13,9 @@ import {
   RunningWorker,
   startOrchestrator,
   startWorker,
+  taskRows,
   truncateAll,
+  waitFor,
 } from './support/harness';
 import { listenerUrl, sample, scrape } from './support/observability';
 import {
@@ -39,6 +42,36 @@ function countersWithoutSeries(text: string): string[] {
   const lines = text.split('\n');
   return counters.filter(
     (name) => !lines.some((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)),
+  );
+}
+
+/** Every sample series (`name{labels}`) of the counter families of a scrape. */
+function counterSeries(text: string): Set<string> {
+  const counters = new Set([...text.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]));
+  return new Set(
+    text
+      .split('\n')
+      .filter((l) => counters.has(l.split(/[{ ]/)[0]))
+      .map((l) => l.slice(0, l.lastIndexOf(' '))),
+  );
+}
+
+/** One real GitHub example payload for each event type and action GitHub documents. */
+function everyExample(): Array<{ event: string; payload: Record<string, unknown> }> {
+  const all = createRequire(__filename)(
+    '@octokit/webhooks-examples/api.github.com/index.json',
+  ) as Array<{
+    name: string;
+    examples: Array<Record<string, unknown>>;
+  }>;
+  const seen = new Set<string>();
+  return all.flatMap(({ name, examples }) =>
+    examples
+      .filter((payload) => {
+        const key = `${name}:${String(payload.action)}`;
+        return seen.has(key) ? false : (seen.add(key), true);
+      })
+      .map((payload) => ({ event: name, payload: structuredClone(payload) })),
   );
 }
 
@@ -234,4 +267,31 @@ describe('dashboards and alerts on a real Prometheus scraping both apps from the
     expect(figures.errors / figures.events).toBeCloseTo(1 / 11, 3);
     expect(figures.ratio).toBeCloseTo(1 / 11, 2);
   });
+
+  it('creates no counter series later: every one a real delivery and its tasks touch existed at 0', async () => {
+    const examples = everyExample();
+    expect(examples.length).toBeGreaterThan(100);
+    for (const { event, payload } of examples) {
+      // 409: a payload the previous test already delivered (the duplicate is counted too).
+      expect([200, 409]).toContain((await deliver(orch.url, event, payload)).status);
+    }
+    // The worker runs the tasks they created against the GitHub fake (its answers counted too).
+    await waitFor(
+      async () =>
+        (await taskRows()).every((t) => ['completed', 'failed', 'cancelled'].includes(t.status)),
+      { what: 'every task to end', timeoutMs: 90_000, intervalMs: 500 },
+    );
+    for (const [app, url] of [
+      ['orchestrator', `${orch.url}/metrics`],
+      ['worker', `${listenerUrl(worker)}/metrics`],
+    ] as const) {
+      const before = counterSeries(fresh[app]);
+      const after = counterSeries(await scrape(url));
+      const added = [...after].filter((series) => !before.has(series));
+      expect({ app, added }).toEqual({ app, added: [] });
+    }
+    // Not vacuous: the deliveries moved many of those series.
+    const moved = (await prometheus.query('count(webhook_events_total > 0)'))[0]?.value;
+    expect(Number(moved)).toBeGreaterThan(40);
+  }, 180_000);
 });

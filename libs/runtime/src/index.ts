@@ -4,7 +4,6 @@
 export * from './queues/queue-names';
 export * from './queues/task-enqueuer';
 export * from './nest/persistence.module';
-export * from './observability/metric-labels';
 export * from './observability/task-telemetry';
 export * from './observability/system-state.collector';
 export * from './observability/health-report';

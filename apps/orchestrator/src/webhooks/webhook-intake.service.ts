@@ -26,7 +26,8 @@ import { readRawBody } from './raw-body';
 import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
 
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-const EVENT_NAME = /^[a-z_]{1,64}$/;
+// Digits too: GitHub sends projects_v2 and projects_v2_item.
+const EVENT_NAME = /^[a-z0-9_]{1,64}$/;
 /** GitHub headers worth keeping; never credentials, cookies or the signature. */
 const STORED_HEADERS = [
   'x-github-delivery',

@@ -6,7 +6,6 @@ import {
   secondsSince,
   startAtZero,
 } from '@app/platform';
-import { OTHER } from './metric-labels';
 
 /**
  * How one attempt of a task ended. `waiting`: the attempt is over but the task stays running (an
@@ -20,6 +19,9 @@ export interface ObservedAttempt {
   executionId: number;
   attempt: number;
 }
+
+/** `task_type` of a task whose type is not in the list the app gave. */
+const OTHER = 'other';
 
 /** `status` of `workflow_tasks_total`. */
 const TASK_STATUSES = ['created', 'completed', 'failed', 'cancelled'] as const;
