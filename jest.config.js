@@ -15,5 +15,7 @@ module.exports = {
   // Temporary folders land in one of the run's own, which must be empty at the end.
   globalSetup: '<rootDir>/test/support/tmp-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/tmp-global-teardown.ts',
+  // The GitHub fake checks requests against GitHub's description; a test that breaks it fails.
+  setupFilesAfterEnv: ['<rootDir>/test/support/github-contract.ts'],
 };
 module.exports.moduleNameMapper = moduleNameMapper;

@@ -10,7 +10,10 @@ module.exports = {
   moduleNameMapper,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  setupFilesAfterEnv: ['<rootDir>/test/support/clean-database.ts'],
+  setupFilesAfterEnv: [
+    '<rootDir>/test/support/clean-database.ts',
+    '<rootDir>/test/support/github-contract.ts',
+  ],
   testTimeout: 60000,
   maxWorkers: 1,
 };

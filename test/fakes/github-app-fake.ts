@@ -1,4 +1,5 @@
 import { createPublicKey, KeyObject, verify } from 'node:crypto';
+import { githubExample, githubListExample } from './github-openapi';
 
 /** An answer of the fake's App and hook-delivery routes. */
 export interface FakeAnswer {
@@ -133,6 +134,8 @@ export class HookDeliveriesFake {
       }
       this.redeliveryRequests.push({ hook, deliveryId: delivery.id, guid: delivery.guid });
       this.redeliver(hook, delivery);
+      // The description's example of this 202 is `null`, which its own schema (an object)
+      // refuses; GitHub sends an empty object.
       return { status: 202, body: {} };
     }
     if (method !== 'GET') return { status: 404, body: { message: 'Not Found' } };
@@ -268,13 +271,20 @@ export class GithubAppFake {
       const token = `ghs_fake${installationId}x${++this.issued}${'0'.repeat(12)}`;
       const expiresAt = Date.now() + (this.options.tokenTtlSeconds ?? 3600) * 1000;
       this.tokens.set(token, { installationId, expiresAt });
+      const example = githubExample(
+        'POST',
+        '/app/installations/{installation_id}/access_tokens',
+        201,
+      );
       return {
         status: 201,
         body: {
+          ...example,
           token,
           expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
           permissions: { pull_requests: 'read', checks: 'read', contents: 'read' },
           repository_selection: 'all',
+          repositories: undefined,
         },
       };
     }
@@ -320,6 +330,7 @@ function bearer(authorization: string | undefined): string | null {
 
 function deliveryJson(d: FakeHookDelivery): Record<string, unknown> {
   return {
+    ...githubListExample('GET', '/app/hook/deliveries', 200),
     id: d.id,
     guid: d.guid,
     delivered_at: new Date(d.deliveredAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),

@@ -8,6 +8,7 @@ import {
 import { createHash } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { GithubAppFake, GithubAppFakeOptions, HookDeliveriesFake } from './github-app-fake';
+import { githubExample, githubListExample, GithubOpenApi } from './github-openapi';
 
 /** A request the fake received. Header names are lower case. */
 export interface RecordedRequest {
@@ -88,13 +89,30 @@ export interface GithubFakeOptions {
 }
 
 const RATE_LIMIT = 5000;
+/** GitHub's 404 body (`basic-error`). */
+const NOT_FOUND = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };
 
 /**
  * GitHub REST API fake: a real HTTP server on 127.0.0.1 serving programmed pull requests, files
  * and check runs with GitHub's JSON shapes and pagination, plus fault injection. A GHES-style
  * `/api/v3` prefix is accepted and ignored.
+ *
+ * Checked against GitHub's official OpenAPI description (`@octokit/openapi`): every request it
+ * receives is looked up by method and path template and its path and query parameters, headers
+ * and JSON body are validated; every answer it builds (from GitHub's own examples) is validated
+ * against the response schema. What breaks the contract is kept in {@link violations}; the test
+ * harness fails the test that caused it (see test/support/github-contract.ts). Injected answers
+ * (`failNext`) are sent as given, unchecked: they are how tests fake a misbehaving GitHub.
  */
 export class GithubFake {
+  /** Fakes running now, for the harness's after-each check. */
+  private static readonly running = new Set<GithubFake>();
+
+  /** Contract violations of every running fake since the last call; clears them. */
+  static takeAllViolations(): string[] {
+    return [...GithubFake.running].flatMap((fake) => fake.takeViolations());
+  }
+
   /** Every request received since start or the last `reset()`, in arrival order. */
   readonly requests: GithubRecordedRequest[] = [];
   /** Value of `x-ratelimit-remaining` on the next answer; decremented per answer. */
@@ -107,11 +125,14 @@ export class GithubFake {
   private readonly failures: InjectedFailure[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private latencyMs = 0;
+  private readonly problems: string[] = [];
   /** Webhook delivery logs (App hook, repository and organisation hooks) and redeliveries. */
   readonly deliveries = new HookDeliveriesFake();
   private appFake: GithubAppFake | null | undefined;
   /** Who each answer is for (installation / App), so it reports that identity's budget. */
   private readonly identities = new WeakMap<ServerResponse, string | null>();
+  /** The operation each answer is for, to check it against its response schema. */
+  private readonly operations = new WeakMap<ServerResponse, ReturnType<GithubOpenApi['find']>>();
 
   /** The GitHub App side (JWT check, installation tokens); null without `options.app`. */
   get app(): GithubAppFake | null {
@@ -129,10 +150,12 @@ export class GithubFake {
 
   /** Starts the fake on a free port. */
   static async start(options: GithubFakeOptions = {}): Promise<GithubFake> {
+    GithubOpenApi.load().prepare(SERVED);
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const fake = new GithubFake(server, `http://127.0.0.1:${port}`, options);
+    GithubFake.running.add(fake);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       fake.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -144,6 +167,7 @@ export class GithubFake {
 
   /** Stops the server, dropping open connections and pending delayed answers. */
   async stop(): Promise<void> {
+    GithubFake.running.delete(this);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.server.closeAllConnections();
@@ -167,6 +191,19 @@ export class GithubFake {
     this.checkRunDetails.clear();
     this.comments.length = 0;
     this.repositoryFiles.clear();
+  }
+
+  /**
+   * Requests and answers since the last call that broke GitHub's published contract (unknown
+   * operation, invalid parameter, header or body; an answer its schema refuses). Clears them.
+   */
+  takeViolations(): string[] {
+    return this.problems.splice(0, this.problems.length);
+  }
+
+  /** The same, without clearing them. */
+  violations(): string[] {
+    return [...this.problems];
   }
 
   /** Files served by `GET /repos/{repo}/pulls/{n}/files`, paginated by `per_page`/`page`. */
@@ -204,13 +241,19 @@ export class GithubFake {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    this.requests.push({
+    const recorded = {
       method: req.method ?? '',
       path: req.url ?? '',
       headers: req.headers,
       body,
       at: Date.now(),
-    });
+    };
+    this.requests.push(recorded);
+    const openapi = GithubOpenApi.load();
+    for (const problem of openapi.checkRequest({ ...recorded, url: recorded.path }))
+      this.problems.push(`request ${recorded.method} ${recorded.path}: ${problem}`);
+    const operation = openapi.find(recorded.method, new URL(recorded.path, this.url).pathname);
+    this.operations.set(res, operation);
     const failure = this.failures.shift();
     await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
 
@@ -218,6 +261,7 @@ export class GithubFake {
       const headers: Record<string, string> = { ...failure.headers };
       if (failure.retryAfterSeconds !== undefined)
         headers['retry-after'] = String(failure.retryAfterSeconds);
+      this.operations.delete(res);
       return this.send(
         res,
         failure.status,
@@ -265,6 +309,9 @@ export class GithubFake {
     if (prMatch) {
       const pr = this.pullRequests.get(`${prMatch[1]}#${prMatch[2]}`);
       if (!pr) return this.notFound(res);
+      // A pull request programmed off the contract on purpose (no author_association, a deleted
+      // fork's null head.repo) is how a test fakes a surprising answer: sent unchecked.
+      if (pr.authorAssociation === null || pr.headRepository === null) this.operations.delete(res);
       return this.send(res, 200, pullRequestJson(prMatch[1], Number(prMatch[2]), pr));
     }
     const runsMatch = /^\/repos\/([^/]+\/[^/]+)\/check-suites\/(\d+)\/check-runs$/.exec(path);
@@ -353,15 +400,9 @@ export class GithubFake {
   ): { status: number; body: unknown } | null {
     let m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})$/.exec(path);
     if (m && method === 'GET') {
-      const c = this.commits.get(`${m[1]}@${m[2]}`) ?? {};
-      const person = (login: string, type: string) => ({ login, type, id: 1 });
       return {
         status: 200,
-        body: {
-          sha: m[2],
-          author: person(c.authorLogin ?? 'octocat', c.authorType ?? 'User'),
-          committer: person(c.committerLogin ?? 'web-flow', c.committerType ?? 'User'),
-        },
+        body: commitJson(m[1], m[2], this.commits.get(`${m[1]}@${m[2]}`) ?? {}),
       };
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})\/pulls$/.exec(path);
@@ -371,7 +412,11 @@ export class GithubFake {
       return {
         status: 200,
         body: numbers.map((n) =>
-          pullRequestJson(repo, n, this.pullRequests.get(`${repo}#${n}`) ?? { headSha: m?.[2] }),
+          pullRequestSimpleJson(
+            repo,
+            n,
+            this.pullRequests.get(`${repo}#${n}`) ?? { headSha: m?.[2] },
+          ),
         ),
       };
     }
@@ -386,18 +431,11 @@ export class GithubFake {
     m = /^\/repos\/([^/]+\/[^/]+)\/check-runs\/(\d+)(\/annotations)?$/.exec(path);
     if (m && method === 'GET') {
       const d = this.checkRunDetails.get(`${m[1]}@${m[2]}`);
-      if (!d) return { status: 404, body: { message: 'Not Found' } };
-      if (m[3]) return { status: 200, body: d.annotations ?? [] };
-      return {
-        status: 200,
-        body: {
-          id: Number(m[2]),
-          name: d.name ?? 'check',
-          conclusion: 'failure',
-          details_url: null,
-          output: { title: d.title ?? null, summary: d.summary ?? null, text: null },
-        },
-      };
+      if (!d) return { status: 404, body: NOT_FOUND };
+      const repo = m[1];
+      if (m[3])
+        return { status: 200, body: (d.annotations ?? []).map((a) => annotationJson(repo, a)) };
+      return { status: 200, body: checkRunDetailJson(repo, Number(m[2]), d) };
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(path);
     if (m && method === 'POST') {
@@ -410,30 +448,21 @@ export class GithubFake {
         edits: 0,
       };
       this.comments.push(comment);
-      return {
-        status: 201,
-        body: {
-          id: comment.id,
-          html_url: `${this.url}/${m[1]}/pull/${m[2]}#issuecomment-${comment.id}`,
-        },
-      };
+      return { status: 201, body: commentJson(ISSUE_COMMENTS, 201, m[1], comment) };
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/.exec(path);
     if (m && method === 'PATCH') {
       const comment = this.comments.find((c) => c.id === Number(m?.[2]));
-      if (!comment) return { status: 404, body: { message: 'Not Found' } };
+      if (!comment) return { status: 404, body: NOT_FOUND };
       comment.body = String((body as { body?: unknown } | undefined)?.body);
       comment.edits++;
-      return { status: 200, body: { id: comment.id, html_url: null } };
+      return { status: 200, body: commentJson(ISSUE_COMMENT, 200, m[1], comment) };
     }
     return null;
   }
 
   private notFound(res: ServerResponse): void {
-    this.send(res, 404, {
-      message: 'Not Found',
-      documentation_url: 'https://docs.github.com/rest',
-    });
+    this.send(res, 404, NOT_FOUND);
   }
 
   private send(
@@ -443,6 +472,16 @@ export class GithubFake {
     headers: Record<string, string> = {},
   ): void {
     if (res.destroyed) return;
+    const operation = this.operations.get(res);
+    if (operation) {
+      const problems = GithubOpenApi.load().checkResponse(
+        operation.method,
+        operation.template,
+        status,
+        body,
+      );
+      for (const problem of problems) this.problems.push(`the fake's answer: ${problem}`);
+    }
     // Installations and the App have budgets of their own; tokens and anonymous share this one.
     const own = this.app?.spend(this.identities.get(res) ?? null);
     if (own === undefined) this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
@@ -495,11 +534,48 @@ function sha(seed: string): string {
   return hex;
 }
 
-function fileJson(file: FakePullRequestFile, repo: string): Record<string, unknown> {
+const PULL = '/repos/{owner}/{repo}/pulls/{pull_number}';
+const FILES = '/repos/{owner}/{repo}/pulls/{pull_number}/files';
+const SUITE_RUNS = '/repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs';
+const COMMIT = '/repos/{owner}/{repo}/commits/{ref}';
+const COMMIT_PULLS = '/repos/{owner}/{repo}/commits/{commit_sha}/pulls';
+const CHECK_RUN = '/repos/{owner}/{repo}/check-runs/{check_run_id}';
+const ANNOTATIONS = '/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations';
+const ISSUE_COMMENTS = '/repos/{owner}/{repo}/issues/{issue_number}/comments';
+const ISSUE_COMMENT = '/repos/{owner}/{repo}/issues/comments/{comment_id}';
+
+type Json = Record<string, unknown>;
+
+/** Every operation the fake serves, checked against GitHub's description. */
+export const SERVED: ReadonlyArray<readonly [string, string]> = [
+  ['GET', PULL],
+  ['GET', FILES],
+  ['GET', SUITE_RUNS],
+  ['GET', COMMIT],
+  ['GET', COMMIT_PULLS],
+  ['GET', CHECK_RUN],
+  ['GET', ANNOTATIONS],
+  ['POST', ISSUE_COMMENTS],
+  ['PATCH', ISSUE_COMMENT],
+  ['POST', '/app/installations/{installation_id}/access_tokens'],
+  ['GET', '/app/hook/deliveries'],
+  ['POST', '/app/hook/deliveries/{delivery_id}/attempts'],
+  ['GET', '/repos/{owner}/{repo}/hooks/{hook_id}/deliveries'],
+  ['POST', '/repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts'],
+  ['GET', '/orgs/{org}/hooks/{hook_id}/deliveries'],
+  ['POST', '/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts'],
+];
+
+function record(value: unknown): Json {
+  return value !== null && typeof value === 'object' ? (value as Json) : {};
+}
+
+function fileJson(file: FakePullRequestFile, repo: string): Json {
   const additions = file.additions ?? 1;
   const deletions = file.deletions ?? 0;
   const blobSha = sha(file.filename);
   return {
+    ...githubListExample('GET', FILES, 200),
     sha: blobSha,
     filename: file.filename,
     status: file.status ?? 'modified',
@@ -513,47 +589,83 @@ function fileJson(file: FakePullRequestFile, repo: string): Record<string, unkno
   };
 }
 
+/**
+ * GitHub's example pull request with the programmed fields. The description's own examples of
+ * `pull-request` and `pull-request-simple` break their schema: their `requested_teams[]` lack
+ * the required `type`, which is added here.
+ */
 function pullRequestJson(
   repo: string,
   prNumber: number,
   pr: FakePullRequest,
-): Record<string, unknown> {
-  const [owner] = repo.split('/');
+  example: Json = githubExample('GET', PULL, 200),
+): Json {
+  const [owner, name] = repo.split('/');
   const headSha = pr.headSha ?? sha(`${repo}${prNumber}`);
+  const side = (key: 'head' | 'base', ref: string, refSha: string): Json => {
+    const original = record(example[key]);
+    const repository = record(original.repo);
+    return {
+      ...original,
+      label: `${owner}:${ref}`,
+      ref,
+      sha: refSha,
+      repo: {
+        ...repository,
+        name,
+        full_name: repo,
+        owner: { ...record(repository.owner), login: owner },
+        html_url: `https://github.com/${repo}`,
+      },
+      user: { ...record(original.user), login: owner },
+    };
+  };
+  const exampleLabel = record((example.labels as unknown[] | undefined)?.[0]);
+  const state = pr.state ?? 'open';
   return {
+    ...example,
     url: `https://api.github.com/repos/${repo}/pulls/${prNumber}`,
     id: 1_000_000 + prNumber,
     node_id: `PR_fake${prNumber}`,
     html_url: `https://github.com/${repo}/pull/${prNumber}`,
     number: prNumber,
-    state: pr.state ?? 'open',
+    state,
     locked: false,
     title: pr.title ?? `Pull request ${prNumber}`,
-    user: { login: pr.authorLogin ?? 'octocat', id: 1, type: pr.authorType ?? 'User' },
+    user: {
+      ...record(example.user),
+      login: pr.authorLogin ?? 'octocat',
+      type: pr.authorType ?? 'User',
+    },
     ...(pr.authorAssociation === null
-      ? {}
+      ? { author_association: undefined }
       : { author_association: pr.authorAssociation ?? 'OWNER' }),
     body: 'Fake pull request',
-    labels: (pr.labels ?? []).map((name, i) => ({
+    labels: (pr.labels ?? []).map((label, i) => ({
+      ...exampleLabel,
       id: 100 + i,
-      name,
-      color: 'ededed',
+      url: `https://api.github.com/repos/${repo}/labels/${encodeURIComponent(label)}`,
+      name: label,
       default: false,
     })),
+    requested_teams: ((example.requested_teams as unknown[] | undefined) ?? []).map((team) => ({
+      type: 'organization',
+      ...record(team),
+    })),
     draft: pr.draft ?? false,
-    merged: pr.merged ?? false,
+    ...('merged' in example ? { merged: pr.merged ?? false } : {}),
+    closed_at: state === 'closed' ? '2024-01-03T00:00:00Z' : null,
+    merged_at: pr.merged ? '2024-01-03T00:00:00Z' : null,
     head: {
-      label: `${owner}:${pr.headRef ?? 'feature'}`,
-      ref: pr.headRef ?? 'feature',
-      sha: headSha,
-      repo: pr.headRepository === null ? null : { full_name: pr.headRepository ?? repo },
+      ...side('head', pr.headRef ?? 'feature', headSha),
+      // A fork that was deleted: GitHub sends `repo: null`.
+      ...(pr.headRepository === null
+        ? { repo: null }
+        : pr.headRepository !== undefined
+          ? { repo: { ...record(record(example.head).repo), full_name: pr.headRepository } }
+          : {}),
     },
-    base: {
-      label: `${owner}:${pr.baseRef ?? 'main'}`,
-      ref: pr.baseRef ?? 'main',
-      sha: sha(`${repo}base`),
-      repo: { full_name: repo },
-    },
+    base: side('base', pr.baseRef ?? 'main', sha(`${repo}base`)),
     created_at: '2024-01-01T00:00:00Z',
     updated_at: '2024-01-02T00:00:00Z',
   };
@@ -590,18 +702,24 @@ function contentFileJson(
   };
 }
 
-function checkRunJson(
-  repo: string,
-  suiteId: number,
-  run: FakeCheckRun,
-  index: number,
-): Record<string, unknown> {
+function pullRequestSimpleJson(repo: string, prNumber: number, pr: FakePullRequest): Json {
+  const json = pullRequestJson(repo, prNumber, pr, githubListExample('GET', COMMIT_PULLS, 200));
+  return json;
+}
+
+function checkRunJson(repo: string, suiteId: number, run: FakeCheckRun, index: number): Json {
+  const example = record(
+    (githubExample('GET', SUITE_RUNS, 200).check_runs as unknown[] | undefined)?.[0],
+  );
   const id = run.id ?? suiteId * 1000 + index + 1;
   const status = run.status ?? 'completed';
   return {
+    ...example,
     id,
+    node_id: `CR_fake${id}`,
     name: run.name,
     head_sha: sha(`${repo}${suiteId}`),
+    url: `https://api.github.com/repos/${repo}/check-runs/${id}`,
     status,
     conclusion:
       run.conclusion !== undefined ? run.conclusion : status === 'completed' ? 'success' : null,
@@ -611,6 +729,95 @@ function checkRunJson(
     started_at: '2024-01-01T00:00:00Z',
     completed_at: status === 'completed' ? '2024-01-01T00:05:00Z' : null,
     check_suite: { id: suiteId },
-    app: { id: 15368, slug: 'github-actions', name: 'GitHub Actions' },
+    pull_requests: [],
+  };
+}
+
+/**
+ * GitHub's example commit with the programmed author and committer. The description's own
+ * example breaks its schema (`files[]` lack the required `sha` and `contents_url`), so the
+ * example's file list is left out (the list may be empty).
+ */
+function commitJson(
+  repo: string,
+  commitSha: string,
+  c: { authorLogin?: string; authorType?: string; committerLogin?: string; committerType?: string },
+): Json {
+  const example = githubExample('GET', COMMIT, 200);
+  const person = (original: unknown, login: string, type: string): Json => ({
+    ...record(original),
+    login,
+    type,
+    html_url: `https://github.com/${encodeURIComponent(login)}`,
+  });
+  return {
+    ...example,
+    sha: commitSha,
+    url: `https://api.github.com/repos/${repo}/commits/${commitSha}`,
+    html_url: `https://github.com/${repo}/commit/${commitSha}`,
+    author: person(example.author, c.authorLogin ?? 'octocat', c.authorType ?? 'User'),
+    committer: person(example.committer, c.committerLogin ?? 'web-flow', c.committerType ?? 'User'),
+    files: [],
+  };
+}
+
+function checkRunDetailJson(
+  repo: string,
+  id: number,
+  d: { name?: string; title?: string; summary?: string; annotations?: unknown[] },
+): Json {
+  const example = githubExample('GET', CHECK_RUN, 200);
+  return {
+    ...example,
+    id,
+    url: `https://api.github.com/repos/${repo}/check-runs/${id}`,
+    name: d.name ?? 'check',
+    status: 'completed',
+    conclusion: 'failure',
+    details_url: null,
+    output: {
+      ...record(example.output),
+      title: d.title ?? null,
+      summary: d.summary ?? null,
+      text: null,
+      annotations_count: d.annotations?.length ?? 0,
+      annotations_url: `https://api.github.com/repos/${repo}/check-runs/${id}/annotations`,
+    },
+  };
+}
+
+function annotationJson(
+  repo: string,
+  a: { path: string; start_line?: number; annotation_level?: string; message: string },
+): Json {
+  const line = a.start_line ?? 1;
+  return {
+    ...githubListExample('GET', ANNOTATIONS, 200),
+    path: a.path,
+    start_line: line,
+    end_line: line,
+    annotation_level: a.annotation_level ?? 'failure',
+    message: a.message,
+    title: null,
+    raw_details: null,
+    blob_href: `https://github.com/${repo}/blob/main/${a.path}`,
+  };
+}
+
+function commentJson(
+  template: string,
+  status: number,
+  repo: string,
+  comment: { id: number; issue: number; body: string },
+): Json {
+  const example = githubExample(template === ISSUE_COMMENTS ? 'POST' : 'PATCH', template, status);
+  return {
+    ...example,
+    id: comment.id,
+    node_id: `IC_fake${comment.id}`,
+    url: `https://api.github.com/repos/${repo}/issues/comments/${comment.id}`,
+    html_url: `https://github.com/${repo}/pull/${comment.issue}#issuecomment-${comment.id}`,
+    issue_url: `https://api.github.com/repos/${repo}/issues/${comment.issue}`,
+    body: comment.body,
   };
 }
