@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
 
-exec node -r ts-node/register/transpile-only scripts/up/up.ts "$@"
+exec node -r ts-node/register/transpile-only -r tsconfig-paths/register scripts/up/up.ts "$@"

@@ -4,7 +4,8 @@
  * migrations, then both apps. Prints the ready block only once both answer their readiness
  * probes. Ctrl-C stops both, once, cleanly.
  *
- * Options: --env-file FILE (default .env), --no-build (use dist/ as it is).
+ * Options: --demo (local GitHub and Codegen stand-ins and sample deliveries; see demo.ts),
+ * --env-file FILE (default .env), --no-build (use dist/ as it is).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -22,6 +23,7 @@ const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 const READY_TIMEOUT_MS = 180_000;
 
 interface Options {
+  demo: boolean;
   envFile: string;
   build: boolean;
 }
@@ -29,13 +31,14 @@ interface Options {
 const say = (line: string): void => void process.stdout.write(line + '\n');
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { envFile: join(ROOT, '.env'), build: true };
+  const options: Options = { demo: false, envFile: join(ROOT, '.env'), build: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--no-build') options.build = false;
+    if (arg === '--demo') options.demo = true;
+    else if (arg === '--no-build') options.build = false;
     else if (arg === '--env-file' && argv[i + 1]) options.envFile = resolve(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      say('npm run up [-- --env-file FILE] [-- --no-build]');
+      say('npm run up [-- --demo] [-- --env-file FILE] [-- --no-build]');
       process.exit(0);
     } else {
       process.stderr.write(`up: unknown option ${arg} (try --help)\n`);
@@ -82,13 +85,23 @@ async function answers(url: string): Promise<boolean> {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   process.chdir(ROOT);
-  const loaded = loadSettings(options.envFile, true);
-  const env: Env = loaded.env;
-  const secretSource = options.envFile === join(ROOT, '.env') ? '.env' : options.envFile;
-  if (loaded.created) {
-    say(
-      `Created ${secretSource} with random development secrets (GITHUB_WEBHOOK_SECRET, SECRET_KEY).`,
-    );
+  let env: Env;
+  let secretSource: string;
+  let demo: typeof import('./demo') | null = null;
+  if (options.demo) {
+    demo = await import('./demo');
+    env = demo.demoSettings(process.env);
+    secretSource = 'this demo run only';
+    await demo.resetDemo(env);
+  } else {
+    const loaded = loadSettings(options.envFile, true);
+    env = loaded.env;
+    secretSource = options.envFile === join(ROOT, '.env') ? '.env' : options.envFile;
+    if (loaded.created) {
+      say(
+        `Created ${secretSource} with random development secrets (GITHUB_WEBHOOK_SECRET, SECRET_KEY).`,
+      );
+    }
   }
 
   step('preparing the database', process.execPath, ['scripts/ensure-database.js'], env);
@@ -100,6 +113,7 @@ async function main(): Promise<void> {
 
   const supervisor = new Supervisor(say);
   const started = Date.now();
+  const demoRun = demo ? await demo.startStandIns(env, say) : null;
   supervisor.start('orchestrator', ORCHESTRATOR_ARGS, env);
   supervisor.start('worker', [WORKER_MAIN], env);
 
@@ -130,20 +144,23 @@ async function main(): Promise<void> {
         secret: (env.GITHUB_WEBHOOK_SECRET ?? '').split(',')[0].trim(),
         consoleAvailable: await answers(`${baseUrl}/console`),
         seconds: (Date.now() - started) / 1000,
-        demo: false,
+        demo: options.demo,
       }),
     );
+    if (demoRun) await demoRun.play(baseUrl);
   } else if (!over) {
     process.stderr.write(
       `up: the apps did not answer ${baseUrl}/health/ready and ${workerUrl}/health/ready ` +
         `within ${READY_TIMEOUT_MS / 1000} s; stopping\n`,
     );
     await supervisor.stop('SIGTERM');
+    await demoRun?.stop();
     process.exit(1);
   }
 
   const first = await ended;
   const exits = await supervisor.stop('SIGTERM');
+  await demoRun?.stop();
   if (first === null) {
     const unclean = exits.filter((e) => e.code !== 0);
     if (unclean.length === 0) say('up: both apps stopped cleanly');
