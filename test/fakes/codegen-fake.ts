@@ -28,6 +28,8 @@ export interface CodegenFakeRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
   body: unknown;
+  /** When it arrived (epoch milliseconds). */
+  at: number;
 }
 
 /** The fake's routes, for targeting failures and counting calls. */
@@ -310,12 +312,14 @@ export class CodegenFake {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     const body = await readBody(req);
     this.requests.push({
       method: req.method ?? '',
       path: req.url ?? '',
       headers: req.headers,
       body,
+      at,
     });
     const url = new URL(req.url ?? '/', this.url);
     const matched = ROUTES.map(([route, method, pattern]) => ({
