@@ -15,14 +15,14 @@ export class ListAuditQuery extends PagingQuery {
   @IsIn(AUDIT_TYPES, { message: `type must be one of ${AUDIT_TYPES.join(', ')}` })
   type?: AuditType;
 
-  @ApiPropertyOptional({ example: 'alice', description: 'Token subject of the actor' })
+  @ApiPropertyOptional({ description: 'Token subject of the actor, e.g. `alice`' })
   @IsOptional()
   @Matches(/^[\x20-\x7e]{1,200}$/, { message: 'actor must be 1-200 printable characters' })
   actor?: string;
 
   @ApiPropertyOptional({
-    example: '2024-01-01T00:00:00Z',
-    description: 'Records that occurred at or after this instant (ISO 8601 with a zone, or a date)',
+    description:
+      'Records that occurred at or after this instant (ISO 8601 with a zone, or a date), e.g. `2024-01-01T00:00:00Z`',
   })
   @IsOptional()
   @Matches(INSTANT, { message: 'since must be an ISO 8601 date or date-time with a zone' })
@@ -30,8 +30,7 @@ export class ListAuditQuery extends PagingQuery {
   since?: string;
 
   @ApiPropertyOptional({
-    example: '2024-01-02T00:00:00Z',
-    description: 'Records that occurred before this instant',
+    description: 'Records that occurred before this instant, e.g. `2024-01-02T00:00:00Z`',
   })
   @IsOptional()
   @Matches(INSTANT, { message: 'until must be an ISO 8601 date or date-time with a zone' })
@@ -39,7 +38,6 @@ export class ListAuditQuery extends PagingQuery {
   until?: string;
 
   @ApiPropertyOptional({
-    example: 'event:12,task:0b7d5c4e-3f1a-4e7b-9c2d-8a6f5e4d3c2b',
     description:
       'Records about these targets: up to 50 `event:<id>` or `task:<uuid>`, comma-separated',
   })

@@ -4,7 +4,7 @@ import { IsBoolean, IsOptional, Matches } from 'class-validator';
 import { PagingQuery, booleanString } from '../../common/paging.dto';
 
 export class ListEventsQuery extends PagingQuery {
-  @ApiPropertyOptional({ example: 'pull_request', description: 'GitHub event name' })
+  @ApiPropertyOptional({ description: 'GitHub event name, e.g. `pull_request`' })
   @IsOptional()
   @Matches(/^[a-z_]{1,64}$/, { message: 'event_type must be a GitHub event name (a-z and _)' })
   event_type?: string;
@@ -24,7 +24,7 @@ export class ListEventsQuery extends PagingQuery {
   @IsBoolean({ message: 'failed must be true or false' })
   failed?: boolean;
 
-  @ApiPropertyOptional({ example: 'octo-org/app', description: 'owner/name' })
+  @ApiPropertyOptional({ description: 'owner/name, e.g. `octo-org/app`' })
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, {
     message: 'repository must look like owner/name',
@@ -32,7 +32,6 @@ export class ListEventsQuery extends PagingQuery {
   repository?: string;
 
   @ApiPropertyOptional({
-    example: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
     description: 'The X-GitHub-Delivery id (exact)',
   })
   @IsOptional()

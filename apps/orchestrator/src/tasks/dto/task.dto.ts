@@ -14,7 +14,7 @@ export class ListTasksQuery extends PagingQuery {
   @IsEnum(TaskType, { message: `task_type must be one of ${Object.values(TaskType).join(', ')}` })
   task_type?: TaskType;
 
-  @ApiPropertyOptional({ example: 'octo-org/app', description: 'owner/name' })
+  @ApiPropertyOptional({ description: 'owner/name, e.g. `octo-org/app`' })
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, {
     message: 'repository must look like owner/name',
