@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GithubClient } from '@app/github';
 import { DeliveryRecoveryService } from '../apps/worker/src/recovery/delivery-recovery.service';
 import { GithubFake } from './fakes';
-import { captureLogs } from './support/observability';
+import { captureLogs, get, listenerUrl, sample, scrape } from './support/observability';
 import {
   closeDb,
   db,
@@ -168,6 +168,36 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
     expect((await executionsOf(done.id)).map((e) => e.status)).toEqual(['completed']);
     expect(filesRequests(5)).toHaveLength(1);
     expect((await finished(first.deliveryId)).status).toBe('completed');
+  });
+
+  it('shows who waits and until when in /health and the metrics, and clears once it is over', async () => {
+    github.setPullRequestFiles(REPO, 9, [{ filename: 'README.md' }]);
+    github.failNext(1, { status: 403, retryAfterSeconds: 4, body: SECONDARY });
+    const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(9));
+
+    const health = await waitFor(
+      async () => {
+        const { body } = await get(`${orch.url}/health`);
+        return body.details?.github_api?.rate_limited?.length > 0 ? body : null;
+      },
+      { what: '/health to show the limited identity' },
+    );
+    expect(health.checks.github_api).toBe('degraded');
+    const [limited] = health.details.github_api.rate_limited;
+    expect(limited).toMatchObject({ identity: 'token', kind: 'secondary' });
+    const untilMs = Date.parse(limited.until);
+    expect(untilMs - Date.now()).toBeGreaterThan(0);
+    expect(untilMs - Date.now()).toBeLessThanOrEqual(4000);
+    const metrics = await scrape(`${listenerUrl(worker)}/metrics`);
+    expect(sample(metrics, 'github_api_rate_limited_identities')).toBe(1);
+    expect(sample(metrics, 'github_api_rate_limit_wait_seconds')).toBeGreaterThan(0);
+
+    expect((await finished(deliveryId)).status).toBe('completed');
+    const after = await scrape(`${listenerUrl(worker)}/metrics`);
+    expect(sample(after, 'github_api_rate_limited_identities')).toBe(0);
+    expect(sample(after, 'github_api_rate_limit_wait_seconds')).toBe(0);
+    const { body } = await get(`${orch.url}/health`);
+    expect(body.details.github_api.rate_limited).toEqual([]);
   });
 
   it('a 403 that is no rate limit still fails the task at once, as a permission error', async () => {

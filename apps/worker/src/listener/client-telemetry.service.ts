@@ -5,6 +5,7 @@ import {
   ExternalService,
   ExternalServiceTelemetry,
   LOGGER,
+  RateLimitedIdentity,
   ServiceCallTracker,
   WorkerSnapshot,
 } from '@app/platform';
@@ -62,18 +63,21 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
 
   private watch(service: ExternalService, client: GithubClient | CodegenClient): void {
     const budget = client instanceof GithubClient ? () => lowestBudget(client) : undefined;
+    const limits = client instanceof GithubClient ? () => rateLimited(client) : undefined;
     if (budget) this.metrics.watchGithubBudget(budget);
     // Codegen's plan allowance used up (402): every create fails until the plan changes.
     const degraded =
       client instanceof CodegenClient
         ? () => (client.planLimitReached ? 'plan_limit_reached' : null)
         : undefined;
+    if (limits) this.metrics.watchGithubLimits(limits);
     const tracker = new ServiceCallTracker(
       () => client.policy.state,
       'live',
       Date.now,
       budget,
       degraded,
+      limits,
     );
     this.trackers.set(service, tracker);
     this.unsubscribe.push(
@@ -96,6 +100,13 @@ export class ClientTelemetry implements OnModuleInit, OnModuleDestroy {
       return null;
     }
   }
+}
+
+/** Identities waiting out a GitHub rate limit, for the heartbeat, /health and metrics. */
+function rateLimited(client: GithubClient): RateLimitedIdentity[] {
+  return client
+    .rateLimitHolds()
+    .map((hold) => ({ identity: hold.identity, kind: hold.kind, until: hold.untilMs }));
 }
 
 /** The lowest core budget left over GITHUB_TOKEN, the App and every installation seen. */

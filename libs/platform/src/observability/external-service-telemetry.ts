@@ -35,6 +35,7 @@ export class ExternalServiceTelemetry {
   private readonly agentTasks: Counter<'outcome'>;
   private readonly planLimit: Counter;
   private coreBudget: (() => number | null) | null = null;
+  private limits: () => ReadonlyArray<{ until: number }> = () => [];
 
   constructor(
     registry: Registry,
@@ -75,6 +76,24 @@ export class ExternalServiceTelemetry {
         // No sample once every window has reset: an old low value must not keep an alert firing.
         if (remaining === null) this.remove({ resource: 'core' });
         else this.set({ resource: 'core' }, remaining);
+      },
+    });
+    const limits = (): ReadonlyArray<{ until: number }> => this.limits();
+    new Gauge({
+      name: 'github_api_rate_limited_identities',
+      help: 'GitHub identities (installations, the App, the token) that send nothing now because GitHub answered with a rate limit (secondary limit, Retry-After, spent budget)',
+      registers,
+      collect() {
+        this.set(limits().length);
+      },
+    });
+    new Gauge({
+      name: 'github_api_rate_limit_wait_seconds',
+      help: 'Longest wait still ahead of a rate-limited GitHub identity, in seconds (0 when none waits)',
+      registers,
+      collect() {
+        const now = Date.now();
+        this.set(Math.max(0, ...limits().map((limit) => (limit.until - now) / 1000)));
       },
     });
     this.circuit = new Gauge({
@@ -136,6 +155,11 @@ export class ExternalServiceTelemetry {
    */
   watchGithubBudget(remaining: () => number | null): void {
     this.coreBudget = remaining;
+  }
+
+  /** Reads the GitHub identities waiting out a rate limit at scrape time. */
+  watchGithubLimits(limits: () => ReadonlyArray<{ until: number }>): void {
+    this.limits = limits;
   }
 
   /**

@@ -57,6 +57,14 @@ describe('evaluateServiceHealth', () => {
     ).toBe('degraded');
   });
 
+  it('is degraded while an identity waits out a GitHub rate limit, and not after', () => {
+    const limited = snapshot({
+      rate_limited: [{ identity: 'installation:7', kind: 'secondary', until: NOW + 30_000 }],
+    });
+    expect(evaluateServiceHealth([limited], { now: NOW })).toBe('degraded');
+    expect(evaluateServiceHealth([limited], { now: NOW + 30_000 })).toBe('healthy');
+  });
+
   it('says unknown without reports and disabled when no worker calls the service', () => {
     expect(evaluateServiceHealth([], { now: NOW })).toBe('unknown');
     expect(evaluateServiceHealth([snapshot({ mode: 'dry_run' })], { now: NOW })).toBe('disabled');

@@ -21,6 +21,17 @@ export interface ServiceSnapshot {
   rate_limit_remaining?: number | null;
   /** Why the service is degraded although it answers (e.g. Codegen's plan limit reached). */
   degraded_reason?: string | null;
+  /** GitHub only: identities waiting out a rate limit now (at most 20, soonest end first). */
+  rate_limited?: RateLimitedIdentity[];
+}
+
+/** An identity (installation, App, token) that sends nothing until `until` (epoch ms). */
+export interface RateLimitedIdentity {
+  /** `installation:<id>`, `app`, `token` or `anonymous`. */
+  identity: string;
+  /** `secondary` (GitHub's secondary limit, Retry-After) or `primary` (budget spent). */
+  kind: string;
+  until: number;
 }
 
 /** A worker's heartbeat: it is alive until `expires_at`. */
@@ -52,6 +63,8 @@ export class ServiceCallTracker {
     private readonly budget?: () => number | null,
     /** A condition the client reports that degrades the service (null: none). */
     private readonly degradedReason?: () => string | null,
+    /** Identities the client holds back because GitHub said they are rate limited. */
+    private readonly limits?: () => RateLimitedIdentity[],
   ) {}
 
   record(event: ServiceRequestEvent): void {
@@ -74,6 +87,7 @@ export class ServiceCallTracker {
       consecutive_failures: this.consecutiveFailures,
       rate_limit_remaining: this.budget ? this.budget() : this.rateLimitRemaining,
       ...(this.degradedReason ? { degraded_reason: this.degradedReason() } : {}),
+      ...(this.limits ? { rate_limited: this.limits().slice(0, 20) } : {}),
     };
   }
 }
@@ -89,7 +103,7 @@ export interface ServiceHealthOptions {
 /**
  * Health of an outside service from what the live workers report: every circuit open is
  * unhealthy; some open, a trial call pending, a reported degraded reason, failures since the last
- * success, or a low budget is degraded.
+ * success, an identity waiting out a rate limit, or a low budget is degraded.
  */
 export function evaluateServiceHealth(
   snapshots: ReadonlyArray<ServiceSnapshot>,
@@ -112,6 +126,9 @@ export function evaluateServiceHealth(
       now - s.last_failure_at < recentMs,
   );
   if (failing) return 'degraded';
+  // Work for a rate-limited identity waits: the service is up, but not all of it is usable.
+  if (live.some((s) => (s.rate_limited ?? []).some((limit) => limit.until > now)))
+    return 'degraded';
   const { minRateLimitRemaining } = options;
   if (
     minRateLimitRemaining !== undefined &&

@@ -39,6 +39,8 @@ interface ServiceSummary {
   rate_limit_remaining?: number | null;
   /** Why a worker sees the service degraded although it answers (e.g. `plan_limit_reached`). */
   degraded_reasons?: string[];
+  /** GitHub: identities waiting out a rate limit, and until when (ISO time), soonest first. */
+  rate_limited?: Array<{ identity: string; kind: string; until: string }>;
 }
 
 export interface HealthReport {
@@ -108,7 +110,7 @@ export class HealthReporter {
         details: {
           draining,
           live_workers: workers.live,
-          github_api: summarize(github, true),
+          github_api: summarize(github, true, now),
           codegen_api: summarize(codegen, false),
         },
       },
@@ -160,7 +162,11 @@ export class HealthReporter {
   }
 }
 
-function summarize(snapshots: ServiceSnapshot[], withRateLimit: boolean): ServiceSummary {
+function summarize(
+  snapshots: ServiceSnapshot[],
+  withRateLimit: boolean,
+  now = Date.now(),
+): ServiceSummary {
   const circuits: ServiceSummary['circuits'] = {};
   for (const s of snapshots) circuits[s.circuit] = (circuits[s.circuit] ?? 0) + 1;
   const summary: ServiceSummary = { workers_reporting: snapshots.length, circuits };
@@ -173,6 +179,21 @@ function summarize(snapshots: ServiceSnapshot[], withRateLimit: boolean): Servic
       .map((s) => s.rate_limit_remaining)
       .filter((v): v is number => typeof v === 'number');
     summary.rate_limit_remaining = known.length > 0 ? Math.min(...known) : null;
+    // Workers share installations: one entry per identity, its latest end.
+    const until = new Map<string, { kind: string; until: number }>();
+    for (const limit of snapshots.flatMap((s) => s.rate_limited ?? [])) {
+      if (limit.until <= now) continue;
+      const known = until.get(limit.identity);
+      if (!known || known.until < limit.until) until.set(limit.identity, limit);
+    }
+    summary.rate_limited = [...until]
+      .sort((a, b) => a[1].until - b[1].until)
+      .slice(0, 20)
+      .map(([identity, limit]) => ({
+        identity,
+        kind: limit.kind,
+        until: new Date(limit.until).toISOString(),
+      }));
   }
   return summary;
 }
