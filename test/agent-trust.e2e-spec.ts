@@ -5,6 +5,7 @@ import { AgentBudgetRepository } from '@app/persistence';
 import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';
 import { CodegenFake, GithubFake } from './fakes';
+import { exampleRepositories } from './support/example-repositories';
 import {
   closeDb,
   CODEGEN_TOKEN,
@@ -102,7 +103,10 @@ describe('agent trust and spend', () => {
 
   beforeAll(async () => {
     github = await GithubFake.start();
-    codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: [...exampleRepositories(), 'octo/race'],
+    });
     orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
     worker = await startWorker({
       QUEUE_PREFIX: prefix,

@@ -409,7 +409,11 @@ describe('observability when things go wrong', () => {
       await waitFor(async () => (await get(`${orch.url}/health/ready`)).status === 200, {
         what: 'readiness after PostgreSQL is back',
       });
-      expect((await get(`${orch.url}/health`)).body.checks.database).toBe('healthy');
+      // /health answers from a one-second cache, so the recovery shows within that second.
+      await waitFor(
+        async () => (await get(`${orch.url}/health`)).body.checks.database === 'healthy',
+        { what: '/health database healthy again', timeoutMs: 5_000 },
+      );
     } finally {
       proxy.restore();
       await orch.close();
@@ -436,7 +440,14 @@ describe('observability when things go wrong', () => {
 
       // Deliveries are still stored without Redis, so the orchestrator must stay in rotation.
       expect((await get(`${orch.url}/health/ready`)).status).toBe(200);
-      const health = await get(`${orch.url}/health`);
+      // /health answers from a one-second cache: the loss shows within that second.
+      const health = await waitFor(
+        async () => {
+          const res = await get(`${orch.url}/health`);
+          return res.body.checks.redis === 'unhealthy' ? res : null;
+        },
+        { what: '/health redis unhealthy', timeoutMs: 5_000 },
+      );
       expect(health.status).toBe(200);
       expect(health.body).toMatchObject({ status: 'degraded', checks: { redis: 'unhealthy' } });
       expect((await deliver(orch.url, 'push', push())).status).toBe(200);
@@ -452,7 +463,7 @@ describe('observability when things go wrong', () => {
     }
   });
 
-  it('no live worker: /health is degraded with workers unhealthy, at once when a worker stops', async () => {
+  it('no live worker: /health is degraded with workers unhealthy, within a second when a worker stops', async () => {
     const env = { QUEUE_PREFIX: `${PREFIX}_noworker` };
     const orch = await startOrchestrator(env);
     try {
@@ -478,8 +489,12 @@ describe('observability when things go wrong', () => {
         checks: { codegen_api: 'disabled' },
       });
       await worker.close();
-      // A stopping worker removes its heartbeat instead of letting it expire.
-      expect((await get(`${orch.url}/health`)).body.checks.workers).toBe('unhealthy');
+      // A stopping worker removes its heartbeat instead of letting it expire (20 s): /health
+      // shows it as soon as its one-second cache turns over.
+      await waitFor(
+        async () => (await get(`${orch.url}/health`)).body.checks.workers === 'unhealthy',
+        { what: '/health workers unhealthy after the stop', timeoutMs: 3_000 },
+      );
     } finally {
       await orch.close();
     }

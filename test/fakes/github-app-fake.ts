@@ -1,6 +1,8 @@
 import { createPublicKey, KeyObject, verify } from 'node:crypto';
 import { githubExample, githubListExample } from './github-openapi';
 
+const DOCS_URL = 'https://docs.github.com/rest/webhooks';
+
 /** An answer of the fake's App and hook-delivery routes. */
 export interface FakeAnswer {
   status: number;
@@ -102,12 +104,13 @@ export class HookDeliveriesFake {
 
   /**
    * The next redelivery request for `deliveryId` is answered with `status` (e.g. 502, 422) and
-   * `body` (default `{ message: 'Injected redelivery failure' }`).
+   * `body` (default `{ message: 'Injected redelivery failure', documentation_url }`).
    */
   refuseRedelivery(deliveryId: number, status: number, body?: unknown): void {
     this.refusals.set(deliveryId, {
       status,
-      body: body ?? { message: 'Injected redelivery failure' },
+      // GitHub's error bodies carry documentation_url (its 4xx schemas require it).
+      body: body ?? { message: 'Injected redelivery failure', documentation_url: DOCS_URL },
     });
   }
 
@@ -147,7 +150,9 @@ export class HookDeliveriesFake {
     let entries = this.list(hook);
     if (cursor !== null) {
       const below = /^v1_(\d+)$/.exec(cursor);
-      if (!below) return { status: 422, body: { message: 'Invalid cursor' } };
+      if (!below) {
+        return { status: 422, body: { message: 'Invalid cursor', documentation_url: DOCS_URL } };
+      }
       entries = entries.filter((d) => d.id < Number(below[1]));
     }
     const page = entries.slice(0, perPage);
