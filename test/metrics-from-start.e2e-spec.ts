@@ -291,7 +291,17 @@ describe('dashboards and alerts on a real Prometheus scraping both apps from the
       expect({ app, added }).toEqual({ app, added: [] });
     }
     // Not vacuous: the deliveries moved many of those series.
-    const moved = (await prometheus.query('count(webhook_events_total > 0)'))[0]?.value;
-    expect(Number(moved)).toBeGreaterThan(40);
+    // (Read once Prometheus has scraped after the last delivery: its scrape runs on its own clock.)
+    await waitFor(
+      async () => {
+        const moved = (await prometheus.query('count(webhook_events_total > 0)'))[0]?.value;
+        return Number(moved) > 40;
+      },
+      {
+        what: 'more than 40 webhook_events_total series above 0',
+        timeoutMs: 20_000,
+        intervalMs: 500,
+      },
+    );
   }, 180_000);
 });

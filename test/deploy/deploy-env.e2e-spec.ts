@@ -176,11 +176,18 @@ describe('docker/docker-compose.yml gives each app what it requires', () => {
 // --- Kubernetes ---------------------------------------------------------------------------------
 
 const rendered = renderKustomization(K8S_DIR).objects;
-/** The Secret example as an operator fills it in: every REPLACE_ME becomes a random value. */
+/**
+ * The Secret example as an operator fills it in: every REPLACE_ME becomes a random value (an id,
+ * such as Codegen's organization id, a positive integer).
+ */
 const secrets = readObjects(SECRET_EXAMPLE).map((secret: Any) => {
   const filled = structuredClone(secret);
   for (const [key, value] of Object.entries<string>(filled.stringData ?? {})) {
-    filled.stringData[key] = value.replace(/REPLACE_ME/g, () => randomBytes(32).toString('hex'));
+    filled.stringData[key] = value.replace(/REPLACE_ME/g, () =>
+      key.endsWith('_ID')
+        ? String(1 + randomBytes(3).readUIntBE(0, 3))
+        : randomBytes(32).toString('hex'),
+    );
   }
   return filled as K8sObject;
 });

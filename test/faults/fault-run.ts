@@ -115,6 +115,9 @@ export async function startFaultRun(
     // A trigger killed between its request mark and its request looks this long for a run.
     CODEGEN_RECONCILE_GRACE_MS: '3000',
     AGENT_MAX_RUNS_PER_PR_PER_DAY: '1000',
+    // The load reuses a few example pull requests and one author: the daily budgets would cut it.
+    AGENT_MAX_RUNS_PER_REPO_PER_DAY: '100000',
+    AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY: '100000',
     TASK_BACKOFF_BASE_MS: '200',
     TASK_BACKOFF_MAX_MS: '2000',
     TASK_TIMEOUT_MS: '10000',

@@ -182,7 +182,8 @@ export type GithubEvent = (typeof GITHUB_EVENTS)[number];
 
 /** GitHub's delivery GUIDs and event names; anything else is "malformed" (400). */
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-const EVENT_NAME = /^[a-z_]{1,64}$/;
+// Event names are lower case letters, digits and underscores (GitHub sends `projects_v2`).
+const EVENT_NAME = /^[a-z0-9_]{1,64}$/;
 
 export const idSpecArb: fc.Arbitrary<IdSpec> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'fresh' as const }) },
