@@ -1,4 +1,5 @@
 import { CodegenFake, GithubFake } from './fakes';
+import { exampleRepositories } from './support/example-repositories';
 import {
   closeDb,
   CODEGEN_TOKEN,
@@ -74,7 +75,10 @@ function stack(includeCancelled: boolean) {
   };
   beforeAll(async () => {
     ctx.github = await GithubFake.start();
-    ctx.codegen = await CodegenFake.start({ token: CODEGEN_TOKEN });
+    ctx.codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
     const setting = { CHECK_INCLUDE_CANCELLED: String(includeCancelled) };
     ctx.orch = await startOrchestrator({ QUEUE_PREFIX: prefix, ...setting });
     ctx.worker = await startWorker({
