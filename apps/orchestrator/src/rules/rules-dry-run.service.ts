@@ -68,7 +68,7 @@ export class RulesDryRunService {
       },
       rules_file: this.config.rules.sourceFile,
       rule_sources: toSources(sources),
-      repository_file: repository ? toFile(stored, narrowed.ignored) : null,
+      ...(repository ? { repository_file: toFile(stored, narrowed.ignored) } : {}),
       trust: trustOf(body.event_type, body.payload, rules),
     };
   }

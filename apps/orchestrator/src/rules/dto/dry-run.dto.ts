@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, Matches } from 'class-validator';
 import { RepositoryRulesFileDto, RuleSourcesDto, TrustDecisionDto } from './agent-trust.dto';
 
@@ -63,8 +63,13 @@ export class DryRunResultDto {
   rules_file!: string | null;
   @ApiProperty({ type: RuleSourcesDto, description: 'Where each rule value came from' })
   rule_sources!: RuleSourcesDto;
-  @ApiProperty({ type: RepositoryRulesFileDto, nullable: true })
-  repository_file!: RepositoryRulesFileDto | null;
+  // Absent rather than null: OpenAPI 3.0's `nullable` does not reach a referenced schema, so a
+  // null here would contradict the document.
+  @ApiPropertyOptional({
+    type: RepositoryRulesFileDto,
+    description: "The repository's own rules file; absent when the payload names no repository",
+  })
+  repository_file?: RepositoryRulesFileDto;
   @ApiProperty({ type: TrustDecisionDto, description: 'The trust gate for this payload' })
   trust!: TrustDecisionDto;
 }
