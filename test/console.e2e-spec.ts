@@ -578,6 +578,8 @@ describeInBrowser('operator console in a browser', () => {
       .locator('details.json-node > summary', { hasText: /^many/ })
       .locator('xpath=..');
     await many.locator(':scope > summary').click();
+    // The children are built on the toggle event, after the click returns: wait for the page.
+    await many.locator(':scope > .json-children > details').nth(99).waitFor();
     expect(await many.locator(':scope > .json-children > details').count()).toBe(100);
     expect(await many.getByRole('button', { name: 'Show 100 more of 4900' }).count()).toBe(1);
     await page.locator('summary', { hasText: /^deep/ }).click();
