@@ -145,3 +145,41 @@ describe('the webhook URL and its variants', () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe('case variants of the webhook URL and the failure limiter', () => {
+  let orch: RunningOrchestrator;
+
+  beforeAll(async () => {
+    orch = await startOrchestrator({
+      QUEUE_PREFIX: `${PREFIX}_limit`,
+      WEBHOOK_RATE_LIMIT_PER_SECOND: '1',
+      WEBHOOK_RATE_LIMIT_BURST: '3',
+    });
+  });
+  afterAll(async () => {
+    await orch.close();
+    await closeDb();
+  });
+
+  it('counts each 404 variant as a failed delivery: past the burst the client gets 429', async () => {
+    // Refill is one per second; a loaded machine may refill a token or two meanwhile.
+    const statuses: number[] = [];
+    while (statuses.length < 10 && !statuses.includes(429)) {
+      statuses.push((await post(orch.url, 'POST', '/API/v1/webhooks/github')).status);
+    }
+    expect(statuses.slice(0, 3)).toEqual([404, 404, 404]);
+    expect(statuses).toContain(429);
+    const limited = await post(orch.url, 'POST', '/api/v1/webhooks/GitHub/');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(limited.body)).toEqual({
+      error: 'too many unverified webhook requests from this address',
+      status_code: 429,
+      path: '/api/v1/webhooks/GitHub/',
+      correlation_id: expect.any(String),
+    });
+    // The budget is shared with the canonical URL's failures, as for any unverified request.
+    const unsigned = await deliver(orch.url, 'ping', example('ping'), { signature: null });
+    expect(unsigned.status).toBe(429);
+  });
+});

@@ -278,6 +278,15 @@ export class WebhookIntakeService {
       ErrorCode.PayloadTooLarge,
     ].includes(error.code);
     if (!counted) return error;
+    return this.countFailure(req, clientAddress, error);
+  }
+
+  /**
+   * Counts one failed delivery attempt that never reached verification (a case variant of the
+   * webhook URL, answered 404) against the client's failure budget: `error` when within it,
+   * otherwise the 429 to answer instead.
+   */
+  countFailure(req: IncomingMessage, clientAddress: () => string, error: DomainError): DomainError {
     const client = clientAddress();
     // IPv6 by /64: one host holds a whole /64 and could otherwise spray past the limit.
     const wait = this.limiter.consume(clientKey(client));

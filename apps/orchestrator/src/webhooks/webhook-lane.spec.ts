@@ -121,6 +121,7 @@ describe('webhook lane', () => {
           req.resume();
           return Promise.resolve({ status: 'accepted' });
         },
+        countFailure: (_req: IncomingMessage, _client: () => string, error: DomainError) => error,
       } as unknown as WebhookIntakeService;
       serveWebhookLane(server, app, { intake, logger, trust: () => false });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

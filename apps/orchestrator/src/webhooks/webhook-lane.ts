@@ -58,7 +58,16 @@ export function serveWebhookLane(
     const kind = webhookPathKind(path);
     if (kind === 'other') express(req, res);
     else if (kind === 'variant')
-      refuse(req, res, new DomainError(ErrorCode.NotFound, `no route for ${req.method} ${path}`));
+      // A failed delivery like any other: counted by the failure limiter (429 over its budget).
+      refuse(
+        req,
+        res,
+        options.intake.countFailure(
+          req,
+          () => clientAddressFor(req, options.trust),
+          new DomainError(ErrorCode.NotFound, `no route for ${req.method} ${path}`),
+        ),
+      );
     else if (req.method === 'POST') lane(req, res);
     else
       refuse(
