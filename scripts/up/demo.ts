@@ -11,10 +11,12 @@ import { createRequire } from 'node:module';
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { CodegenFake, GithubFake } from '../../test/fakes';
+import { exampleRepositories } from '../../test/support/example-repositories';
 import { Env, withLocalDefaults } from './settings';
 import { WEBHOOK_PATH } from './ready-block';
 
-const PREFIX = 'demo';
+/** The demo's Bull prefix; DEMO_QUEUE_PREFIX moves it (the test suite runs the demo under its own). */
+const PREFIX = process.env.DEMO_QUEUE_PREFIX || 'demo';
 const CODEGEN_TOKEN = 'demo-codegen-token';
 const SHA = 'd'.repeat(40);
 
@@ -22,7 +24,7 @@ const LOUD = [
   '',
   '################################################################################',
   '#  DEMO MODE: GitHub and Codegen are local stand-ins on 127.0.0.1; nothing    #',
-  '#  leaves this machine. Throw-away secrets, database orchestrator_demo.       #',
+  '#  leaves this machine. Throw-away secrets, a database of its own.            #',
   '#  Not for production (refused with NODE_ENV=production).                     #',
   '################################################################################',
   '',
@@ -103,7 +105,12 @@ export interface DemoRun {
 export async function startStandIns(env: Env, say: (line: string) => void): Promise<DemoRun> {
   say(LOUD);
   const github = await GithubFake.start();
-  const codegen = await CodegenFake.start({ token: CODEGEN_TOKEN, autoCompleteAfterGets: 2 });
+  const codegen = await CodegenFake.start({
+    token: CODEGEN_TOKEN,
+    autoCompleteAfterGets: 2,
+    // Codegen only works on repositories its organization has imported: the examples' ones.
+    repositories: exampleRepositories(),
+  });
   env.GITHUB_API_URL = github.url;
   env.CODEGEN_BASE_URL = codegen.url;
   say(`demo: GitHub stand-in on ${github.url}, Codegen stand-in on ${codegen.url}`);
