@@ -21,3 +21,4 @@ export * from './audit/audit-log.repository';
 export * from './auth/revoked-token.repository';
 export * from './agent-runs/agent-budget.repository';
 export * from './agent-runs/repository-rules-file.repository';
+export * from './agent-runs/agent-run-outcome.repository';

@@ -1,3 +1,4 @@
 export * from './agent-trust';
 export * from './agent-budget';
 export * from './untrusted-text';
+export * from './agent-outcome';

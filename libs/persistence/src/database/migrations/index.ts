@@ -7,6 +7,7 @@ import { AgentRunRequested1795940000000 } from './1795940000000-agent-run-reques
 import { ConsoleLookups1796168478869 } from './1796168478869-console-lookups';
 import { RevokedTokens1796168835391 } from './1796168835391-revoked-tokens';
 import { AgentTrust1796169400136 } from './1796169400136-agent-trust';
+import { AgentRunOutcomes1796300000000 } from './1796300000000-agent-run-outcomes';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ConsoleLookups1796168478869,
   RevokedTokens1796168835391,
   AgentTrust1796169400136,
+  AgentRunOutcomes1796300000000,
 ];
