@@ -564,6 +564,7 @@ describe('PromQL of the dashboards and alert rules', () => {
       'alerts.yml: CircuitBreakerOpen',
       'alerts.yml: OldestPendingTaskTooOld',
       'alerts.yml: NoLiveWorker',
+      'alerts.yml: AgentFixRateLow',
     ]);
   });
 });

@@ -6,6 +6,7 @@ import { GITHUB_OPERATIONS } from '@app/github';
 import { ExternalServiceTelemetry, METRICS_REGISTRY } from '@app/platform';
 import { ObservabilityModule } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { AgentOutcomeTelemetry } from '../agents/agent-outcome-telemetry';
 import { AgentTrustTelemetry } from '../agents/agent-trust-telemetry';
 import { ClientTelemetry } from './client-telemetry.service';
 import { RelayTelemetry } from './relay-telemetry';
@@ -46,10 +47,17 @@ export class WorkerListenerModule {
         ClientTelemetry,
         RelayTelemetry,
         AgentTrustTelemetry,
+        AgentOutcomeTelemetry,
         WorkerHeartbeat,
         WorkerListener,
       ],
-      exports: [ExternalServiceTelemetry, RelayTelemetry, AgentTrustTelemetry, WorkerListener],
+      exports: [
+        ExternalServiceTelemetry,
+        RelayTelemetry,
+        AgentTrustTelemetry,
+        AgentOutcomeTelemetry,
+        WorkerListener,
+      ],
     };
   }
 }
