@@ -163,6 +163,8 @@ export function printSummary(result: BenchResult): void {
         ')',
     );
   }
+  const cost = accessLogCost(result);
+  if (cost) out.push(`access log (orchestrator on / no_access_log off): ${cost}`);
   for (const p of result.e2e) {
     out.push(
       `e2e ${p.name}: ${p.completed}/${p.acknowledged} completed (${p.failed} failed, ${p.unfinished} unfinished)` +
@@ -236,6 +238,10 @@ function renderRuns(runs: BenchResult[]): string {
       ],
     );
   }
+  rows.push([
+    'access log on / off (same build, same rounds): deliveries/s, p99 ms, CPU ms per request',
+    (r) => accessLogCost(r) ?? '–',
+  ]);
   rows.push(
     ['ratio throughput (orch/base)', (r) => `**${r.ratios.throughput.toFixed(2)}×**`],
     ['ratio p99 (orch/base)', (r) => `**${r.ratios.p99.toFixed(2)}×**`],
@@ -284,4 +290,15 @@ function renderRuns(runs: BenchResult[]): string {
     rule,
     ...rows.map(([label, f]) => `| ${label} | ${runs.map(f).join(' | ')} |`),
   ].join('\n');
+}
+
+/** The orchestrator (ACCESS_LOG on) against the same build with it off, when both ran. */
+function accessLogCost(result: BenchResult): string | undefined {
+  const on = result.summary.orchestrator;
+  const off = result.summary.no_access_log;
+  if (!on || !off) return undefined;
+  return (
+    `${on.reqPerSec} / ${off.reqPerSec} req/s, p99 ${on.p99Ms} / ${off.p99Ms} ms,` +
+    ` CPU ${on.cpuMsPerReq} / ${off.cpuMsPerReq} ms`
+  );
 }

@@ -196,6 +196,11 @@ async function main(): Promise<void> {
       pgApplicationName: 'bench-baseline',
     });
   }
+  if (settings.accessLogOff) {
+    // The same build without its line per request: the access log's cost, in the same rounds.
+    const db = await newDatabase(`_${NO_ACCESS_LOG}`, appDir);
+    targets.push(await startOrchestrator(NO_ACCESS_LOG, appDir, db, { ACCESS_LOG: 'false' }));
+  }
   for (const variant of settings.variants) {
     const dir = builtApp(variant.appDir);
     const db = await newDatabase(`_${variant.name}`, dir);
@@ -324,6 +329,8 @@ async function main(): Promise<void> {
 }
 
 const ORCHESTRATOR_MAIN = 'apps/orchestrator/src/main.js';
+/** The orchestrator with ACCESS_LOG=false (BenchSettings.accessLogOff). */
+const NO_ACCESS_LOG = 'no_access_log';
 /** The orchestrator runs with the node flags it ships with (`npm run start:orchestrator`). */
 const SHIPPED_NODE_FLAGS = shippedNodeFlags();
 const WORKER_MAIN = 'apps/worker/src/main.js';

@@ -29,6 +29,11 @@ export interface BenchSettings {
    * `BENCH_VARIANTS=name=dir,name=dir`; each gets a database migrated by its own build.
    */
   variants: Array<{ name: string; appDir: string; env: Record<string, string> }>;
+  /**
+   * Also measure the same build with ACCESS_LOG=false (server `no_access_log`) in the same rounds,
+   * so the access log's cost is visible (BENCH_ACCESS_LOG_OFF, default on).
+   */
+  accessLogOff: boolean;
   /** Extra environment for the orchestrator, `NAME=value,NAME=value` (experiments). */
   orchestratorEnv: Record<string, string>;
   /** Extra node arguments for the orchestrator processes (e.g. `--trace-gc`), space separated. */
@@ -122,6 +127,7 @@ export function readSettings(
       const [appDir, query = ''] = spec.split('?');
       return { name, appDir, env: Object.fromEntries(new URLSearchParams(query)) };
     }),
+    accessLogOff: flag(env, 'BENCH_ACCESS_LOG_OFF', targets.includes('orchestrator')),
     orchestratorEnv: pairs(env.BENCH_ORCHESTRATOR_ENV, 'BENCH_ORCHESTRATOR_ENV'),
     payloadCompression: compression(env.BENCH_PAYLOAD_COMPRESSION),
     nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
@@ -129,7 +135,8 @@ export function readSettings(
     writeDocs: flag(env, 'BENCH_WRITE_DOCS', !quick),
   };
   const perTurn = settings.warmupS + settings.durationS + 3;
-  const servers = settings.targets.length + settings.variants.length;
+  const servers =
+    settings.targets.length + settings.variants.length + (settings.accessLogOff ? 1 : 0);
   settings.maxSeconds = num(
     env,
     'BENCH_MAX_SECONDS',

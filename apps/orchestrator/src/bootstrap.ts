@@ -1,7 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/platform';
+import { accessLog } from './common/access-log';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
 import { MAX_JSON_DEPTH, nestsTooDeep } from './common/json-depth';
@@ -11,7 +13,12 @@ import { sendError } from './common/error-body';
 import { OrchestratorConfig } from './config/orchestrator.config';
 import { OrchestratorModule } from './orchestrator.module';
 import { setupSwagger } from './docs/swagger';
-import { serveWebhookLane, TrustFunction, webhookPathKind } from './webhooks/webhook-lane';
+import {
+  serveWebhookLane,
+  TrustFunction,
+  WEBHOOK_PATH,
+  webhookPathKind,
+} from './webhooks/webhook-lane';
 import { WebhookIntakeService } from './webhooks/webhook-intake.service';
 
 /** Builds the HTTP app (without listening), so tests boot exactly what production runs. */
@@ -82,5 +89,18 @@ export async function createOrchestratorApp(
     logger,
     trust: express.get('trust proxy fn') as TrustFunction,
   });
+  if (config.accessLog) {
+    // First of the server's listeners, so the lane's deliveries and Express's routes both count.
+    app.getHttpServer().prependListener('request', accessLog(logger, routeOf));
+  }
   return app;
+}
+
+/** The matched route's pattern: the webhook URL for the lane, Express's route for the rest. */
+function routeOf(req: IncomingMessage): string | null {
+  const query = req.url?.indexOf('?') ?? -1;
+  const path = query === -1 ? (req.url ?? '') : (req.url ?? '').slice(0, query);
+  if (webhookPathKind(path) === 'canonical') return WEBHOOK_PATH;
+  const route = (req as Partial<Request>).route as { path?: unknown } | undefined;
+  return typeof route?.path === 'string' ? route.path : null;
 }

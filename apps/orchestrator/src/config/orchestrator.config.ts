@@ -48,6 +48,8 @@ export interface OrchestratorConfig extends CommonConfig, TokenSettings {
   apiBodyLimitBytes: number;
   /** Browser origins allowed to call the API (CORS); empty: CORS stays off. */
   corsOrigins: string[];
+  /** ACCESS_LOG: one `info` line per request (method, route, status, duration, ids). */
+  accessLog: boolean;
 }
 
 /** DATABASE_POOL_SIZE default of the orchestrator. */
@@ -94,6 +96,7 @@ export function loadOrchestratorConfig(
     retentionBatchSize: env.int('RETENTION_BATCH_SIZE', 1000, 1, 100_000),
     apiBodyLimitBytes: env.int('API_BODY_LIMIT_BYTES', 65_536, 1024, 10 * 1024 * 1024),
     corsOrigins: parseCorsOrigins(env),
+    accessLog: env.bool('ACCESS_LOG', true),
     ...readTokenSettings(env),
   };
   if (config.isProduction) checkProductionSecrets(env, config);
