@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
 import { extractEventFacts, RouteOutcome, routeWithRules, TaskType } from '@app/domain';
 import { AuditTrail, AuditType, DomainError, ErrorCode, LOGGER } from '@app/platform';
 import {
-  insertEventWithTasks,
+  IntakeStore,
   InvalidStoredJsonError,
+  NewEvent,
   NewTask,
-  pgPoolOf,
-  PreparedStatements,
-  recordInstallationChange,
   UnstorableJsonError,
 } from '@app/persistence';
 import { TaskEnqueuer } from '@app/runtime';
@@ -56,12 +52,10 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
-  /** The store statement, parsed and planned once per connection instead of per delivery. */
-  private readonly statements = new PreparedStatements(() => pgPoolOf(this.dataSource));
 
   constructor(
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly intakeStore: IntakeStore,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: IntakeTelemetry,
@@ -192,21 +186,13 @@ export class WebhookIntakeService {
     return { deliveryId: deliveryId as string, eventType: eventType as string, format };
   }
 
-  private async store(
-    event: Parameters<typeof insertEventWithTasks>[1],
-    tasks: NewTask[],
-    outcome: RouteOutcome,
-  ): Promise<boolean> {
-    const writeOnce = async (e: typeof event): Promise<boolean> => {
-      if (outcome.kind === 'installation') {
-        return this.dataSource.transaction(async (m) => {
-          const result = await insertEventWithTasks(m, e, tasks);
-          if (result) await recordInstallationChange(m, outcome.change);
-          return result !== null;
-        });
-      }
-      return (await insertEventWithTasks(this.statements, e, tasks)) !== null;
-    };
+  private async store(event: NewEvent, tasks: NewTask[], outcome: RouteOutcome): Promise<boolean> {
+    const writeOnce = (e: NewEvent): Promise<boolean> =>
+      this.intakeStore.storeDelivery(
+        e,
+        tasks,
+        outcome.kind === 'installation' ? outcome.change : null,
+      );
     const write = async (): Promise<boolean> => {
       try {
         return await writeOnce(event);

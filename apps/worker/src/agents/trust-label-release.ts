@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
 import { TaskType } from '@app/domain';
 import { LOGGER } from '@app/platform';
-import { TaskRepository, WorkflowTaskEntity } from '@app/persistence';
+import { AgentRunRepository, WorkflowTaskEntity } from '@app/persistence';
 import { TaskEnqueuer } from '@app/runtime';
 
 /**
@@ -13,7 +13,7 @@ import { TaskEnqueuer } from '@app/runtime';
 @Injectable()
 export class TrustLabelRelease {
   constructor(
-    private readonly tasks: TaskRepository,
+    private readonly agentRuns: AgentRunRepository,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -26,7 +26,7 @@ export class TrustLabelRelease {
         released_task_ids: [],
         reason: 'no pull request head in the event',
       };
-    const released = await this.tasks.releaseHeldTriggers(
+    const released = await this.agentRuns.releaseHeldTriggers(
       task.repository,
       task.prNumber,
       task.commitSha,

@@ -3,7 +3,7 @@ import { codegenPullRequestReason, decideAgentTrust } from '@app/domain';
 import { ExternalServiceError } from '@app/platform';
 import {
   AgentBudgetRepository,
-  TaskRepository,
+  AgentRunRepository,
   WebhookEventEntity,
   WorkflowTaskEntity,
 } from '@app/persistence';
@@ -29,7 +29,7 @@ import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 export class AgentPolicy {
   constructor(
     private readonly github: GithubClient,
-    private readonly tasks: TaskRepository,
+    private readonly agentRuns: AgentRunRepository,
     private readonly budgets: AgentBudgetRepository,
     private readonly repositoryRules: RepositoryRulesService,
     private readonly telemetry: AgentTrustTelemetry,
@@ -129,7 +129,7 @@ export class AgentPolicy {
         }
       }
     }
-    const recent = await this.tasks.countRecentAgentRuns(task.repository, task.prNumber);
+    const recent = await this.agentRuns.countRecentAgentRuns(task.repository, task.prNumber);
     if (recent >= agent.maxRunsPerPrPerDay) {
       this.telemetry.budgetSpent('pull_request');
       return `budget: pull request (${recent} agent run(s) for this pull request in 24 hours, AGENT_MAX_RUNS_PER_PR_PER_DAY=${agent.maxRunsPerPrPerDay}; runaway guard)`;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { analyzePullRequest, TaskType } from '@app/domain';
 import { DomainError, ErrorCode } from '@app/platform';
-import { TaskRepository } from '@app/persistence';
+import { TaskLifecycleRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { TrustLabelRelease } from '../agents/trust-label-release';
@@ -15,7 +15,7 @@ export class PullRequestAnalysisHandler implements TaskHandler {
 
   constructor(
     private readonly github: GithubClient,
-    private readonly tasks: TaskRepository,
+    private readonly lifecycle: TaskLifecycleRepository,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly trustLabel: TrustLabelRelease,
   ) {}
@@ -24,7 +24,7 @@ export class PullRequestAnalysisHandler implements TaskHandler {
     // Calls are made as the event's GitHub App installation when an App is configured.
     const github = this.github.forInstallation(event?.installationId ?? null);
     // A newer head SHA makes older analyses and not-yet-started agent triggers of this PR moot.
-    const superseded = await this.tasks.cancelSuperseded(task);
+    const superseded = await this.lifecycle.cancelSuperseded(task);
     const action = inputString(task.inputData, 'action') ?? '';
     const draft = task.inputData.draft === true;
     if (!task.repository || task.prNumber === null) {

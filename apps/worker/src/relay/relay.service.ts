@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { LOGGER } from '@app/platform';
-import { TaskRepository } from '@app/persistence';
+import { TaskLifecycleRepository, TaskRelayRepository } from '@app/persistence';
 import { QueueName, queueForTaskType, RunTaskJob, TaskEnqueuer } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { RelayTelemetry } from '../listener/relay-telemetry';
@@ -27,7 +27,8 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly queues: Record<QueueName, Queue<RunTaskJob>>;
 
   constructor(
-    private readonly tasks: TaskRepository,
+    private readonly tasks: TaskRelayRepository,
+    private readonly lifecycle: TaskLifecycleRepository,
     private readonly enqueuer: TaskEnqueuer,
     @InjectQueue(QueueName.Analysis) analysis: Queue<RunTaskJob>,
     @InjectQueue(QueueName.Codegen) codegen: Queue<RunTaskJob>,
@@ -76,7 +77,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     for (const candidate of expired) {
       const job = await this.liveJob(queueForTaskType(candidate.taskType), candidate.taskId);
       // A job that still exists belongs to Bull's stalled-job recovery; leave it to Bull.
-      if (!job && (await this.tasks.requeueExpired(candidate.taskId)) === 'queued')
+      if (!job && (await this.lifecycle.requeueExpired(candidate.taskId)) === 'queued')
         requeue.push(candidate);
     }
     result.expiredRequeued = (await this.enqueuer.enqueue(requeue)).length;

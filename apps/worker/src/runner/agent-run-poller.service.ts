@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { captureJobTelemetry, ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
-import { ClaimedTask, TaskRepository } from '@app/persistence';
+import { AgentRunRepository, ClaimedTask, TaskLifecycleRepository } from '@app/persistence';
 import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
 import { AgentRun, agentRunStatusKind, CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
@@ -25,7 +25,8 @@ export type PollOutcome = 'completed' | 'failed' | 'cancelled' | 'waiting' | 'sk
 @Injectable()
 export class AgentRunPoller {
   constructor(
-    private readonly tasks: TaskRepository,
+    private readonly tasks: TaskLifecycleRepository,
+    private readonly agentRuns: AgentRunRepository,
     @InjectQueue(QueueName.AgentRunPoll) private readonly polls: Queue<PollAgentRunJob>,
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
     private readonly commenter: PrCommenter,
@@ -68,7 +69,7 @@ export class AgentRunPoller {
       (typeof recorded === 'string' ? Date.parse(recorded) : NaN) ||
       claim.task.startedAt?.getTime() ||
       Date.now();
-    const newerHead = await this.tasks.newerHeadSha(claim.task);
+    const newerHead = await this.agentRuns.newerHeadSha(claim.task);
     if (newerHead !== null) {
       const sha = newerHead.slice(0, 12);
       return this.end(claim, {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TaskType } from '@app/domain';
-import { TaskRepository } from '@app/persistence';
+import { TaskRelayRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
 
 /** Task types whose handlers call the GitHub API (reads, or the PR comment of a trigger). */
@@ -31,7 +31,7 @@ export interface BudgetHold {
 export class GithubBudgetGate {
   constructor(
     private readonly github: GithubClient,
-    private readonly tasks: TaskRepository,
+    private readonly tasks: TaskRelayRepository,
   ) {}
 
   /** The hold for `taskId`, or null when it may run now. */

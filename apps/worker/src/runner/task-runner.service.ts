@@ -3,7 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
 import { ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
-import { ClaimedTask, TaskRepository, WebhookEventEntity } from '@app/persistence';
+import {
+  AgentRunRepository,
+  ClaimedTask,
+  TaskLifecycleRepository,
+  WebhookEventEntity,
+} from '@app/persistence';
 import { QueueName, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
 import { GithubRateLimitError } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
@@ -56,7 +61,8 @@ export type RunOutcome =
 @Injectable()
 export class TaskRunner {
   constructor(
-    private readonly tasks: TaskRepository,
+    private readonly tasks: TaskLifecycleRepository,
+    private readonly agentRuns: AgentRunRepository,
     private readonly enqueuer: TaskEnqueuer,
     private readonly handlers: HandlerRegistry,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -120,8 +126,10 @@ export class TaskRunner {
           event,
           signal,
           attempt: claim.attempt,
-          checkpoint: (u) => this.tasks.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
-          markAgentRunRequested: (requested) => this.tasks.markAgentRunRequested(claim, requested),
+          checkpoint: (u) =>
+            this.agentRuns.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
+          markAgentRunRequested: (requested) =>
+            this.agentRuns.markAgentRunRequested(claim, requested),
         }),
       );
       if (result.cancel !== undefined) {

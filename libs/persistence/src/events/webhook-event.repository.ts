@@ -1,14 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import { DataSource, EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-
-/** Anything that runs SQL: a DataSource, or the EntityManager of an open transaction. */
-export interface Queryable {
-  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
-}
-import { TaskType, InstallationChange } from '@app/domain';
-import { cancelTasksForLostAccess } from '../installations/installation-access';
+import { TaskType } from '@app/domain';
+import type { Queryable } from '../database/sql-results';
 
 /** The pg pool behind a TypeORM postgres DataSource: same size, timeouts and instrumentation. */
 export function pgPoolOf(dataSource: DataSource): Pool {
@@ -77,125 +73,122 @@ const UNSTORABLE_JSON = new Set(['22003', '54001']);
 export class UnstorableJsonError extends Error {}
 
 /**
- * Stores an event and its tasks atomically, in one round trip: either both are there, or
- * neither. Returns null when the delivery id is already stored (the replay guard).
+ * The one writer of `webhook_events`: the intake's insert (with its tasks, in one statement), and
+ * the bookkeeping of whether an event is fully processed. Methods that take a `db` run on the
+ * caller's transaction, so an event's state changes with the tasks that decide it.
  */
-export async function insertEventWithTasks(
-  db: Queryable,
-  event: NewEvent,
-  tasks: NewTask[],
-): Promise<{ eventId: number } | null> {
-  const params = [
-    event.deliveryId,
-    event.eventType,
-    event.action,
-    event.repository,
-    event.installationId,
-    event.senderLogin,
-    event.payloadJson,
-    JSON.stringify(event.headers),
-    event.processedAtIntake,
-    event.receivedVia,
-    JSON.stringify(
-      tasks.map((t) => ({
-        task_id: t.taskId,
-        task_type: t.taskType,
-        repository: t.repository,
-        pr_number: t.prNumber,
-        branch: t.branch,
-        commit_sha: t.commitSha,
-        input_data: t.inputData,
-        max_retries: t.maxRetries,
-      })),
-    ),
-  ];
-  try {
-    const rows: Array<{ event_id: string | null }> = await db.query(
-      `WITH ev AS (
-         INSERT INTO webhook_events (delivery_id, event_type, action, repository, installation_id,
-           sender_login, payload, headers, processed, processing_started_at,
-           processing_completed_at, received_via)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, now(),
-           CASE WHEN $9 THEN now() END, $10)
-         ON CONFLICT (delivery_id) DO NOTHING
-         RETURNING id
-       ), t AS (
-         INSERT INTO workflow_tasks (task_id, webhook_event_id, task_type, status, repository,
-           pr_number, branch, commit_sha, input_data, max_retries)
-         SELECT x.task_id, ev.id, x.task_type, 'pending', x.repository, x.pr_number, x.branch,
-           x.commit_sha, x.input_data, x.max_retries
-         FROM ev, jsonb_to_recordset($11::jsonb) AS x(task_id uuid, task_type text,
-           repository text, pr_number int, branch text, commit_sha text, input_data jsonb,
-           max_retries int)
-         RETURNING id
-       )
-       SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM t) AS task_count`,
-      params,
-    );
-    const id = rows[0]?.event_id;
-    return id === null || id === undefined ? null : { eventId: Number(id) };
-  } catch (error) {
-    if (INVALID_JSON_TEXT.has((error as { code?: string }).code ?? '')) {
-      throw new InvalidStoredJsonError((error as Error).message);
+@Injectable()
+export class WebhookEventRepository {
+  /**
+   * Stores an event and its tasks atomically, in one round trip: either both are there, or
+   * neither. Returns null when the delivery id is already stored (the replay guard).
+   */
+  async insertWithTasks(
+    db: Queryable,
+    event: NewEvent,
+    tasks: NewTask[],
+  ): Promise<{ eventId: number } | null> {
+    const params = [
+      event.deliveryId,
+      event.eventType,
+      event.action,
+      event.repository,
+      event.installationId,
+      event.senderLogin,
+      event.payloadJson,
+      JSON.stringify(event.headers),
+      event.processedAtIntake,
+      event.receivedVia,
+      JSON.stringify(
+        tasks.map((t) => ({
+          task_id: t.taskId,
+          task_type: t.taskType,
+          repository: t.repository,
+          pr_number: t.prNumber,
+          branch: t.branch,
+          commit_sha: t.commitSha,
+          input_data: t.inputData,
+          max_retries: t.maxRetries,
+        })),
+      ),
+    ];
+    try {
+      const rows: Array<{ event_id: string | null }> = await db.query(
+        `WITH ev AS (
+           INSERT INTO webhook_events (delivery_id, event_type, action, repository, installation_id,
+             sender_login, payload, headers, processed, processing_started_at,
+             processing_completed_at, received_via)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, now(),
+             CASE WHEN $9 THEN now() END, $10)
+           ON CONFLICT (delivery_id) DO NOTHING
+           RETURNING id
+         ), t AS (
+           INSERT INTO workflow_tasks (task_id, webhook_event_id, task_type, status, repository,
+             pr_number, branch, commit_sha, input_data, max_retries)
+           SELECT x.task_id, ev.id, x.task_type, 'pending', x.repository, x.pr_number, x.branch,
+             x.commit_sha, x.input_data, x.max_retries
+           FROM ev, jsonb_to_recordset($11::jsonb) AS x(task_id uuid, task_type text,
+             repository text, pr_number int, branch text, commit_sha text, input_data jsonb,
+             max_retries int)
+           RETURNING id
+         )
+         SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM t) AS task_count`,
+        params,
+      );
+      const id = rows[0]?.event_id;
+      return id === null || id === undefined ? null : { eventId: Number(id) };
+    } catch (error) {
+      if (INVALID_JSON_TEXT.has((error as { code?: string }).code ?? '')) {
+        throw new InvalidStoredJsonError((error as Error).message);
+      }
+      if (UNSTORABLE_JSON.has((error as { code?: string }).code ?? '')) {
+        throw new UnstorableJsonError((error as Error).message);
+      }
+      throw error;
     }
-    if (UNSTORABLE_JSON.has((error as { code?: string }).code ?? '')) {
-      throw new UnstorableJsonError((error as Error).message);
-    }
-    throw error;
   }
-}
 
-/**
- * Records an installation change, inside the transaction that stores its event; tasks that would
- * call GitHub as an installation that lost access are cancelled in the same transaction.
- */
-export async function recordInstallationChange(
-  m: EntityManager,
-  change: InstallationChange,
-): Promise<{ tasksCancelled: number }> {
-  {
-    const deleted = change.action === 'deleted';
-    const suspended =
-      change.action === 'suspend' ? true : change.action === 'unsuspend' ? false : null;
-    await m.query(
-      `INSERT INTO github_installations (id, account_login, account_type, repository_selection,
-         last_action, suspended, deleted_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, coalesce($6, false), CASE WHEN $7 THEN now() END, now())
-       ON CONFLICT (id) DO UPDATE SET
-         account_login = coalesce(EXCLUDED.account_login, github_installations.account_login),
-         account_type = coalesce(EXCLUDED.account_type, github_installations.account_type),
-         repository_selection = coalesce(EXCLUDED.repository_selection,
-           github_installations.repository_selection),
-         last_action = EXCLUDED.last_action,
-         suspended = coalesce($6, github_installations.suspended),
-         deleted_at = CASE WHEN $7 THEN now() ELSE NULL END,
-         updated_at = now()`,
-      [
-        change.installationId,
-        change.accountLogin,
-        change.accountType,
-        change.repositorySelection,
-        change.action.slice(0, 32),
-        suspended,
-        deleted,
-      ],
+  /**
+   * An event is processed once none of its tasks is live; its error names the failed tasks of
+   * this round (a cancelled task is not a failure). Events with a live task are left as they are.
+   */
+  async markProcessedIfDone(db: Queryable, eventIds: number[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await db.query(
+      `UPDATE webhook_events e SET processed = true, processing_completed_at = now(), updated_at = now(),
+         error_message = (
+           SELECT CASE WHEN count(*) = 0 THEN NULL
+             ELSE count(*) || ' task(s) failed: ' || string_agg(t.task_type, ', ' ORDER BY t.id) END
+           FROM workflow_tasks t WHERE t.webhook_event_id = e.id AND t.status = 'failed'
+             -- Only this round: tasks replaced by a reprocess are history.
+             AND t.created_at >= coalesce(e.processing_started_at, '-infinity'))
+       WHERE e.id = ANY($1::bigint[]) AND NOT EXISTS (
+         SELECT 1 FROM workflow_tasks t
+         WHERE t.webhook_event_id = e.id AND t.status IN ('pending', 'queued', 'running'))`,
+      [eventIds],
     );
-    if (change.repositoriesAdded.length > 0) {
-      await m.query(
-        `INSERT INTO github_installation_repositories (installation_id, repository, removed_at, updated_at)
-         SELECT $1, r, NULL, now() FROM unnest($2::text[]) AS r
-         ON CONFLICT (installation_id, repository) DO UPDATE SET removed_at = NULL, updated_at = now()`,
-        [change.installationId, change.repositoriesAdded],
-      );
-    }
-    if (change.repositoriesRemoved.length > 0) {
-      await m.query(
-        `INSERT INTO github_installation_repositories (installation_id, repository, removed_at, updated_at)
-         SELECT $1, r, now(), now() FROM unnest($2::text[]) AS r
-         ON CONFLICT (installation_id, repository) DO UPDATE SET removed_at = now(), updated_at = now()`,
-        [change.installationId, change.repositoriesRemoved],
-      );
-    }
   }
-  return { tasksCancelled: await cancelTasksForLostAccess(m, change) };
+
+  /** A task of this event is live again (released, retried): the event is live until it ends. */
+  async reopen(db: Queryable, eventId: number): Promise<void> {
+    await db.query(
+      `UPDATE webhook_events SET processed = false, processing_completed_at = NULL, updated_at = now()
+       WHERE id = $1`,
+      [eventId],
+    );
+  }
+
+  /**
+   * A reprocess starts a new round for the event: counted, error cleared, processed only when
+   * the round has no task (`live` false).
+   */
+  async startNewRound(db: Queryable, eventId: number, live: boolean): Promise<void> {
+    await db.query(
+      `UPDATE webhook_events SET retry_count = retry_count + 1, error_message = NULL, updated_at = now(),
+         processed = $2, processing_started_at = now(),
+         processing_completed_at = CASE WHEN $2 THEN now() ELSE NULL END
+       WHERE id = $1`,
+      [eventId, !live],
+    );
+  }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { NewTask } from '../events/webhook-event.repository';
-import { returnedRows } from '../tasks/task.repository';
 import { TaskType } from '@app/domain';
+import { isUniqueViolation, returnedRows } from '../database/sql-results';
+import { NewTask, WebhookEventRepository } from '../events/webhook-event.repository';
 
 export type RetryRefusal = 'not_found' | 'not_retryable' | 'exhausted' | 'duplicate';
 
@@ -10,8 +11,12 @@ export type RetryRefusal = 'not_found' | 'not_retryable' | 'exhausted' | 'duplic
  * State changes operators ask for. Each is one conditional statement, so two operators clicking
  * at once cannot both win, and a task that changed meanwhile is refused rather than overwritten.
  */
+@Injectable()
 export class OperatorCommands {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: WebhookEventRepository,
+  ) {}
 
   /** failed/cancelled → pending, keeping its history; exhausted retries need `force`. */
   async retryTask(
@@ -29,9 +34,11 @@ export class OperatorCommands {
           retry_count: number;
           max_retries: number;
           task_type: TaskType;
+          webhook_event_id: string | null;
         }>
       >(
-        `SELECT id, status, retry_count, max_retries, task_type FROM workflow_tasks WHERE task_id = $1 FOR UPDATE`,
+        `SELECT id, status, retry_count, max_retries, task_type, webhook_event_id
+           FROM workflow_tasks WHERE task_id = $1 FOR UPDATE`,
         [taskId],
       );
       const task = rows[0];
@@ -51,16 +58,13 @@ export class OperatorCommands {
         );
       } catch (error) {
         // A cancelled agent trigger whose commit already has another live or finished trigger.
-        if ((error as { code?: string }).code !== '23505') throw error;
+        if (!isUniqueViolation(error)) throw error;
         await m.query('ROLLBACK TO SAVEPOINT retry_task');
         return { ok: false, reason: 'duplicate', status: task.status };
       }
       // Its event is live again until the task ends.
-      await m.query(
-        `UPDATE webhook_events SET processed = false, processing_completed_at = NULL, updated_at = now()
-         WHERE id = (SELECT webhook_event_id FROM workflow_tasks WHERE id = $1)`,
-        [task.id],
-      );
+      if (task.webhook_event_id !== null)
+        await this.events.reopen(m, Number(task.webhook_event_id));
       return {
         ok: true,
         taskType: task.task_type,
@@ -93,14 +97,7 @@ export class OperatorCommands {
           ],
         );
       }
-      const live = tasks.length > 0;
-      await m.query(
-        `UPDATE webhook_events SET retry_count = retry_count + 1, error_message = NULL, updated_at = now(),
-           processed = $2, processing_started_at = now(),
-           processing_completed_at = CASE WHEN $2 THEN now() ELSE NULL END
-         WHERE id = $1`,
-        [eventId, !live],
-      );
+      await this.events.startNewRound(m, eventId, tasks.length > 0);
     });
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { returnedRows } from '../tasks/task.repository';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { TaskType } from '@app/domain';
+import { returnedRows } from '../database/sql-results';
 
 /** Advisory lock held for a whole recovery pass, so one worker at a time walks the log. */
 export const DELIVERY_RECOVERY_RUN_LOCK_KEY = '8122019431770004601';
@@ -34,6 +35,7 @@ export interface RedeliveryClaim {
 }
 
 /** Persistence of delivery recovery: its tasks, its cursor, and the redeliveries it asked for. */
+@Injectable()
 export class DeliveryRecoveryRepository {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -6,10 +6,17 @@ import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
 import type { CommonConfig } from '@app/platform';
 import {
+  AgentRunRepository,
   buildDataSourceOptions,
-  TaskRepository,
+  DeliveryRecoveryRepository,
+  InstallationRepository,
+  IntakeStore,
   OperatorCommands,
   OperatorQueries,
+  TaskExecutionRepository,
+  TaskLifecycleRepository,
+  TaskRelayRepository,
+  WebhookEventRepository,
 } from '@app/persistence';
 import { LOGGER, logConnectionSecurity, redisConnectionOptions } from '@app/platform';
 import { QueueName, RunTaskJob } from '../queues/queue-names';
@@ -26,6 +33,22 @@ export interface PersistenceModuleOptions {
 }
 
 /**
+ * The repositories of events, tasks and their attempts, provided once here for both apps. Each
+ * table has one writer among them (libs/persistence).
+ */
+const TASK_REPOSITORIES = [
+  WebhookEventRepository,
+  InstallationRepository,
+  TaskExecutionRepository,
+  TaskLifecycleRepository,
+  TaskRelayRepository,
+  AgentRunRepository,
+  IntakeStore,
+  OperatorCommands,
+  DeliveryRecoveryRepository,
+];
+
+/**
  * PostgreSQL (TypeORM, migrations only), the Bull queues, the task repository and the
  * enqueuer: what both apps need to store and move tasks.
  */
@@ -36,7 +59,11 @@ export class PersistenceModule {
     const { config } = options;
     logConnectionSecurity(options.logger, config);
     const queues = Object.values(QueueName).map((name) =>
-      BullModule.registerQueue({ name, settings: options.queueSettings, limiter: options.queueLimiters?.[name] }),
+      BullModule.registerQueue({
+        name,
+        settings: options.queueSettings,
+        limiter: options.queueLimiters?.[name],
+      }),
     );
     return {
       module: PersistenceModule,
@@ -63,41 +90,39 @@ export class PersistenceModule {
       providers: [
         { provide: LOGGER, useValue: options.logger },
         {
-          provide: TaskRepository,
-          useFactory: (ds: DataSource) => new TaskRepository(ds),
-          inject: [getDataSourceToken()],
-        },
-        {
           provide: OperatorQueries,
           useFactory: (ds: DataSource) => new OperatorQueries(ds),
           inject: [getDataSourceToken()],
         },
-        {
-          provide: OperatorCommands,
-          useFactory: (ds: DataSource) => new OperatorCommands(ds),
-          inject: [getDataSourceToken()],
-        },
+        ...TASK_REPOSITORIES,
         {
           provide: TaskEnqueuer,
           useFactory: (
-            repo: TaskRepository,
+            relay: TaskRelayRepository,
             analysis: Queue<RunTaskJob>,
             codegen: Queue<RunTaskJob>,
           ) =>
             new TaskEnqueuer(
               { [QueueName.Analysis]: analysis, [QueueName.Codegen]: codegen },
-              repo,
+              relay,
               options.logger,
               config.enqueueTimeoutMs ?? 1000,
             ),
           inject: [
-            TaskRepository,
+            TaskRelayRepository,
             getQueueToken(QueueName.Analysis),
             getQueueToken(QueueName.Codegen),
           ],
         },
       ],
-      exports: [LOGGER, TaskRepository, TaskEnqueuer, OperatorQueries, OperatorCommands, TypeOrmModule, BullModule],
+      exports: [
+        LOGGER,
+        ...TASK_REPOSITORIES,
+        TaskEnqueuer,
+        OperatorQueries,
+        TypeOrmModule,
+        BullModule,
+      ],
     };
   }
 }

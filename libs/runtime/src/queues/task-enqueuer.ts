@@ -2,7 +2,7 @@ import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { captureJobTelemetry, JobTelemetry } from '@app/platform';
 import { TaskType } from '@app/domain';
-import { TaskRepository } from '@app/persistence';
+import { TaskRelayRepository } from '@app/persistence';
 import { JobName, queueForTaskType, RunTaskJob, TaskQueueName } from './queue-names';
 
 export interface EnqueueRequest {
@@ -28,7 +28,7 @@ export class TaskEnqueuer {
 
   constructor(
     private readonly queues: Record<TaskQueueName, Queue<RunTaskJob>>,
-    private readonly tasks: TaskRepository,
+    private readonly tasks: TaskRelayRepository,
     private readonly logger: Logger,
     private readonly timeoutMs: number,
     private readonly flushIntervalMs = 50,
