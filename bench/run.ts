@@ -507,7 +507,10 @@ async function endToEnd(
       DATABASE_URL: env.DATABASE_URL,
       REDIS_URL: env.REDIS_URL,
       QUEUE_PREFIX: env.QUEUE_PREFIX,
-      // Push analysis calls nothing outside; should anything try, it stays on this machine.
+      // Nothing outside is called: push analysis reads no repository rules file here (that read
+      // is one contents request per repository per REPOSITORY_RULES_REFRESH_MS in a deployment);
+      // should anything try, it stays on this machine.
+      REPOSITORY_RULES_ENABLED: 'false',
       GITHUB_API_URL: 'http://127.0.0.1:9',
       CODEGEN_BASE_URL: 'http://127.0.0.1:9',
       // Its health/metrics listener: loopback, any free port (never a fixed one others use).

@@ -54,6 +54,9 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
       GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS: String(MIN_WAIT_MS),
       DELIVERY_RECOVERY_HOOK: HOOK,
       DELIVERY_RECOVERY_INTERVAL_MS: '0',
+      // Failures are injected into GitHub's next requests whatever their route; the repository
+      // rules file read (its own suites cover it) would take them before the call under test.
+      REPOSITORY_RULES_ENABLED: 'false',
     });
     client = worker.app.get(GithubClient, { strict: false });
   });

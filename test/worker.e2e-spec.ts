@@ -92,6 +92,9 @@ describe('worker: every task type, end to end', () => {
       GITHUB_TIMEOUT_MS: '2000',
       CODEGEN_POLL_INTERVAL_MS: '100',
       CODEGEN_POLL_MAX_INTERVAL_MS: '200',
+      // Failures are injected into GitHub's next requests whatever their route; the repository
+      // rules file read (its own suites cover it) would take them before the call under test.
+      REPOSITORY_RULES_ENABLED: 'false',
     });
     repo = example('pull_request').repository.full_name;
   });

@@ -49,6 +49,37 @@ export class RepositoryRulesService {
     return { ...narrowRules(server, file.status === 'valid' ? file.overrides : {}), file };
   }
 
+  /**
+   * The rules an analysis task follows. Like {@link forRepository}, but analysis never waits on
+   * the rules file: when GitHub cannot be reached and no earlier read is stored, the server's
+   * rules apply and `unreadable` says why (the agent trigger reads the file again, and waits for
+   * it, before any run). A file that is not valid rules leaves the server's rules in force.
+   */
+  async forAnalysis(
+    repository: string,
+    installationId: number | null,
+    defaultBranch: string | null,
+  ): Promise<RepositoryRules & { unreadable: string | null }> {
+    try {
+      return {
+        ...(await this.forRepository(repository, installationId, defaultBranch)),
+        unreadable: null,
+      };
+    } catch (error) {
+      if (!isTransientError(error)) throw error;
+      const unreadable = error instanceof Error ? error.message.slice(0, 200) : String(error);
+      this.logger.warn('repository rules file unreadable; server rules apply to this analysis', {
+        repository,
+        error: unreadable,
+      });
+      return {
+        ...narrowRules(this.config.rules.withSources(repository), {}),
+        file: { status: 'absent' },
+        unreadable,
+      };
+    }
+  }
+
   /** Marks the stored read stale (a push to the default branch touched the file). */
   async invalidate(repository: string): Promise<void> {
     await this.files.markStale(repository);

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { analyzeCheckFailure, TaskType } from '@app/domain';
+import { analysisSkipReason, analyzeCheckFailure, TaskType } from '@app/domain';
 import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform';
 import { CheckRunDetails, GithubClient } from '@app/github';
-import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { RepositoryRulesService } from '../agents/repository-rules.service';
+import { defaultBranchOf } from './agent-policy';
 import { agentTriggerChild } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
@@ -16,7 +17,7 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
   constructor(
     private readonly github: GithubClient,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly repositoryRules: RepositoryRulesService,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -25,7 +26,23 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
     const name = inputString(task.inputData, 'check_run_name') ?? 'unnamed check';
     const conclusion = inputString(task.inputData, 'conclusion');
     const detailsUrl = inputString(task.inputData, 'details_url');
-    const { includeCancelledChecks } = this.config.rules.forRepository(task.repository);
+    // The rules narrowed by the repository's own file: it may turn check_run events or
+    // cancelled checks off where the server (and so intake) had them on.
+    const effective = await this.repositoryRules.forAnalysis(
+      task.repository,
+      event?.installationId ?? null,
+      defaultBranchOf(event),
+    );
+    const skip = analysisSkipReason(
+      { eventType: 'check_run', check: { scope: 'check_run', conclusion } },
+      effective,
+    );
+    if (skip !== null)
+      return {
+        outputData: { skipped: true, reason: skip, pr_number: task.prNumber, check_name: name },
+        cancel: skip,
+      };
+    const { includeCancelledChecks } = effective.rules;
     const analysis = analyzeCheckFailure({
       checkNames: [{ name, conclusion }],
       includeCancelledChecks,
@@ -72,6 +89,9 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
         ...analysis,
         ...(lookedUp ? { pull_requests_found_by_sha: prs.map((p) => p.number) } : {}),
         ...(details ? { annotations_fetched: details.annotations.length } : {}),
+        ...(effective.unreadable !== null
+          ? { repository_rules_unreadable: effective.unreadable }
+          : {}),
       },
       children,
     };

@@ -1,12 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { analyzeCheckFailure, isFailingConclusion, TaskType } from '@app/domain';
+import {
+  analysisSkipReason,
+  analyzeCheckFailure,
+  isFailingConclusion,
+  TaskType,
+} from '@app/domain';
 import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform';
 import { CheckAnnotation, GithubClient } from '@app/github';
-import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { RepositoryRulesService } from '../agents/repository-rules.service';
+import { defaultBranchOf } from './agent-policy';
 import { agentTriggerChild } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
-import { HandlerResult, inputNumber, TaskContext, TaskHandler } from './task-handler';
+import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
 
 /** Failed runs whose output and annotations go into the prompt. */
 const DETAILED_RUNS = 3;
@@ -19,7 +25,7 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
   constructor(
     private readonly github: GithubClient,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    private readonly repositoryRules: RepositoryRulesService,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -29,8 +35,32 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
       throw new DomainError(ErrorCode.InvalidInput, 'task has no repository or check suite id');
     }
     const repository = task.repository;
+    // The rules narrowed by the repository's own file: it may turn check_suite events or
+    // cancelled checks off where the server (and so intake) had them on.
+    const effective = await this.repositoryRules.forAnalysis(
+      repository,
+      event?.installationId ?? null,
+      defaultBranchOf(event),
+    );
+    const skip = analysisSkipReason(
+      {
+        eventType: 'check_suite',
+        check: { scope: 'check_suite', conclusion: inputString(task.inputData, 'conclusion') },
+      },
+      effective,
+    );
+    if (skip !== null)
+      return {
+        outputData: {
+          skipped: true,
+          reason: skip,
+          pr_number: task.prNumber,
+          check_suite_id: suiteId,
+        },
+        cancel: skip,
+      };
+    const { rules } = effective;
     const runs = await github.listCheckRunsForSuite(repository, suiteId);
-    const rules = this.config.rules.forRepository(repository);
     const failed = runs.filter((r) => isFailingConclusion(r.conclusion, 'check_run', rules));
     const analysis = analyzeCheckFailure({
       checkNames: failed.map((r) => ({ name: r.name, conclusion: r.conclusion })),
@@ -86,6 +116,9 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
         check_suite_id: suiteId,
         runs_total: runs.length,
         failed_runs: failed.length,
+        ...(effective.unreadable !== null
+          ? { repository_rules_unreadable: effective.unreadable }
+          : {}),
         ...analysis,
         ...(lookedUp ? { pull_requests_found_by_sha: prs.map((p) => p.number) } : {}),
       },

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { analyzePullRequest, TaskType } from '@app/domain';
+import { Injectable } from '@nestjs/common';
+import { analysisSkipReason, analyzePullRequest, TaskType } from '@app/domain';
 import { DomainError, ErrorCode } from '@app/platform';
 import { TaskLifecycleRepository } from '@app/persistence';
 import { GithubClient } from '@app/github';
-import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { RepositoryRulesService } from '../agents/repository-rules.service';
 import { TrustLabelRelease } from '../agents/trust-label-release';
+import { defaultBranchOf } from './agent-policy';
 import { agentTriggerChild } from './agent-trigger';
 import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
 
@@ -16,8 +17,8 @@ export class PullRequestAnalysisHandler implements TaskHandler {
   constructor(
     private readonly github: GithubClient,
     private readonly lifecycle: TaskLifecycleRepository,
-    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     private readonly trustLabel: TrustLabelRelease,
+    private readonly repositoryRules: RepositoryRulesService,
   ) {}
 
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
@@ -48,13 +49,25 @@ export class PullRequestAnalysisHandler implements TaskHandler {
         },
       };
     }
+    // The rules narrowed by the repository's own file: it may turn pull_request events off, or
+    // raise the synchronize threshold, where the server (and so intake) had them on or lower.
+    const effective = await this.repositoryRules.forAnalysis(
+      task.repository,
+      event?.installationId ?? null,
+      defaultBranchOf(event),
+    );
+    const skip = analysisSkipReason({ eventType: 'pull_request' }, effective);
+    if (skip !== null)
+      return {
+        outputData: { skipped: true, reason: skip, action, superseded_task_ids: superseded },
+        cancel: skip,
+      };
     const files = await github.listPullRequestFiles(task.repository, task.prNumber);
     const analysis = analyzePullRequest({
       action,
       draft,
       files,
-      synchronizeCodeFileThreshold: this.config.rules.forRepository(task.repository)
-        .synchronizeCodeFileThreshold,
+      synchronizeCodeFileThreshold: effective.rules.synchronizeCodeFileThreshold,
     });
     const children = analysis.shouldTriggerAgent
       ? [
@@ -78,6 +91,9 @@ export class PullRequestAnalysisHandler implements TaskHandler {
         action,
         ...analysis,
         files_total: files.length,
+        ...(effective.unreadable !== null
+          ? { repository_rules_unreadable: effective.unreadable }
+          : {}),
         ...(superseded.length > 0 ? { superseded_task_ids: superseded } : {}),
       },
       children,

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { REPOSITORY_RULES_PATH, summarizePush, TaskType } from '@app/domain';
+import { analysisSkipReason, REPOSITORY_RULES_PATH, summarizePush, TaskType } from '@app/domain';
 import { RepositoryRulesService } from '../agents/repository-rules.service';
 import { defaultBranchOf } from './agent-policy';
 import { HandlerResult, TaskContext, TaskHandler } from './task-handler';
 
-/** Summarises a push to the default branch from its payload. */
+/**
+ * Summarises a push to an analysed branch from its payload. Intake chose the branch by the
+ * server's rules; a repository's own file may narrow `events` and `push_branches`, and a push it
+ * excludes ends `cancelled` with the rule that excluded it.
+ */
 @Injectable()
 export class PushAnalysisHandler implements TaskHandler {
   readonly taskType = TaskType.PushAnalysis;
@@ -14,18 +18,29 @@ export class PushAnalysisHandler implements TaskHandler {
   async handle({ task, event }: TaskContext): Promise<HandlerResult> {
     const summary = summarizePush(event?.payload ?? {});
     // A push to the default branch that touched the repository's rules file (or whose file list
-    // was cut short): every worker reads the file again before its next agent run.
+    // was cut short): every worker reads the file again before its next use.
     const touched =
       summary.filesTruncated ||
       [...summary.added, ...summary.modified, ...summary.removed].includes(REPOSITORY_RULES_PATH);
     const onDefault = summary.branch !== null && summary.branch === defaultBranchOf(event);
+    const extra: Record<string, unknown> =
+      touched && onDefault ? { repository_rules_refresh: true } : {};
     if (touched && onDefault && task.repository)
       await this.repositoryRules.invalidate(task.repository);
-    return {
-      outputData: {
-        ...summary,
-        ...(touched && onDefault ? { repository_rules_refresh: true } : {}),
-      },
-    };
+    if (task.repository) {
+      const effective = await this.repositoryRules.forAnalysis(
+        task.repository,
+        event?.installationId ?? null,
+        defaultBranchOf(event),
+      );
+      const skip = analysisSkipReason(
+        { eventType: 'push', pushBranch: summary.branch ?? task.branch },
+        effective,
+      );
+      if (skip !== null)
+        return { outputData: { skipped: true, reason: skip, ...extra }, cancel: skip };
+      if (effective.unreadable !== null) extra.repository_rules_unreadable = effective.unreadable;
+    }
+    return { outputData: { ...summary, ...extra } };
   }
 }

@@ -1,4 +1,4 @@
-import { narrowRules, readRepositoryRulesFile } from './repository-rules';
+import { analysisSkipReason, narrowRules, readRepositoryRulesFile } from './repository-rules';
 import { EffectiveRules, WorkflowRules } from './workflow-rules';
 
 const BASE: EffectiveRules = {
@@ -132,5 +132,85 @@ describe('narrowRules', () => {
     const narrowed = narrowRules(fromFile, { maxRunsPerRepoPerDay: 30 });
     expect(narrowed.rules.maxRunsPerRepoPerDay).toBe(20);
     expect(narrowed.sources.maxRunsPerRepoPerDay).toBe('server file');
+  });
+});
+
+describe('analysisSkipReason', () => {
+  const serverOn = new WorkflowRules({
+    ...BASE,
+    pushBranches: ['main', 'release'],
+    includeCancelledChecks: true,
+  }).withSources('octo/app');
+  const cancelledRun = { scope: 'check_run', conclusion: 'cancelled' } as const;
+
+  it('applies what a repository file narrowed, naming the rule and the file', () => {
+    const narrowed = narrowRules(serverOn, {
+      pushBranches: ['main'],
+      includeCancelledChecks: false,
+      events: ['pull_request', 'check_run', 'check_suite'],
+    });
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'release' }, narrowed)).toBe(
+      'events: push events are turned off for this repository by its .github/webhook-orchestrator.yml',
+    );
+    const pushes = narrowRules(serverOn, { pushBranches: ['main'] });
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'release' }, pushes)).toBe(
+      'push_branches: pushes to release are not analysed for this repository (only main, set by its .github/webhook-orchestrator.yml)',
+    );
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'main' }, pushes)).toBeNull();
+    expect(analysisSkipReason({ eventType: 'check_run', check: cancelledRun }, narrowed)).toBe(
+      'include_cancelled_checks: cancelled checks are turned off for this repository by its .github/webhook-orchestrator.yml',
+    );
+    expect(
+      analysisSkipReason(
+        { eventType: 'check_suite', check: { scope: 'check_suite', conclusion: 'failure' } },
+        narrowed,
+      ),
+    ).toBeNull();
+  });
+
+  it('an empty push_branches list analyses no push; the server default (null) is left to intake', () => {
+    const none = narrowRules(new WorkflowRules(BASE).withSources('octo/app'), { pushBranches: [] });
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'main' }, none)).toMatch(
+      /^push_branches: pushes to main are not analysed .* \(none, set by its \.github\/webhook-orchestrator\.yml\)$/,
+    );
+    const server = narrowRules(new WorkflowRules(BASE).withSources('octo/app'), {});
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'main' }, server)).toBeNull();
+  });
+
+  it('a file cannot turn on what the server turned off', () => {
+    const serverOff = new WorkflowRules({
+      ...BASE,
+      events: ['pull_request'],
+      pushBranches: ['main'],
+    }).withSources('octo/app');
+    const widened = narrowRules(serverOff, {
+      includeCancelledChecks: true,
+      pushBranches: ['main', 'release'],
+      events: ['pull_request', 'push'],
+    });
+    expect(widened.ignored).toHaveLength(3);
+    expect(analysisSkipReason({ eventType: 'check_run', check: cancelledRun }, widened)).toMatch(
+      /^events: check_run events are turned off for this repository by the settings$/,
+    );
+    const pushAllowed = narrowRules(
+      new WorkflowRules({ ...BASE, pushBranches: ['main'] }).withSources('octo/app'),
+      { includeCancelledChecks: true, pushBranches: ['main', 'release'] },
+    );
+    expect(analysisSkipReason({ eventType: 'push', pushBranch: 'release' }, pushAllowed)).toBe(
+      'push_branches: pushes to release are not analysed for this repository (only main, set by the settings)',
+    );
+    expect(analysisSkipReason({ eventType: 'check_run', check: cancelledRun }, pushAllowed)).toBe(
+      'include_cancelled_checks: cancelled checks are turned off for this repository by the settings',
+    );
+  });
+
+  it('a check without a conclusion is not judged here', () => {
+    const narrowed = narrowRules(serverOn, { includeCancelledChecks: false });
+    expect(
+      analysisSkipReason(
+        { eventType: 'check_suite', check: { scope: 'check_suite', conclusion: null } },
+        narrowed,
+      ),
+    ).toBeNull();
   });
 });

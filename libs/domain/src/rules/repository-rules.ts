@@ -1,9 +1,12 @@
+import { CheckScope, isFailingConclusion } from '../checks/failing-check';
 import {
   EffectiveRules,
   parseRuleOverrides,
   RuleOverrides,
   RulesError,
+  RuleSource,
   RulesWithSources,
+  TASK_EVENTS,
 } from './workflow-rules';
 
 /** Where a repository keeps its own rules, read from its default branch only. */
@@ -151,4 +154,63 @@ export function narrowRules(server: RulesWithSources, repo: RuleOverrides): Narr
     else refuse(name, `above the server's ${rules[key]}`);
   }
   return { rules, sources, ignored };
+}
+
+/** What an analysis task is about, as far as the rules that can only be known in the worker go. */
+export interface AnalysisFacts {
+  /** The delivery's event type (`push`, `pull_request`, `check_run`, `check_suite`). */
+  eventType: string;
+  /** For a push: the branch pushed to. */
+  pushBranch?: string | null;
+  /** For a check failure: the check's or suite's conclusion, and which of the two it is. */
+  check?: { scope: CheckScope; conclusion: string | null };
+}
+
+/** Where a rule's value was set, in words for a skip reason. */
+function ruleOrigin(source: RuleSource): string {
+  return source === 'repository file'
+    ? `its ${REPOSITORY_RULES_PATH}`
+    : source === 'server file'
+      ? 'the server rules file'
+      : 'the settings';
+}
+
+/**
+ * Why an analysis task should end without doing its work under the effective (narrowed) rules,
+ * or null to go on. Intake routes by the server's rules alone (it never calls GitHub), so the
+ * keys a repository file narrows — `events`, `push_branches`, `include_cancelled_checks` — are
+ * applied here, in the worker. The reason names the rule and where its value came from.
+ */
+export function analysisSkipReason(
+  facts: AnalysisFacts,
+  effective: RulesWithSources,
+): string | null {
+  const { rules, sources } = effective;
+  if (
+    (TASK_EVENTS as readonly string[]).includes(facts.eventType) &&
+    !rules.events.includes(facts.eventType)
+  )
+    return `events: ${facts.eventType} events are turned off for this repository by ${ruleOrigin(sources.events)}`;
+  if (
+    facts.pushBranch !== undefined &&
+    facts.pushBranch !== null &&
+    rules.pushBranches !== null &&
+    !rules.pushBranches.includes(facts.pushBranch)
+  ) {
+    const allowed =
+      rules.pushBranches.length > 0 ? `only ${rules.pushBranches.join(', ')}` : 'none';
+    return `push_branches: pushes to ${facts.pushBranch} are not analysed for this repository (${allowed}, set by ${ruleOrigin(sources.pushBranches)})`;
+  }
+  // A check without a conclusion was judged at intake; the analysis finds its runs itself.
+  const check = facts.check;
+  if (
+    check &&
+    check.conclusion !== null &&
+    !isFailingConclusion(check.conclusion, check.scope, rules)
+  ) {
+    if (check.conclusion === 'cancelled')
+      return `include_cancelled_checks: cancelled checks are turned off for this repository by ${ruleOrigin(sources.includeCancelledChecks)}`;
+    return `${check.scope} conclusion ${check.conclusion} is not a failure`;
+  }
+  return null;
 }
