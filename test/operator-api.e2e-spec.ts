@@ -628,6 +628,8 @@ describe('operator API', () => {
           'POST /api/v1/rules/dry-run',
           'GET /api/v1/auth/whoami',
           'GET /api/v1/agent-runs/budget',
+          'GET /api/v1/agent-runs',
+          'GET /api/v1/agent-runs/summary',
         ].sort(),
       );
     });
@@ -652,6 +654,8 @@ describe('operator API', () => {
           '/api/v1/metrics',
           '/api/v1/admin/stats',
           '/api/v1/admin/cleanup',
+          '/api/v1/agent-runs',
+          '/api/v1/agent-runs/summary',
         ]),
       );
       expect(doc.body.components.securitySchemes.bearer).toMatchObject({

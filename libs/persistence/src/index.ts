@@ -29,3 +29,4 @@ export * from './agent-runs/agent-run.repository';
 export * from './agent-runs/agent-budget.repository';
 export * from './agent-runs/repository-rules-file.repository';
 export * from './agent-runs/agent-run-outcome.repository';
+export * from './agent-runs/agent-run-outcome.queries';

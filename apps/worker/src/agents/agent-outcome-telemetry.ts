@@ -1,24 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { AGENT_OUTCOMES, AgentOutcome } from '@app/domain';
 import { METRICS_REGISTRY } from '@app/platform';
 
 /**
  * What became of an agent run (the `outcome` label): `pending` when the run starts being
  * followed, then the one judgement it gets (fixed, still_failing, superseded, no_change,
- * run_failed).
+ * run_failed). The values of `agent_run_outcomes.outcome`.
  */
-export type AgentOutcomeLabel =
-  'pending' | 'fixed' | 'still_failing' | 'superseded' | 'no_change' | 'run_failed';
+export type AgentOutcomeLabel = AgentOutcome;
 
 /** Every `outcome` label value, each created at 0 when the worker starts. */
-export const AGENT_OUTCOME_LABELS: readonly AgentOutcomeLabel[] = [
-  'pending',
-  'fixed',
-  'still_failing',
-  'superseded',
-  'no_change',
-  'run_failed',
-];
+export const AGENT_OUTCOME_LABELS: readonly AgentOutcomeLabel[] = AGENT_OUTCOMES;
 
 /**
  * Buckets of `agent_time_to_green_seconds`: from a minute to a day, where the checks the agent
