@@ -565,6 +565,7 @@ describe('PromQL of the dashboards and alert rules', () => {
       'alerts.yml: OldestPendingTaskTooOld',
       'alerts.yml: NoLiveWorker',
       'alerts.yml: AgentFixRateLow',
+      'alerts.yml: AgentRunsOverBudget',
     ]);
   });
 });
