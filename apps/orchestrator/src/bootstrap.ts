@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
@@ -89,11 +89,25 @@ export async function createOrchestratorApp(
     logger,
     trust: express.get('trust proxy fn') as TrustFunction,
   });
+  boundRequestTimes(app.getHttpServer() as Server, config);
   if (config.accessLog) {
     // First of the server's listeners, so the lane's deliveries and Express's routes both count.
     app.getHttpServer().prependListener('request', accessLog(logger, routeOf));
   }
   return app;
+}
+
+/**
+ * HEADERS_TIMEOUT_SECONDS and REQUEST_TIMEOUT_SECONDS instead of Node's 60 s and 300 s: a client
+ * that stalls mid-upload (holding up to WEBHOOK_MAX_PAYLOAD_SIZE of unverified bytes) is cut off
+ * in seconds with Node's 408 and its bytes are given back. Node checks them every
+ * `connectionsCheckingInterval` (30 s by default, read when the server starts listening), so that
+ * is one second here: a stalled request is closed at most a second after its deadline.
+ */
+function boundRequestTimes(server: Server, config: OrchestratorConfig): void {
+  server.headersTimeout = config.headersTimeoutSeconds * 1000;
+  server.requestTimeout = config.requestTimeoutSeconds * 1000;
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1000;
 }
 
 /** The matched route's pattern: the webhook URL for the lane, Express's route for the rest. */

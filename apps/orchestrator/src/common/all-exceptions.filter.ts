@@ -82,7 +82,10 @@ export function answerError(
     const headers: Record<string, string> = {};
     if (exception.retryAfterSeconds !== undefined)
       headers['Retry-After'] = String(exception.retryAfterSeconds);
-    if (status === 413) lingerThenClose(req);
+    // A body refused mid-upload (too large, or past an in-flight cap) is discarded, then cut off.
+    if (status === 413 || ((status === 429 || status === 503) && !req.complete)) {
+      lingerThenClose(req);
+    }
     sendError(req, res, status, exception.message, exception.details, headers);
     return;
   }

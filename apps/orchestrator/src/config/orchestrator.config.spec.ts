@@ -116,6 +116,50 @@ describe('loadOrchestratorConfig', () => {
     ).toBe(26_214_400);
   });
 
+  it('bounds unverified bytes in flight and request times, growing the caps with the payload limit', () => {
+    expect(loadOrchestratorConfig(base)).toMatchObject({
+      webhookInflightMaxBytes: 64 * 1024 * 1024,
+      webhookInflightMaxBytesPerClient: 16 * 1024 * 1024,
+      headersTimeoutSeconds: 10,
+      requestTimeoutSeconds: 15,
+      accessLog: true,
+    });
+    const big = 25 * 1024 * 1024;
+    expect(
+      loadOrchestratorConfig({ ...base, WEBHOOK_MAX_PAYLOAD_SIZE: String(big) }),
+    ).toMatchObject({
+      webhookInflightMaxBytes: 64 * 1024 * 1024,
+      webhookInflightMaxBytesPerClient: big,
+    });
+    expect(loadOrchestratorConfig({ ...base, ACCESS_LOG: 'false' }).accessLog).toBe(false);
+  });
+
+  it('refuses caps that cannot hold one delivery, and timeouts out of bounds or out of order', () => {
+    expect(
+      problems({
+        ...base,
+        WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT: '65536',
+        WEBHOOK_INFLIGHT_MAX_BYTES: '32768',
+        REQUEST_TIMEOUT_SECONDS: '5',
+        HEADERS_TIMEOUT_SECONDS: '6',
+        ACCESS_LOG: 'sometimes',
+      }),
+    ).toEqual([
+      expect.stringContaining(
+        'WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT must be at least WEBHOOK_MAX_PAYLOAD_SIZE',
+      ),
+      'WEBHOOK_INFLIGHT_MAX_BYTES must be at least WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT',
+      'HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS',
+      'ACCESS_LOG must be true or false, got "sometimes"',
+    ]);
+    expect(problems({ ...base, REQUEST_TIMEOUT_SECONDS: '301' })).toEqual([
+      'REQUEST_TIMEOUT_SECONDS must be between 1 and 300, got 301',
+    ]);
+    expect(problems({ ...base, HEADERS_TIMEOUT_SECONDS: '0' })).toEqual([
+      'HEADERS_TIMEOUT_SECONDS must be between 1 and 120, got 0',
+    ]);
+  });
+
   it('gives shutdown a 25 s grace period, no drain delay, and never migrates at start by default', () => {
     expect(loadOrchestratorConfig(base)).toMatchObject({
       shutdownGraceMs: 25_000,

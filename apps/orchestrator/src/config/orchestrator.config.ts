@@ -20,6 +20,12 @@ export interface OrchestratorConfig extends CommonConfig, TokenSettings {
   webhookSecrets: string[];
   secretKey: string;
   webhookMaxPayloadBytes: number;
+  /** Bytes of unverified webhook bodies buffered at once: all clients (503 past it), one (429). */
+  webhookInflightMaxBytes: number;
+  webhookInflightMaxBytesPerClient: number;
+  /** Node's headersTimeout and requestTimeout of the HTTP server, in seconds. */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
   /** Requests that fail verification, per client address. */
   webhookFailureRatePerSecond: number;
   webhookFailureBurst: number;
@@ -73,13 +79,20 @@ export function loadOrchestratorConfig(
       'GITHUB_WEBHOOK_SECRET has an empty entry; list secrets separated by single commas',
     );
   }
+  const webhookMaxPayloadBytes = env.int(
+    'WEBHOOK_MAX_PAYLOAD_SIZE',
+    1_048_576,
+    1024,
+    100 * 1024 * 1024,
+  );
   const config: OrchestratorConfig = {
     ...common,
     host: env.string('HOST', '0.0.0.0'),
     port: env.int('PORT', 8000, 0, 65535),
     webhookSecrets: webhookSecrets.filter((s) => s.length > 0),
     secretKey: env.requiredString('SECRET_KEY'),
-    webhookMaxPayloadBytes: env.int('WEBHOOK_MAX_PAYLOAD_SIZE', 1_048_576, 1024, 100 * 1024 * 1024),
+    webhookMaxPayloadBytes,
+    ...readIntakeBounds(env, webhookMaxPayloadBytes),
     webhookFailureRatePerSecond: env.int('WEBHOOK_RATE_LIMIT_PER_SECOND', 10, 1, 100_000),
     webhookFailureBurst: env.int('WEBHOOK_RATE_LIMIT_BURST', 20, 1, 100_000),
     enqueueTimeoutMs: env.int('ENQUEUE_TIMEOUT_MS', 1000, 10, 60_000),
@@ -108,6 +121,57 @@ export function loadOrchestratorConfig(
   }
   env.done();
   return config;
+}
+
+/**
+ * The in-flight caps and the HTTP timeouts. Each client's cap must hold one delivery of the
+ * largest size allowed, and the global cap one client's; defaults grow with
+ * WEBHOOK_MAX_PAYLOAD_SIZE so raising it alone never makes the settings invalid.
+ */
+function readIntakeBounds(
+  env: EnvReader,
+  maxPayload: number,
+): Pick<
+  OrchestratorConfig,
+  | 'webhookInflightMaxBytes'
+  | 'webhookInflightMaxBytesPerClient'
+  | 'headersTimeoutSeconds'
+  | 'requestTimeoutSeconds'
+> {
+  const gib = 1024 * 1024 * 1024;
+  const perClient = env.int(
+    'WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT',
+    Math.max(16 * 1024 * 1024, maxPayload),
+    1024,
+    4 * gib,
+  );
+  const global = env.int(
+    'WEBHOOK_INFLIGHT_MAX_BYTES',
+    Math.max(64 * 1024 * 1024, perClient),
+    1024,
+    16 * gib,
+  );
+  if (perClient < maxPayload) {
+    env.problem(
+      'WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT must be at least WEBHOOK_MAX_PAYLOAD_SIZE (one delivery of the largest size must fit)',
+    );
+  }
+  if (global < perClient) {
+    env.problem(
+      'WEBHOOK_INFLIGHT_MAX_BYTES must be at least WEBHOOK_INFLIGHT_MAX_BYTES_PER_CLIENT',
+    );
+  }
+  const headers = env.int('HEADERS_TIMEOUT_SECONDS', 10, 1, 120);
+  const request = env.int('REQUEST_TIMEOUT_SECONDS', 15, 1, 300);
+  if (headers > request) {
+    env.problem('HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS');
+  }
+  return {
+    webhookInflightMaxBytes: global,
+    webhookInflightMaxBytesPerClient: perClient,
+    headersTimeoutSeconds: headers,
+    requestTimeoutSeconds: request,
+  };
 }
 
 const TRUST_ENTRY = /^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { context, Span, SpanKind, trace } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
   annotateLogContext,
   DomainError,
@@ -61,6 +61,7 @@ export class IntakeTelemetry {
   private readonly events: Counter<WebhookEventLabel>;
   private readonly duration: Histogram<'event_type' | 'outcome'>;
   private readonly errors: Counter<'error_type'>;
+  private inflightBytes: () => number = () => 0;
 
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -85,6 +86,15 @@ export class IntakeTelemetry {
       help: 'Webhook requests refused, by error type (signature, payload_too_large, duplicate, invalid, internal)',
       labelNames: ['error_type'],
       registers,
+    });
+    const watched = (): number => this.inflightBytes();
+    new Gauge({
+      name: 'webhook_unverified_bytes_in_flight',
+      help: 'Bytes of webhook bodies buffered before their signature is checked (capped by WEBHOOK_INFLIGHT_MAX_BYTES)',
+      registers,
+      collect() {
+        this.set(watched());
+      },
     });
     // Every series exists at 0 from the start, so rate() counts the first request of each.
     startAtZero(this.events, webhookEventLabelSets());
@@ -131,6 +141,11 @@ export class IntakeTelemetry {
         span.end();
       },
     };
+  }
+
+  /** The intake's count of unverified bytes in flight, read at each scrape. */
+  watchInflight(bytes: () => number): void {
+    this.inflightBytes = bytes;
   }
 
   /** Tasks the delivery committed. */

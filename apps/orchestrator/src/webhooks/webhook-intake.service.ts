@@ -18,6 +18,7 @@ import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.
 import { IntakeTelemetry } from '../metrics/intake-telemetry';
 import { clientKey } from '../throttle/client-key';
 import { FailureLimiter } from './failure-limiter';
+import { InflightBudget } from './inflight-budget';
 import { readRawBody } from './raw-body';
 import { WebhookAcceptedDto } from './dto/webhook-accepted.dto';
 
@@ -52,6 +53,8 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
+  /** Bytes of unverified bodies being read, capped globally and per client key. */
+  readonly inflight: InflightBudget;
 
   constructor(
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
@@ -65,11 +68,16 @@ export class WebhookIntakeService {
       config.webhookFailureRatePerSecond,
       config.webhookFailureBurst,
     );
+    this.inflight = new InflightBudget(
+      config.webhookInflightMaxBytes,
+      config.webhookInflightMaxBytesPerClient,
+    );
+    telemetry.watchInflight(() => this.inflight.bytes);
   }
 
   /**
-   * `clientAddress` is the caller's address as the limiters see it (TRUST_PROXY applied); it is
-   * only asked for on the failure paths.
+   * `clientAddress` is the caller's address as the limiters see it (TRUST_PROXY applied): the
+   * key of its in-flight bytes and of its failure budget.
    */
   async receive(req: IncomingMessage, clientAddress: () => string): Promise<WebhookAcceptedDto> {
     const observed = this.telemetry.begin(req);
@@ -93,12 +101,20 @@ export class WebhookIntakeService {
       );
     }
     const { deliveryId, eventType, format } = this.checkHeaders(req);
-    const raw = await readRawBody(req, this.config.webhookMaxPayloadBytes);
-    const verdict = verifyGithubSignature(
-      raw,
-      req.headers['x-hub-signature-256'],
-      this.config.webhookSecrets,
-    );
+    // Held until the signature is checked: after that the bytes are a verified delivery's.
+    const hold = this.inflight.open(clientKey(clientAddress()));
+    let raw: Buffer;
+    let verdict: ReturnType<typeof verifyGithubSignature>;
+    try {
+      raw = await readRawBody(req, this.config.webhookMaxPayloadBytes, hold);
+      verdict = verifyGithubSignature(
+        raw,
+        req.headers['x-hub-signature-256'],
+        this.config.webhookSecrets,
+      );
+    } finally {
+      hold.release();
+    }
     if (!verdict.ok) {
       // Failure path only: an in-memory aggregate, no I/O (see AuditTrail).
       this.audit.record({
