@@ -89,7 +89,7 @@ export async function createOrchestratorApp(
     logger,
     trust: express.get('trust proxy fn') as TrustFunction,
   });
-  boundRequestTimes(app.getHttpServer() as Server, config);
+  boundRequestTimes(app.getHttpServer(), config);
   if (config.accessLog) {
     // First of the server's listeners, so the lane's deliveries and Express's routes both count.
     app.getHttpServer().prependListener('request', accessLog(logger, routeOf));
