@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { mintAccessToken } from '../apps/orchestrator/src/auth/access-token';
 import { Role } from '../apps/orchestrator/src/auth/role';
 import { BenchDatabase } from './database';
+import { fillPagingDataset } from './paging-dataset';
 import { ChildApp, freePort } from './processes';
 import { localUrl } from './settings';
 
@@ -46,53 +46,6 @@ const QUERIES: Array<[string, string]> = [
   ['tasks, offset 500,000', '/api/v1/tasks?offset=500000'],
 ];
 
-async function fill(url: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(
-      `INSERT INTO webhook_events
-         (delivery_id, event_type, action, repository, installation_id, sender_login, payload,
-          headers, processed, created_at, updated_at)
-       SELECT 'paging-' || g,
-              (ARRAY['pull_request','pull_request','pull_request','check_run','check_suite',
-                     'push','ping','installation'])[1 + g % 8],
-              'opened', 'octo-org/repo-' || (g % 200), 1000 + g % 5, 'octocat',
-              jsonb_build_object('action', 'opened', 'number', g % 5000,
-                                 'repository', jsonb_build_object('full_name', 'octo-org/repo-' || (g % 200))),
-              '{"x-github-event":"pull_request"}'::jsonb,
-              g % 20 <> 0,
-              now() - (($1::int - g) * interval '1 second'),
-              now() - (($1::int - g) * interval '1 second')
-         FROM generate_series(1, $1::int) AS g`,
-      [ROWS],
-    );
-    await client.query(
-      `INSERT INTO workflow_tasks
-         (task_id, webhook_event_id, task_type, status, repository, pr_number, commit_sha,
-          completed_at, created_at, updated_at)
-       SELECT gen_random_uuid(), e.id,
-              (ARRAY['pull_request_analysis','pull_request_analysis','check_failure_analysis',
-                     'check_suite_failure_analysis','push_analysis','codegen_trigger'])[1 + e.id % 6],
-              s.status, e.repository, (e.id % 5000)::int, md5(e.id::text),
-              CASE WHEN s.status IN ('completed','failed','cancelled') THEN e.created_at END,
-              e.created_at, e.created_at
-         FROM webhook_events e
-         CROSS JOIN LATERAL (SELECT CASE
-                WHEN e.id % 100 < 85 THEN 'completed'
-                WHEN e.id % 100 < 90 THEN 'failed'
-                WHEN e.id % 100 < 93 THEN 'cancelled'
-                WHEN e.id % 100 < 98 THEN 'queued'
-                WHEN e.id % 100 < 99 THEN 'running'
-                ELSE 'pending' END AS status) s`,
-    );
-    await client.query('ANALYZE webhook_events');
-    await client.query('ANALYZE workflow_tasks');
-  } finally {
-    await client.end();
-  }
-}
-
 async function timeQuery(base: string, path: string, token: string): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i <= REPEATS; i++) {
@@ -118,7 +71,7 @@ async function main(): Promise<void> {
   try {
     await db.migrate(APP_DIR);
     const filled = performance.now();
-    await fill(db.url);
+    await fillPagingDataset(db.url, ROWS);
     console.log(
       `[paging] ${ROWS} events and ${ROWS} tasks written in ${((performance.now() - filled) / 1000).toFixed(1)} s`,
     );

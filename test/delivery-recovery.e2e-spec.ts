@@ -58,8 +58,12 @@ async function finished(taskId: string) {
 /** Stores delivery GUIDs as received, the way intake would have. */
 async function storeEvents(guids: string[]): Promise<void> {
   await db().query(
-    `INSERT INTO webhook_events (delivery_id, event_type, payload, processed)
-     SELECT g, 'push', '{}'::jsonb, true FROM unnest($1::text[]) AS g`,
+    `WITH ev AS (
+       INSERT INTO webhook_events (delivery_id, event_type, payload, processed)
+       SELECT g, 'push', '{}'::jsonb, true FROM unnest($1::text[]) AS g
+       RETURNING id, delivery_id, created_at)
+     INSERT INTO webhook_deliveries (delivery_id, event_id, received_at)
+     SELECT delivery_id, id, created_at FROM ev`,
     [guids],
   );
 }

@@ -11,6 +11,7 @@ import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure
 import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
 import { DeliveryRecoveryHandler } from './handlers/delivery-recovery.handler';
 import { DELIVERY_RECOVERY_PROVIDERS } from './recovery/delivery-recovery.providers';
+import { EventPartitionsScheduler } from './partitions/event-partitions.scheduler';
 import { AGENT_TRUST_PROVIDERS } from './agents/agent-trust.providers';
 import { HandlerRegistry } from './handlers/handler-registry';
 import { AgentPolicy } from './handlers/agent-policy';
@@ -133,6 +134,7 @@ export class WorkerModule {
         TaskRunner,
         QueueWorkers,
         RelayService,
+        EventPartitionsScheduler,
       ],
     };
   }

@@ -9,6 +9,7 @@ export * from './events/webhook-event.entity';
 export * from './database/sql-results';
 export * from './events/webhook-event.repository';
 export * from './events/intake-store';
+export * from './events/event-partitions';
 export * from './tasks/workflow-task.entity';
 export * from './tasks/claimed-task';
 export * from './tasks/task-lifecycle.repository';

@@ -31,6 +31,7 @@ export class CleanupHandler implements TaskHandler {
         tasks_deleted: result.tasksDeleted,
         executions_deleted: result.executionsDeleted,
         audit_records_deleted: result.auditRecordsDeleted,
+        partitions_dropped: result.partitionsDropped,
         batches: result.batches,
       },
     };

@@ -81,7 +81,10 @@ export class UnstorableJsonError extends Error {}
 export class WebhookEventRepository {
   /**
    * Stores an event and its tasks atomically, in one round trip: either both are there, or
-   * neither. Returns null when the delivery id is already stored (the replay guard).
+   * neither. Returns null when the delivery id is already stored: `webhook_deliveries` holds one
+   * row per stored event keyed by its delivery id (the replay guard; a UNIQUE constraint on the
+   * partitioned `webhook_events` would have to include `created_at`). A concurrent intake of
+   * the same id waits on the guard row and then stores nothing.
    */
   async insertWithTasks(
     db: Queryable,
@@ -114,13 +117,19 @@ export class WebhookEventRepository {
     ];
     try {
       const rows: Array<{ event_id: string | null }> = await db.query(
-        `WITH ev AS (
-           INSERT INTO webhook_events (delivery_id, event_type, action, repository, installation_id,
-             sender_login, payload, headers, processed, processing_started_at,
-             processing_completed_at, received_via)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, now(),
-             CASE WHEN $9 THEN now() END, $10)
+        `WITH guard AS (
+           INSERT INTO webhook_deliveries (delivery_id, event_id, received_at)
+           VALUES ($1, nextval('webhook_events_id_seq'), now())
            ON CONFLICT (delivery_id) DO NOTHING
+           RETURNING event_id, received_at
+         ), ev AS (
+           INSERT INTO webhook_events (id, delivery_id, event_type, action, repository,
+             installation_id, sender_login, payload, headers, processed, processing_started_at,
+             processing_completed_at, received_via, created_at, updated_at)
+           SELECT guard.event_id, $1, $2::text, $3::text, $4::text, $5::bigint, $6::text,
+             $7::jsonb, $8::jsonb, $9::boolean, now(), CASE WHEN $9 THEN now() END, $10::text,
+             guard.received_at, guard.received_at
+           FROM guard
            RETURNING id
          ), t AS (
            INSERT INTO workflow_tasks (task_id, webhook_event_id, task_type, status, repository,

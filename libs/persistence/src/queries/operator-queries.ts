@@ -77,7 +77,11 @@ export class OperatorQueries {
     if (filter.repository !== undefined)
       qb.andWhere('e.repository = :repository', { repository: filter.repository });
     if (filter.deliveryId !== undefined)
-      qb.andWhere('e.deliveryId = :deliveryId', { deliveryId: filter.deliveryId });
+      // Through the delivery-id guard's key: the monthly partitions have no delivery-id index.
+      qb.andWhere(
+        'e.id IN (SELECT g.event_id FROM webhook_deliveries g WHERE g.delivery_id = :deliveryId)',
+        { deliveryId: filter.deliveryId },
+      );
     return qb.orderBy('e.id', 'DESC').limit(page.limit).offset(page.offset).getMany();
   }
 

@@ -156,11 +156,11 @@ export class DeliveryRecoveryRepository {
     );
   }
 
-  /** The given GUIDs that are stored as `webhook_events.delivery_id`. */
+  /** The given GUIDs that are stored (the delivery-id guard holds one row per stored event). */
   async storedDeliveryIds(guids: string[]): Promise<Set<string>> {
     if (guids.length === 0) return new Set();
     const rows: Array<{ delivery_id: string }> = await this.dataSource.query(
-      `SELECT delivery_id FROM webhook_events WHERE delivery_id = ANY($1::varchar[])`,
+      `SELECT delivery_id FROM webhook_deliveries WHERE delivery_id = ANY($1::varchar[])`,
       [guids],
     );
     return new Set(rows.map((r) => r.delivery_id));

@@ -8,6 +8,7 @@ import { ConsoleLookups1796168478869 } from './1796168478869-console-lookups';
 import { RevokedTokens1796168835391 } from './1796168835391-revoked-tokens';
 import { AgentTrust1796169400136 } from './1796169400136-agent-trust';
 import { AgentRunOutcomes1796300000000 } from './1796300000000-agent-run-outcomes';
+import { PartitionedWebhookEvents1796400000000 } from './1796400000000-partitioned-webhook-events';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RevokedTokens1796168835391,
   AgentTrust1796169400136,
   AgentRunOutcomes1796300000000,
+  PartitionedWebhookEvents1796400000000,
 ];
