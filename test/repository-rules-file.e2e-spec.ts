@@ -27,7 +27,9 @@ import { listenerUrl } from './support/observability';
  * intake routes by the server's rules (it never calls GitHub), and the worker applies what the
  * file narrowed — `events`, `push_branches`, `include_cancelled_checks` — ending the analysis
  * with the rule and its source, so no agent run starts. What the server turned off stays off.
- * Also the per-author budget (AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY) end to end.
+ * Also: the file's trust_label: false holds against a label event the server routes; check and
+ * suite failures pass the same trust gate as pull requests; the per-author budget
+ * (AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY) end to end.
  */
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
@@ -101,7 +103,7 @@ function checkSuite(conclusion: string) {
   return payload;
 }
 
-function pullRequest(number: number, repo?: string) {
+function pullRequest(number: number, repo?: string, association = 'MEMBER') {
   const payload = inRepo(
     example('pull_request', (p) => p.action === 'opened'),
     repo,
@@ -111,7 +113,7 @@ function pullRequest(number: number, repo?: string) {
   payload.number = number;
   payload.pull_request.head.sha = SHA;
   payload.pull_request.draft = false;
-  payload.pull_request.author_association = 'MEMBER';
+  payload.pull_request.author_association = association;
   payload.pull_request.base.repo.full_name = name;
   payload.pull_request.head.repo.full_name = name;
   return payload;
@@ -334,6 +336,79 @@ describe("a repository's own rules file, applied", () => {
         expect.stringMatching(/^agent_runs: turned off by the server/),
       ]),
     );
+  });
+
+  it('trust_label: false in the file: the opt-in label releases the held trigger, which the gate refuses again', async () => {
+    github.setRepositoryFile(repo, REPOSITORY_RULES_PATH, 'trust_label: false\n', 'master');
+    github.setPullRequest(repo, PR, { headSha: SHA, authorAssociation: 'NONE' });
+    const opened = await finished(
+      (await deliver(orch.url, 'pull_request', pullRequest(PR, undefined, 'NONE'))).body.result
+        .task_id,
+    );
+    const trigger = await finished(opened.output_data.child_task_ids[0]);
+    expect(trigger).toMatchObject({
+      status: 'cancelled',
+      error_message: 'untrusted: author association NONE',
+    });
+
+    // A maintainer adds the server's opt-in label: intake routes it (server rules), the held
+    // trigger is released, and the gate, under the file's rules, still refuses it.
+    github.setPullRequest(repo, PR, {
+      headSha: SHA,
+      authorAssociation: 'NONE',
+      labels: ['agent:allow'],
+    });
+    const label = pullRequest(PR, undefined, 'NONE');
+    label.action = 'labeled';
+    label.pull_request.labels = [{ id: 1, name: 'agent:allow' }];
+    label.label = { id: 1, name: 'agent:allow', color: 'ededed', default: false };
+    const released = await finished(
+      (await deliver(orch.url, 'pull_request', label)).body.result.task_id,
+    );
+    expect(released.output_data.released_task_ids).toEqual([trigger.task_id]);
+    const again = await waitFor(
+      async () => {
+        const [t] = await taskRows('task_id = $1', [trigger.task_id]);
+        return t.status === 'cancelled' && t.completed_at > trigger.completed_at ? t : null;
+      },
+      { what: 'the released trigger to end again' },
+    );
+    expect(again.error_message).toBe('untrusted: author association NONE');
+    expect(codegen.createdRuns).toHaveLength(0);
+  });
+
+  it('check and suite failures pass the same gate: a fork pull request gets its analysis, no run', async () => {
+    github.setPullRequest(repo, PR, {
+      headSha: SHA,
+      authorAssociation: 'CONTRIBUTOR',
+      headRepository: 'stranger/Hello-World',
+    });
+    github.setPullRequest(repo, 8, { headSha: SHA, authorAssociation: 'FIRST_TIME_CONTRIBUTOR' });
+    const run = await finished(
+      (await deliver(orch.url, 'check_run', checkRun('failure'))).body.result.task_ids[0],
+    );
+    expect(run.status).toBe('completed');
+    expect(run.output_data.shouldTriggerAgent).toBe(true);
+    expect(await finished(run.output_data.child_task_ids[0])).toMatchObject({
+      status: 'cancelled',
+      error_message: 'untrusted: fork pull request',
+    });
+
+    const suite = checkSuite('failure');
+    suite.check_suite.pull_requests[0].number = 8;
+    github.setCheckRuns(repo, suite.check_suite.id, [
+      { name: 'build (tsc)', conclusion: 'failure' },
+    ]);
+    const analysed = await finished(
+      (await deliver(orch.url, 'check_suite', suite)).body.result.task_ids[0],
+    );
+    expect(analysed.status).toBe('completed');
+    expect(await finished(analysed.output_data.child_task_ids[0])).toMatchObject({
+      status: 'cancelled',
+      error_message: 'untrusted: author association FIRST_TIME_CONTRIBUTOR',
+    });
+    expect(codegen.createdRuns).toHaveLength(0);
+    expect(github.comments).toHaveLength(0);
   });
 
   it('over AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY the trigger is cancelled, counted and shown', async () => {
