@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { fillErrorExamplePaths } from './api-errors.decorator';
 import { SERVICE_VERSION } from './service-info';
 
 /** Builds the OpenAPI document from the controllers' decorators. */
@@ -25,10 +26,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addServer('/')
     .build();
-  return SwaggerModule.createDocument(app, config, {
-    operationIdFactory: (controller, method) =>
-      `${controller.replace(/Controller$/, '')}_${method}`,
-  });
+  return fillErrorExamplePaths(
+    SwaggerModule.createDocument(app, config, {
+      operationIdFactory: (controller, method) =>
+        `${controller.replace(/Controller$/, '')}_${method}`,
+    }),
+  );
 }
 
 /** Serves the interactive page at /docs and the document at /docs-json. */

@@ -54,7 +54,32 @@ export class WebhooksController {
     schema: { type: 'object', additionalProperties: true },
   })
   @ApiOkResponse({ type: WebhookAcceptedDoc })
-  @ApiErrors(400, 401, 409, 413, 429, 503)
+  @ApiErrors(
+    {
+      status: 400,
+      error: 'invalid webhook headers',
+      details: ['X-GitHub-Delivery header is required'],
+    },
+    {
+      status: 401,
+      error: 'invalid signature',
+      description: 'Missing or wrong X-Hub-Signature-256',
+    },
+    { status: 409, error: 'delivery 72d3162e-cc78-11e3-81ab-4c9367dc0958 was already received' },
+    { status: 413, error: 'payload exceeds the limit of 1048576 bytes' },
+    {
+      status: 429,
+      error: 'too many unverified webhook requests from this address',
+      description:
+        'Too many failed deliveries, or unverified bytes in flight, from this client address; see Retry-After',
+    },
+    {
+      status: 503,
+      error: 'storage unavailable; the delivery was not stored',
+      description:
+        'PostgreSQL unavailable, or too many unverified bytes in flight from all clients; see Retry-After',
+    },
+  )
   async receive(@Req() req: Request, @Res() res: Response): Promise<void> {
     sendJson(res, 200, await this.intake.receive(req, () => clientAddressOf(req)));
   }
