@@ -10,6 +10,9 @@ import { CleanupHandler } from './handlers/cleanup.handler';
 import { CheckSuiteFailureAnalysisHandler } from './handlers/check-suite-failure-analysis.handler';
 import { CodegenTriggerHandler } from './handlers/codegen-trigger.handler';
 import { DeliveryRecoveryHandler } from './handlers/delivery-recovery.handler';
+import { AgentOutcomeHandler } from './handlers/agent-outcome.handler';
+import { AgentOutcomes } from './agents/agent-outcomes.service';
+import { AgentOutcomeSweeper } from './agents/agent-outcome-sweeper.service';
 import { DELIVERY_RECOVERY_PROVIDERS } from './recovery/delivery-recovery.providers';
 import { EventPartitionsScheduler } from './partitions/event-partitions.scheduler';
 import { AGENT_TRUST_PROVIDERS } from './agents/agent-trust.providers';
@@ -37,6 +40,7 @@ const HANDLERS = [
   CodegenTriggerHandler,
   CleanupHandler,
   DeliveryRecoveryHandler,
+  AgentOutcomeHandler,
 ];
 
 /** The worker: Bull processors, task handlers and the relay; no HTTP API. */
@@ -127,6 +131,8 @@ export class WorkerModule {
         },
         AgentPolicy,
         PrCommenter,
+        AgentOutcomes,
+        AgentOutcomeSweeper,
         AgentRunPoller,
         RedisWatchdog,
         { provide: 'WATCHDOG_EXIT', useValue: (code: number) => process.exit(code) },

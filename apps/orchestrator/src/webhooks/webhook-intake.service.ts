@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
-import { extractEventFacts, RouteOutcome, routeWithRules, TaskType } from '@app/domain';
+import {
+  agentOutcomeFacts,
+  extractEventFacts,
+  outcomeFactsToInput,
+  RouteOutcome,
+  routeWithRules,
+  TaskType,
+} from '@app/domain';
 import { AuditTrail, AuditType, DomainError, ErrorCode, LOGGER } from '@app/platform';
 import {
+  AgentRunOutcomeRepository,
   IntakeStore,
   InvalidStoredJsonError,
   NewEvent,
@@ -59,6 +67,7 @@ export class WebhookIntakeService {
   constructor(
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
     private readonly intakeStore: IntakeStore,
+    private readonly outcomes: AgentRunOutcomeRepository,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: IntakeTelemetry,
@@ -133,7 +142,7 @@ export class WebhookIntakeService {
     const { payload, json } = parseBody(raw, format);
     const { outcome } = routeWithRules(eventType, payload, this.config.rules);
     const facts = extractEventFacts(payload);
-    const tasks: NewTask[] =
+    const routed: NewTask[] =
       outcome.kind === 'tasks'
         ? outcome.tasks.map((draft) => ({
             ...draft,
@@ -141,6 +150,8 @@ export class WebhookIntakeService {
             maxRetries: this.config.task.maxRetries,
           }))
         : [];
+    const judging = await this.outcomeTask(eventType, payload);
+    const tasks = judging ? [...routed, judging] : routed;
 
     const stored = await this.store(
       {
@@ -175,7 +186,38 @@ export class WebhookIntakeService {
       status: 'accepted',
       delivery_id: deliveryId,
       event_type: eventType,
-      result: describeOutcome(outcome, tasks),
+      // The answer describes what the routing made of the delivery, as documented.
+      result: describeOutcome(outcome, routed),
+    };
+  }
+
+  /**
+   * A task judging agent-run outcomes, when the delivery is a completed check or a synchronize
+   * for a pull request or commit a pending outcome waits on. Deliveries about commits no run
+   * touched create nothing. A failed look-up never costs the delivery: it is logged and skipped.
+   */
+  private async outcomeTask(eventType: string, payload: unknown): Promise<NewTask | null> {
+    const facts = agentOutcomeFacts(eventType, payload);
+    if (!facts) return null;
+    try {
+      const pending = await this.outcomes.pendingFor(facts.repository, facts);
+      if (pending.length === 0) return null;
+    } catch (error) {
+      this.logger.warn('could not look for agent runs waiting on this delivery', {
+        event_type: eventType,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return null;
+    }
+    return {
+      taskType: TaskType.AgentOutcome,
+      taskId: randomUUID(),
+      maxRetries: this.config.task.maxRetries,
+      repository: facts.repository,
+      prNumber: facts.prNumbers[0] ?? null,
+      branch: null,
+      commitSha: facts.sha,
+      inputData: outcomeFactsToInput(facts),
     };
   }
 

@@ -71,6 +71,14 @@ export interface WorkerConfig extends CommonConfig {
     codegenBranchPrefix: string;
     /** Start check-failure runs on Codegen's own PRs too (its auto-fixer usually handles them). */
     fixCodegenPullRequests: boolean;
+    /** Logins (lower case) whose pushes are the agent's commits (`AGENT_PUSHER_LOGINS`). */
+    pusherLogins: string[];
+    /** A run that ended with no commit or PR from the agent within this is `no_change`. */
+    outcomeWindowMs: number;
+    /** Follow-up runs after `still_failing` before a human is asked for (`AGENT_MAX_FOLLOW_UPS`). */
+    maxFollowUps: number;
+    /** How often the worker looks for runs whose window has passed. */
+    outcomeSweepIntervalMs: number;
   };
   /** Repositories' own `.github/webhook-orchestrator.yml` (default branch). */
   repositoryRules: {
@@ -167,6 +175,20 @@ export function loadWorkerConfig(
         .filter((s) => s.length > 0),
       codegenBranchPrefix: env.string('AGENT_CODEGEN_BRANCH_PREFIX', 'codegen-bot/'),
       fixCodegenPullRequests: env.bool('AGENT_FIX_CODEGEN_PRS', false),
+      pusherLogins: env
+        .string('AGENT_PUSHER_LOGINS', 'codegen-sh[bot]')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s.length > 0),
+      outcomeWindowMs: readDuration(
+        env,
+        'AGENT_OUTCOME_WINDOW',
+        2 * 3_600_000,
+        1000,
+        30 * 86_400_000,
+      ),
+      maxFollowUps: env.int('AGENT_MAX_FOLLOW_UPS', 1, 0, 10),
+      outcomeSweepIntervalMs: 0,
     },
     repositoryRules: {
       enabled: env.bool('REPOSITORY_RULES_ENABLED', true),
@@ -196,8 +218,47 @@ export function loadWorkerConfig(
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     migrateOnStart: env.bool('MIGRATE_ON_START', false),
   };
+  // Often enough that a short window (tests, demos) is judged soon after it passes.
+  config.agent.outcomeSweepIntervalMs = Math.min(
+    60_000,
+    Math.max(250, Math.round(config.agent.outcomeWindowMs / 4)),
+  );
+  if (config.agent.pusherLogins.length === 0)
+    env.problem('AGENT_PUSHER_LOGINS must name at least one login');
   if (!/^[A-Za-z0-9.:-]{1,253}$/.test(config.listener.host))
     env.problem('WORKER_HEALTH_HOST must be a host name or an IP address');
   env.done();
   return config;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A duration setting: milliseconds as a plain integer, or a number with a unit (`90s`, `30m`,
+ * `2h`, `1d`). Out of [min, max] or unreadable is a problem naming the setting.
+ */
+export function readDuration(
+  env: EnvReader,
+  name: string,
+  fallbackMs: number,
+  minMs: number,
+  maxMs: number,
+): number {
+  const text = env.optionalString(name);
+  if (text === undefined) return fallbackMs;
+  const match = /^(\d{1,12})\s*(ms|s|m|h|d)?$/i.exec(text.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
+    env.problem(
+      `${name} must be a duration between ${minMs} ms and ${maxMs / 86_400_000} days (e.g. 7200000, 90m, 2h)`,
+    );
+    return fallbackMs;
+  }
+  return ms;
 }

@@ -109,7 +109,10 @@ export class AgentPolicy {
       return "untrusted: fork pull request (its prompt would push to the fork's branch)";
     }
 
-    if (triggerKind === 'check_failure' && !agent.fixCodegenPullRequests) {
+    // A follow-up after the agent's own commit failed again is the one run that may react to
+    // the agent's work: it skips the bot guards below (and only them; budgets still count).
+    const followUp = typeof task.inputData.follow_up_of === 'string';
+    if (triggerKind === 'check_failure' && !agent.fixCodegenPullRequests && !followUp) {
       const codegen = codegenPullRequestReason(
         { authorLogin: pr.authorLogin, headRef: pr.headRef, fork: trust.fork },
         { authorLogins: agent.codegenAuthors, branchPrefix: agent.codegenBranchPrefix },
@@ -117,7 +120,7 @@ export class AgentPolicy {
       if (codegen !== null) return `codegen pull request: ${codegen}`;
     }
 
-    if (triggerKind === 'check_failure' && task.commitSha) {
+    if (triggerKind === 'check_failure' && task.commitSha && !followUp) {
       const commit = await github.getCommit(task.repository, task.commitSha);
       for (const [login, type] of [
         [commit.authorLogin, commit.authorType],

@@ -5,7 +5,7 @@ import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform'
 import { CheckRunDetails, GithubClient } from '@app/github';
 import { RepositoryRulesService } from '../agents/repository-rules.service';
 import { defaultBranchOf } from './agent-policy';
-import { agentTriggerChild } from './agent-trigger';
+import { agentTriggerChild, checkCompletedAt } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
 
@@ -79,6 +79,11 @@ export class CheckFailureAnalysisHandler implements TaskHandler {
               ],
             },
             lookedUp ? pr : null,
+            {
+              scope: 'check_run',
+              names: [name],
+              completedAt: checkCompletedAt(event?.payload, 'check_run'),
+            },
           ),
         )
       : [];

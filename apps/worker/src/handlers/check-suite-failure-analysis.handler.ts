@@ -10,7 +10,7 @@ import { DomainError, ErrorCode, isTransientError, LOGGER } from '@app/platform'
 import { CheckAnnotation, GithubClient } from '@app/github';
 import { RepositoryRulesService } from '../agents/repository-rules.service';
 import { defaultBranchOf } from './agent-policy';
-import { agentTriggerChild } from './agent-trigger';
+import { agentTriggerChild, checkCompletedAt } from './agent-trigger';
 import { pullRequestsOf } from './pull-request-lookup';
 import { HandlerResult, inputNumber, inputString, TaskContext, TaskHandler } from './task-handler';
 
@@ -107,6 +107,11 @@ export class CheckSuiteFailureAnalysisHandler implements TaskHandler {
               })),
             },
             lookedUp ? pr : null,
+            {
+              scope: 'check_suite',
+              names: [inputString(task.inputData, 'app_slug') ?? 'unknown app'],
+              completedAt: checkCompletedAt(event?.payload, 'check_suite'),
+            },
           ),
         )
       : [];

@@ -10,6 +10,7 @@ import {
   CreateAgentRunInput,
 } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
+import { AgentOutcomes } from '../agents/agent-outcomes.service';
 import { AgentPolicy } from './agent-policy';
 import { PrCommenter } from './pr-commenter';
 import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
@@ -32,6 +33,7 @@ export class CodegenTriggerHandler implements TaskHandler {
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
     private readonly policy: AgentPolicy,
     private readonly commenter: PrCommenter,
+    private readonly outcomes: AgentOutcomes,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -42,6 +44,11 @@ export class CodegenTriggerHandler implements TaskHandler {
     if (!prompt) throw new DomainError(ErrorCode.InvalidInput, 'agent trigger has no prompt');
     if (task.codegenTaskId) {
       // An earlier attempt started the run and then stopped: follow that run, never start another.
+      await this.outcomes.runStarted(task, {
+        id: task.codegenTaskId,
+        webUrl: task.codegenTaskUrl,
+        status: null,
+      });
       return {
         outputData: {
           ...(task.outputData ?? {}),
@@ -103,7 +110,11 @@ export class CodegenTriggerHandler implements TaskHandler {
     extra: Record<string, unknown>,
   ): Promise<HandlerResult> {
     await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl });
-    const installationId = event?.installationId ?? null;
+    // Written before the comment: the outcome is what later deliveries judge.
+    await this.outcomes.runStarted(task, run);
+    const installationId =
+      event?.installationId ??
+      (typeof task.inputData.installation_id === 'number' ? task.inputData.installation_id : null);
     const commentId = await this.commenter.runStarted(task, run.id, run.webUrl, installationId);
     return {
       outputData: {

@@ -34,9 +34,15 @@ export class PrCommenter {
   ): Promise<number | null> {
     if (!this.enabled || !task.repository || task.prNumber === null) return null;
     try {
-      const comment = await this.github
-        .forInstallation(installationId)
-        .createIssueComment(task.repository, task.prNumber, this.body(task, runId, webUrl, null));
+      const body = this.body(task, runId, webUrl, null);
+      const github = this.github.forInstallation(installationId);
+      // A follow-up run edits the first run's comment: one story per failure.
+      const inherited = task.inputData.pr_comment_id;
+      if (typeof inherited === 'number') {
+        await github.updateIssueComment(task.repository, inherited, body);
+        return inherited;
+      }
+      const comment = await github.createIssueComment(task.repository, task.prNumber, body);
       return comment.id;
     } catch (error) {
       this.logger.warn('could not comment on the pull request', {
@@ -56,6 +62,7 @@ export class PrCommenter {
     task: WorkflowTaskEntity,
     output: Record<string, unknown>,
     headline: string,
+    outcomeLine: string | null = null,
   ): Promise<void> {
     const commentId = typeof output.pr_comment_id === 'number' ? output.pr_comment_id : null;
     if (!this.enabled || commentId === null || !task.repository || !task.codegenTaskId) return;
@@ -72,7 +79,7 @@ export class PrCommenter {
             task.codegenTaskId,
             (output.web_url as string | null) ?? task.codegenTaskUrl,
             headline,
-            output,
+            { ...output, agent_outcome_line: outcomeLine },
           ),
         );
     } catch (error) {
@@ -81,6 +88,37 @@ export class PrCommenter {
         error: String(error),
       });
     }
+  }
+
+  /**
+   * Edits the run's comment (from the trigger task as stored) to add how the run was judged:
+   * started → finished → judged, one comment.
+   */
+  async outcomeJudged(task: WorkflowTaskEntity, line: string | null): Promise<void> {
+    const output = task.outputData ?? {};
+    const finished = typeof output.agent_run_finished_at === 'string';
+    const headline = finished
+      ? typeof output.agent_run_ended === 'string'
+        ? output.agent_run_ended
+        : 'finished'
+      : null;
+    const commentId = typeof output.pr_comment_id === 'number' ? output.pr_comment_id : null;
+    if (!this.enabled || commentId === null || !task.repository || !task.codegenTaskId) return;
+    const installationId =
+      typeof output.installation_id === 'number' ? output.installation_id : null;
+    await this.github
+      .forInstallation(installationId)
+      .updateIssueComment(
+        task.repository,
+        commentId,
+        this.body(
+          task,
+          task.codegenTaskId,
+          (output.web_url as string | null) ?? task.codegenTaskUrl,
+          headline,
+          { ...output, agent_outcome_line: line },
+        ),
+      );
   }
 
   /**
@@ -104,8 +142,18 @@ export class PrCommenter {
         : '';
     const fork = task.inputData.push_target === 'new_pull_request';
     const lines = [`<!-- webhook-orchestrator:agent-run task=${task.taskId} -->`];
+    // Earlier runs of a follow-up chain, in the service's own words (check names neutralised).
+    const history = Array.isArray(task.inputData.outcome_history)
+      ? (task.inputData.outcome_history as unknown[]).filter(
+          (l): l is string => typeof l === 'string',
+        )
+      : [];
+    for (const line of history.slice(-10)) lines.push(`- ${line.slice(0, 600)}`);
+    if (history.length > 0) lines.push('');
     if (headline === null) lines.push(`🤖 Codegen ${link} started${sha}.`);
     else lines.push(`🤖 Codegen ${link}${sha} ${headline}.`);
+    if (typeof output.agent_outcome_line === 'string')
+      lines.push('', output.agent_outcome_line.slice(0, 600));
     if (isRecord(output.agent_removed_from_pr) && output.agent_removed_from_pr.ok === true)
       lines.push('', 'Codegen was told to stop working on this pull request.');
     if (fork)

@@ -8,6 +8,7 @@ import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime
 import { AgentRun, agentRunStatusKind, CodegenClient } from '@app/codegen';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { PrCommenter } from '../handlers/pr-commenter';
+import { AgentOutcomes } from '../agents/agent-outcomes.service';
 
 export type PollOutcome = 'completed' | 'failed' | 'cancelled' | 'waiting' | 'skipped';
 
@@ -30,6 +31,7 @@ export class AgentRunPoller {
     @InjectQueue(QueueName.AgentRunPoll) private readonly polls: Queue<PollAgentRunJob>,
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
     private readonly commenter: PrCommenter,
+    private readonly outcomes: AgentOutcomes,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: TaskTelemetry,
@@ -69,7 +71,8 @@ export class AgentRunPoller {
       (typeof recorded === 'string' ? Date.parse(recorded) : NaN) ||
       claim.task.startedAt?.getTime() ||
       Date.now();
-    const newerHead = await this.agentRuns.newerHeadSha(claim.task);
+    // The agent's own pushes are its work, not a newer head that makes it obsolete.
+    const newerHead = await this.agentRuns.newerHeadSha(claim.task, this.config.agent.pusherLogins);
     if (newerHead !== null) {
       const sha = newerHead.slice(0, 12);
       return this.end(claim, {
@@ -248,7 +251,30 @@ export class AgentRunPoller {
       outputData.agent_removed_from_pr = await this.removeFromPr(claim, result.removeFromPr);
     // The PR comment first: a worker that stops between the two edits it again on the next poll,
     // where one that finished the task first would leave the comment saying "started" for good.
-    await this.commenter.runEnded(claim.task, outputData, result.headline);
+    // The outcome first (run_failed, or the agent's pull requests to judge later), so the
+    // comment can say how the run was judged when that is already known.
+    const outcomeLine = await this.outcomes
+      .runEnded(
+        claim.task,
+        result.status,
+        run
+          ? {
+              status: run.status,
+              webUrl: run.webUrl,
+              prNumbers: run.pullRequests
+                .map((pr) => pr.number)
+                .filter((n): n is number => typeof n === 'number'),
+            }
+          : null,
+      )
+      .catch((error: unknown) => {
+        this.logger.warn('could not record the agent run end on its outcome', {
+          task_id: claim.task.taskId,
+          error: String(error),
+        });
+        return null;
+      });
+    await this.commenter.runEnded(claim.task, outputData, result.headline, outcomeLine);
     const error = result.error ?? 'agent run failed';
     const finished =
       result.status === 'completed'

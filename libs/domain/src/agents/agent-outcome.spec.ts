@@ -222,6 +222,18 @@ describe('judgeAgentRun', () => {
     expect(replay(record(), [early, finished]).current.outcome).toBe('fixed');
   });
 
+  it('the pull request the run was sent to is never counted as the agent own', () => {
+    const finishedAt = new Date(NOW.getTime() - RULES.windowMs);
+    const finished: OutcomeEvent = {
+      kind: 'run_finished',
+      succeeded: true,
+      agentPrNumbers: [7],
+      at: finishedAt,
+    };
+    const { current } = replay(record(), [finished, { kind: 'window_elapsed' }]);
+    expect(current.outcome).toBe('no_change');
+  });
+
   it('run ends without success: run_failed; a second end changes nothing', () => {
     const failed: OutcomeEvent = {
       kind: 'run_finished',

@@ -27,6 +27,8 @@ export interface CheckObservation {
   completedAt: string;
   /** The pull requests the check event named. */
   prNumbers: number[];
+  /** The check run's (or suite's) id, to read its output for a follow-up prompt. */
+  checkId?: number | null;
 }
 
 /** The part of a stored outcome the rules read. */
@@ -59,6 +61,7 @@ export type OutcomeEvent =
       headSha: string;
       prNumbers: readonly number[];
       completedAt: Date;
+      checkId?: number | null;
     }
   | {
       /** `pull_request` `synchronize`: a new head commit of a pull request, pushed by `pusher`. */
@@ -120,7 +123,10 @@ export function judgeAgentRun(
       const next: OutcomeDecision = {
         ...base,
         finishedAt: event.at,
-        agentPrNumbers: union(base.agentPrNumbers, event.agentPrNumbers),
+        // The PR the run was sent to is not the agent's own, even when Codegen lists it.
+        agentPrNumbers: union(base.agentPrNumbers, event.agentPrNumbers).filter(
+          (n) => n !== record.prNumber,
+        ),
       };
       return evaluate(record, next, rules, now) ?? next;
     }
@@ -146,6 +152,7 @@ export function judgeAgentRun(
         conclusion: event.conclusion,
         completedAt: event.completedAt.toISOString(),
         prNumbers: [...event.prNumbers].sort((a, b) => a - b),
+        ...(event.checkId != null ? { checkId: event.checkId } : {}),
       };
       const observations = withObservation(base.observations, observation);
       if (observations === null) return null;

@@ -9,6 +9,8 @@ export enum TaskType {
   Cleanup = 'cleanup',
   /** Asks GitHub to redeliver what it could not deliver; periodic or asked for by an operator. */
   DeliveryRecovery = 'delivery_recovery',
+  /** Applies a check or synchronize delivery to the pending outcomes of agent runs it concerns. */
+  AgentOutcome = 'agent_outcome',
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type {
   AgentOutcome,
@@ -89,6 +90,7 @@ const COLUMNS = `id::text AS id, task_id, repository, pr_number, trigger_kind, c
  * decide, so concurrent deliveries for one run are applied one after the other and a judged
  * outcome is never judged again.
  */
+@Injectable()
 export class AgentRunOutcomeRepository {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -58,17 +58,28 @@ export class AgentRunRepository {
 
   /**
    * The head SHA a newer `synchronize` of the task's pull request moved to, or null: a running
-   * agent run for an older head has been overtaken.
+   * agent run for an older head has been overtaken. Pushes by `ignoredPushers` (the agent's own
+   * logins) do not count: they are the run's work.
    */
-  async newerHeadSha(task: WorkflowTaskEntity): Promise<string | null> {
+  async newerHeadSha(
+    task: WorkflowTaskEntity,
+    ignoredPushers: readonly string[] = [],
+  ): Promise<string | null> {
     if (!task.repository || task.prNumber === null || !task.commitSha) return null;
     const rows = await this.dataSource.query<Array<{ commit_sha: string }>>(
       `SELECT commit_sha FROM workflow_tasks
         WHERE repository = $1 AND pr_number = $2 AND id > $4
           AND task_type = 'pull_request_analysis' AND input_data->>'action' = 'synchronize'
           AND commit_sha IS NOT NULL AND lower(commit_sha) <> lower($3)
+          AND NOT (lower(coalesce(input_data->>'sender_login', '')) = ANY($5::text[]))
         ORDER BY id DESC LIMIT 1`,
-      [task.repository, task.prNumber, task.commitSha, task.id],
+      [
+        task.repository,
+        task.prNumber,
+        task.commitSha,
+        task.id,
+        ignoredPushers.map((l) => l.toLowerCase()),
+      ],
     );
     return rows[0]?.commit_sha ?? null;
   }

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from 'winston';
 import type { CommonConfig } from '@app/platform';
 import {
+  AgentRunOutcomeRepository,
   AgentRunRepository,
   buildDataSourceOptions,
   DeliveryRecoveryRepository,
@@ -43,6 +44,7 @@ const TASK_REPOSITORIES = [
   TaskLifecycleRepository,
   TaskRelayRepository,
   AgentRunRepository,
+  AgentRunOutcomeRepository,
   IntakeStore,
   OperatorCommands,
   DeliveryRecoveryRepository,

@@ -45,6 +45,7 @@ export function queueForTaskType(taskType: TaskType): TaskQueueName {
     case TaskType.PushAnalysis:
     case TaskType.Cleanup:
     case TaskType.DeliveryRecovery:
+    case TaskType.AgentOutcome:
       return QueueName.Analysis;
   }
 }

@@ -1,0 +1,394 @@
+import { CodegenFake, GithubFake } from './fakes';
+import { exampleRepositories } from './support/example-repositories';
+import {
+  closeDb,
+  CODEGEN_TOKEN,
+  db,
+  deliver,
+  example,
+  RunningOrchestrator,
+  RunningWorker,
+  startOrchestrator,
+  startWorker,
+  taskRows,
+  truncateAll,
+  waitFor,
+} from './support/harness';
+
+/**
+ * Agent run outcomes end to end: a failing check starts a run, and the deliveries that follow
+ * (the agent's push, the checks on its commit, a human's push, the run's end, nothing at all)
+ * judge it, with at most one follow-up run and one PR comment telling the story.
+ */
+
+type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
+
+const PR = 7;
+const FAILING = 'a'.repeat(40);
+const AGENT = 'b'.repeat(40);
+const AGENT_AGAIN = 'c'.repeat(40);
+const HUMAN = 'd'.repeat(40);
+const FAILED_AT = '2026-12-01T10:00:00Z';
+const AGENT_LOGIN = 'codegen-sh[bot]';
+
+function checkRun(
+  sha: string,
+  conclusion: string,
+  completedAt: string,
+  prNumbers: number[] = [PR],
+  id = 5151,
+) {
+  const payload = example('check_run', (p) => p.action === 'completed');
+  payload.check_run.name = 'unit tests';
+  payload.check_run.id = id;
+  payload.check_run.conclusion = conclusion;
+  payload.check_run.head_sha = sha;
+  payload.check_run.completed_at = completedAt;
+  payload.check_run.pull_requests = prNumbers.map((n) => ({
+    url: `https://api.github.com/repos/${payload.repository.full_name}/pulls/${n}`,
+    id: n,
+    number: n,
+    head: { ref: 'feature', sha, repo: payload.repository },
+    base: { ref: 'main', sha: 'e'.repeat(40), repo: payload.repository },
+  }));
+  return payload;
+}
+
+function synchronize(after: string, pusher: { login: string; type: string }) {
+  const payload = example('pull_request', (p) => p.action === 'synchronize');
+  payload.repository = example('check_run').repository;
+  payload.number = PR;
+  payload.pull_request.number = PR;
+  payload.pull_request.head.sha = after;
+  payload.after = after;
+  payload.sender = { ...payload.sender, login: pusher.login, type: pusher.type };
+  return payload;
+}
+
+async function outcomes(): Promise<Row[]> {
+  const { rows } = await db().query(`SELECT * FROM agent_run_outcomes ORDER BY id`);
+  return rows;
+}
+
+async function outcomeOf(taskId: string, outcome: string): Promise<Row> {
+  return waitFor(
+    async () => {
+      const { rows } = await db().query(
+        `SELECT * FROM agent_run_outcomes WHERE task_id = $1 AND outcome = $2`,
+        [taskId, outcome],
+      );
+      return rows[0] as Row | undefined;
+    },
+    { what: `outcome ${outcome} of ${taskId}`, timeoutMs: 20_000 },
+  );
+}
+
+describe('agent run outcomes', () => {
+  let github: GithubFake;
+  let codegen: CodegenFake;
+  let orch: RunningOrchestrator;
+  let worker: RunningWorker;
+  let repo: string;
+  const prefix = `${process.env.TEST_QUEUE_PREFIX}_outcomes`;
+
+  beforeAll(async () => {
+    github = await GithubFake.start();
+    codegen = await CodegenFake.start({
+      token: CODEGEN_TOKEN,
+      repositories: exampleRepositories(),
+    });
+    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
+    worker = await startWorker({
+      QUEUE_PREFIX: prefix,
+      GITHUB_API_URL: github.url,
+      GITHUB_TOKEN: 'ghp_test_token',
+      CODEGEN_BASE_URL: codegen.url,
+      CODEGEN_TOKEN,
+      CODEGEN_POLL_INTERVAL_MS: '100',
+      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
+      AGENT_OUTCOME_WINDOW: '1500ms',
+      AGENT_MAX_RUNS_PER_PR_PER_DAY: '50',
+      // Eight tests start about ten runs within a minute; Codegen's create limit is not tested here.
+      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
+    });
+    repo = example('check_run').repository.full_name;
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await orch.close();
+    await github.stop();
+    await codegen.stop();
+    await closeDb();
+  });
+
+  beforeEach(async () => {
+    // A run a failed test left working ends, so the next test starts from a drained queue.
+    for (const run of codegen.createdRuns)
+      if (run.status !== 'COMPLETE' && run.status !== 'FAILED')
+        codegen.completeRun(run.id, { status: 'COMPLETE' });
+    await waitFor(
+      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
+      { what: 'previous test to drain', timeoutMs: 30_000 },
+    );
+    await truncateAll();
+    github.reset();
+    codegen.reset();
+    github.setPullRequest(repo, PR, { headSha: FAILING, headRef: 'feature' });
+    github.setPullRequestFiles(repo, PR, []);
+  });
+
+  /** A failing check on the PR head starts one agent run; returns it with its trigger task. */
+  async function failingCheckStartsRun(): Promise<{ runId: number; taskId: string }> {
+    const res = await deliver(orch.url, 'check_run', checkRun(FAILING, 'failure', FAILED_AT));
+    expect(res.status).toBe(200);
+    await waitFor(async () => codegen.createdRuns.length === 1, {
+      what: 'the agent run',
+      timeoutMs: 20_000,
+    });
+    const [trigger] = await taskRows("task_type = 'codegen_trigger'");
+    await waitFor(async () => (await outcomes()).length === 1, { what: 'the pending outcome' });
+    return { runId: codegen.createdRuns[0].id, taskId: trigger.task_id };
+  }
+
+  async function triggerEnded(taskId: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const [t] = await taskRows('task_id = $1', [taskId]);
+        return t && ['completed', 'failed', 'cancelled'].includes(t.status);
+      },
+      { what: `trigger ${taskId} to end`, timeoutMs: 20_000 },
+    );
+  }
+
+  /** The run's PR comment (a follow-up edits its first run's comment, which then names it). */
+  function commentOf(taskId: string): string {
+    const comment =
+      github.comments.find((c) => c.body.includes(`task=${taskId}`)) ??
+      github.comments.find((c) => c.issue === PR);
+    return comment?.body ?? '';
+  }
+
+  it('the agent pushes, its commit passes the check: fixed, with the time to green, told in the one comment', async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    expect((await outcomes())[0]).toMatchObject({
+      outcome: 'pending',
+      repository: repo.toLowerCase(),
+      pr_number: PR,
+      trigger_kind: 'check_failure',
+      failing_checks: ['unit tests'],
+      head_sha: FAILING,
+      codegen_run_id: String(runId),
+    });
+    // The agent pushes while its run is still working: that is its work, not a newer head.
+    github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    await waitFor(async () => (await outcomes())[0]?.agent_head_sha === AGENT, {
+      what: 'the agent commit recorded',
+    });
+    codegen.completeRun(runId, { status: 'COMPLETE' });
+    await triggerEnded(taskId);
+    const [trigger] = await taskRows('task_id = $1', [taskId]);
+    expect(trigger.status).toBe('completed');
+    expect(codegen.createdRuns[0].removedFromPr).toBe(0);
+
+    await deliver(orch.url, 'check_run', checkRun(AGENT, 'success', '2026-12-01T10:14:00Z'));
+    const fixed = await outcomeOf(taskId, 'fixed');
+    expect(fixed).toMatchObject({ time_to_green_seconds: 840, judged_sha: AGENT });
+    expect(fixed.finished_at).not.toBeNull();
+    await waitFor(async () => commentOf(taskId).includes('Fixed in 14 min'), {
+      what: 'the comment to say fixed',
+    });
+    expect(github.comments.filter((c) => c.issue === PR)).toHaveLength(1);
+    expect(commentOf(taskId)).toMatch(/finished\./);
+    expect(codegen.createdRuns).toHaveLength(1);
+  });
+
+  it('the agent commit fails again: exactly one follow-up, then a human is asked for and no third run starts', async () => {
+    const first = await failingCheckStartsRun();
+    github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });
+    github.setCommit(repo, AGENT, { authorLogin: AGENT_LOGIN, authorType: 'Bot' });
+    github.setCheckRunDetails(repo, 6161, {
+      title: 'unit tests failed',
+      summary: 'expected 2, got 3 in sum.spec.ts',
+    });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    codegen.completeRun(first.runId, { status: 'COMPLETE' });
+    await triggerEnded(first.taskId);
+    await deliver(
+      orch.url,
+      'check_run',
+      checkRun(AGENT, 'failure', '2026-12-01T10:20:00Z', [PR], 6161),
+    );
+    await outcomeOf(first.taskId, 'still_failing');
+    await waitFor(async () => codegen.createdRuns.length === 2, {
+      what: 'the follow-up run',
+      timeoutMs: 20_000,
+    });
+    const followUp = codegen.createdRuns[1];
+    // The new failure's own output, inside the untrusted-data blocks, and the previous run.
+    expect(followUp.prompt).toContain('expected 2, got 3 in sum.spec.ts');
+    expect(followUp.prompt).toMatch(
+      new RegExp(`Follow-up: an earlier agent run ${first.runId}\\b`),
+    );
+    const [second] = await taskRows(
+      "task_type = 'codegen_trigger' AND input_data->>'follow_up_of' = $1",
+      [first.taskId],
+    );
+    await waitFor(async () => (await outcomes()).length === 2, { what: 'the follow-up outcome' });
+    expect((await outcomes())[1]).toMatchObject({
+      task_id: second.task_id,
+      follow_up_of: first.taskId,
+      follow_up_count: 1,
+      head_sha: AGENT,
+    });
+    // The regular analysis of the agent's failing commit started nothing (bot guard).
+    expect(codegen.createdRuns).toHaveLength(2);
+
+    github.setPullRequest(repo, PR, { headSha: AGENT_AGAIN, headRef: 'feature' });
+    github.setCommit(repo, AGENT_AGAIN, { authorLogin: AGENT_LOGIN, authorType: 'Bot' });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT_AGAIN, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    codegen.completeRun(followUp.id, { status: 'COMPLETE' });
+    await triggerEnded(second.task_id);
+    await deliver(
+      orch.url,
+      'check_run',
+      checkRun(AGENT_AGAIN, 'failure', '2026-12-01T10:40:00Z', [PR], 7171),
+    );
+    await outcomeOf(second.task_id, 'still_failing');
+    await waitFor(async () => commentOf(first.taskId).includes('needs a human'), {
+      what: 'the comment to ask for a human',
+    });
+    await waitFor(
+      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
+      { what: 'everything to settle', timeoutMs: 20_000 },
+    );
+    expect(codegen.createdRuns).toHaveLength(2);
+    // One comment, edited in place through both runs.
+    expect(github.comments.filter((c) => c.issue === PR)).toHaveLength(1);
+    expect(commentOf(first.taskId)).toContain(`Agent run ${first.runId}: ❌ Still failing`);
+  });
+
+  it('a human pushes before the agent commit is judged: superseded', async () => {
+    const { taskId } = await failingCheckStartsRun();
+    github.setPullRequest(repo, PR, { headSha: HUMAN, headRef: 'feature' });
+    await deliver(orch.url, 'pull_request', synchronize(HUMAN, { login: 'alice', type: 'User' }));
+    const superseded = await outcomeOf(taskId, 'superseded');
+    expect(superseded.judged_sha).toBe(HUMAN);
+    // A later success on the human's commit changes nothing.
+    await deliver(orch.url, 'check_run', checkRun(HUMAN, 'success', '2026-12-01T10:30:00Z'));
+    await waitFor(
+      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
+      { what: 'everything to settle', timeoutMs: 20_000 },
+    );
+    expect((await outcomes())[0]).toMatchObject({ outcome: 'superseded', judged_sha: HUMAN });
+  });
+
+  it('the run ends and the agent pushes nothing: no_change after the window', async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    codegen.completeRun(runId, { status: 'COMPLETE' });
+    await triggerEnded(taskId);
+    const quiet = await outcomeOf(taskId, 'no_change');
+    expect(
+      new Date(quiet.judged_at).getTime() - new Date(quiet.finished_at).getTime(),
+    ).toBeGreaterThanOrEqual(1500);
+    await waitFor(async () => commentOf(taskId).includes('No change'), {
+      what: 'the comment to say no change',
+    });
+  });
+
+  it('the run ends without success: run_failed', async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    codegen.completeRun(runId, { status: 'FAILED' });
+    await outcomeOf(taskId, 'run_failed');
+  });
+
+  it('the agent opens its own pull request and it goes green: fixed', async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    codegen.completeRun(runId, {
+      status: 'COMPLETE',
+      pullRequests: [{ url: `https://github.com/${repo}/pull/12`, title: 'Fix unit tests' }],
+    });
+    await waitFor(async () => (await outcomes())[0]?.agent_pr_numbers?.includes(12), {
+      what: 'the agent pull request recorded',
+      timeoutMs: 20_000,
+    });
+    const agentPrHead = 'f'.repeat(40);
+    await deliver(
+      orch.url,
+      'check_run',
+      checkRun(agentPrHead, 'success', '2026-12-01T10:05:00Z', [12]),
+    );
+    const fixed = await outcomeOf(taskId, 'fixed');
+    expect(fixed).toMatchObject({ judged_sha: agentPrHead, time_to_green_seconds: 300 });
+  });
+
+  it('out of order and redelivered: the success before the synchronize judges the right run, once', async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    const success = checkRun(AGENT, 'success', '2026-12-01T10:10:00Z');
+    await deliver(orch.url, 'check_run', success);
+    await waitFor(async () => (await outcomes())[0]?.observations?.length === 1, {
+      what: 'the early success kept',
+    });
+    expect((await outcomes())[0].outcome).toBe('pending');
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    const fixed = await outcomeOf(taskId, 'fixed');
+    expect(fixed.time_to_green_seconds).toBe(600);
+    // GitHub redelivers the success and the synchronize (new attempts of the same events).
+    await deliver(orch.url, 'check_run', success);
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    codegen.completeRun(runId, { status: 'COMPLETE' });
+    await triggerEnded(taskId);
+    await waitFor(
+      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
+      { what: 'everything to settle', timeoutMs: 20_000 },
+    );
+    const [after] = await outcomes();
+    expect(after).toMatchObject({ outcome: 'fixed', time_to_green_seconds: 600 });
+    expect(new Date(after.judged_at).toISOString()).toBe(new Date(fixed.judged_at).toISOString());
+  });
+
+  it('checks on commits no agent run touched create nothing and start no run', async () => {
+    const { taskId } = await failingCheckStartsRun();
+    const before = await taskRows();
+    const other = await deliver(
+      orch.url,
+      'check_run',
+      checkRun('9'.repeat(40), 'success', '2026-12-01T10:10:00Z', [99]),
+    );
+    expect(other.body.result).toMatchObject({ status: 'ignored' });
+    const none = await deliver(
+      orch.url,
+      'check_run',
+      checkRun('8'.repeat(40), 'success', '2026-12-01T10:10:00Z', []),
+    );
+    expect(none.body.result).toMatchObject({ status: 'ignored' });
+    expect(await taskRows()).toHaveLength(before.length);
+    expect((await outcomes())[0]).toMatchObject({
+      task_id: taskId,
+      outcome: 'pending',
+      observations: [],
+    });
+    expect(codegen.createdRuns).toHaveLength(1);
+  });
+});
