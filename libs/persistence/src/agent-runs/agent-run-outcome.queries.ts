@@ -168,10 +168,13 @@ export class AgentRunOutcomeQueries {
     const inWindow = `FROM agent_run_outcomes WHERE ${where.join(' AND ')}`;
     // One pass for the overall figures and every repository's (GROUPING SETS); the repository
     // list is cut in the same statement, so a window of many repositories returns a few rows.
-    const grouped = await this.dataSource.query<
-      Array<FiguresRow & { repository: string | null; overall: number; repository_count: number }>
-    >(
-      `WITH groups AS (
+    // The two statements run side by side (two pool connections): the answer waits for the
+    // slower one only.
+    const [grouped, checks] = await Promise.all([
+      this.dataSource.query<
+        Array<FiguresRow & { repository: string | null; overall: number; repository_count: number }>
+      >(
+        `WITH groups AS (
          SELECT repository, GROUPING(repository) AS overall, ${FIGURES}
            ${inWindow}
           GROUP BY GROUPING SETS ((), (repository))
@@ -182,17 +185,18 @@ export class AgentRunOutcomeQueries {
            OR g.repository IN (SELECT repository FROM groups WHERE overall = 0
                                 ORDER BY runs DESC, repository LIMIT $${params.length + 1})
         ORDER BY g.overall DESC, g.runs DESC, g.repository`,
-      [...params, limits.repositoryLimit],
-    );
-    const checks = await this.dataSource.query<Array<FiguresRow & { check_name: string }>>(
-      `SELECT check_name, ${FIGURES}
+        [...params, limits.repositoryLimit],
+      ),
+      this.dataSource.query<Array<FiguresRow & { check_name: string }>>(
+        `SELECT check_name, ${FIGURES}
          FROM (SELECT unnest(failing_checks) AS check_name, outcome, time_to_green_seconds
                  ${inWindow}) runs
         GROUP BY check_name
         ORDER BY runs DESC, check_name
         LIMIT $${params.length + 1}`,
-      [...params, limits.checkLimit],
-    );
+        [...params, limits.checkLimit],
+      ),
+    ]);
     const overallRow = grouped.find((r) => r.overall === 1);
     const repositoryRows = grouped.filter((r) => r.overall === 0);
     return {
