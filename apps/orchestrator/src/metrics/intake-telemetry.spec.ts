@@ -82,6 +82,16 @@ describe('IntakeTelemetry', () => {
       zero(`webhook_errors_total{error_type="${errorType}"}`);
     }
     zero('workflow_tasks_total{task_type="pull_request_analysis",status="created"}');
+    // The duration histogram too: every event type × outcome, buckets, sum and count.
+    for (const eventType of ['pull_request', 'check_run', 'push', 'ping', 'other']) {
+      for (const outcome of ['accepted', 'rejected']) {
+        const labels = `event_type="${eventType}",outcome="${outcome}"`;
+        zero(`webhook_processing_duration_seconds_bucket{le="0.005",${labels}}`);
+        zero(`webhook_processing_duration_seconds_bucket{le="+Inf",${labels}}`);
+        zero(`webhook_processing_duration_seconds_sum{${labels}}`);
+        zero(`webhook_processing_duration_seconds_count{${labels}}`);
+      }
+    }
     const series = text.split('\n').filter((l) => l.startsWith('webhook_events_total{'));
     // Bounded: each event type's own actions, not every action for every event type.
     expect(series.length).toBeGreaterThan(100);

@@ -20,6 +20,7 @@ import {
   rejectedEventLabels,
   WebhookEventLabel,
   webhookEventLabelSets,
+  webhookEventTypes,
 } from './webhook-labels';
 
 /** `error_type` of `webhook_errors_total`. */
@@ -99,6 +100,10 @@ export class IntakeTelemetry {
     // Every series exists at 0 from the start, so rate() counts the first request of each.
     startAtZero(this.events, webhookEventLabelSets());
     startAtZero(this.errors, labelCombinations({ error_type: ERROR_TYPES }));
+    startAtZero(
+      this.duration,
+      labelCombinations({ event_type: webhookEventTypes(), outcome: ['accepted', 'rejected'] }),
+    );
   }
 
   begin(req: IncomingMessage): ObservedDelivery {

@@ -119,3 +119,8 @@ export function webhookEventLabelSets(): Array<LabelSet<WebhookEventLabel>> {
     rejectedEventLabels(eventType),
   ]);
 }
+
+/** Every `event_type` label value: the listed event types and `other`. */
+export function webhookEventTypes(): string[] {
+  return Object.keys(EVENT_LABELS);
+}

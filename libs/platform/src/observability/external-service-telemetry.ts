@@ -121,6 +121,12 @@ export class ExternalServiceTelemetry {
         labelCombinations({ operation: operations[service], status: SERVICE_REQUEST_STATUSES }),
       );
     }
+    startAtZero(
+      this.duration,
+      services.flatMap((service) =>
+        labelCombinations({ service: [service], operation: operations[service] }),
+      ),
+    );
     startAtZero(this.transitions, labelCombinations({ service: services, state: CIRCUIT_STATES }));
     startAtZero(this.agentTasks, labelCombinations({ outcome: ['started', 'failed'] }));
     this.planLimit = new Counter({

@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import { Histogram, type Counter } from 'prom-client';
 
 /** The values each label of a metric can take: a bounded list per label name. */
 export type LabelValues<L extends string> = { readonly [K in L]: readonly string[] };
@@ -23,11 +23,17 @@ export function labelCombinations<L extends string>(values: LabelValues<L>): Arr
  * `increase()` from the difference between samples, so a series that first appears with its
  * first event (value 1, no earlier sample) adds nothing: after every restart, and for every label
  * set that is rare, the first event would go uncounted. Every counter with bounded labels calls
- * this in its constructor with all the label sets its code can produce.
+ * this in its constructor with all the label sets its code can produce. Histograms too: each
+ * label set gets its buckets, `_sum` and `_count` at 0, so `histogram_quantile` over `rate()` and
+ * ratios of `_count` see the first observation of every label set after a restart.
  */
 export function startAtZero<L extends string>(
-  counter: Counter<L>,
+  metric: Counter<L> | Histogram<L>,
   labelSets: Iterable<LabelSet<L>>,
 ): void {
-  for (const labels of labelSets) counter.inc(labels, 0);
+  if (metric instanceof Histogram) {
+    for (const labels of labelSets) metric.zero(labels);
+    return;
+  }
+  for (const labels of labelSets) metric.inc(labels, 0);
 }

@@ -1,17 +1,22 @@
 import { trace } from '@opentelemetry/api';
 import { Counter, Histogram, Registry } from 'prom-client';
-import {
-  annotateLogContext,
-  labelCombinations,
-  secondsSince,
-  startAtZero,
-} from '@app/platform';
+import { annotateLogContext, labelCombinations, secondsSince, startAtZero } from '@app/platform';
 
 /**
  * How one attempt of a task ended. `waiting`: the attempt is over but the task stays running (an
  * agent run followed by polls), so it finishes later through {@link TaskTelemetry.taskFinished}.
  */
 export type AttemptOutcome = 'completed' | 'failed' | 'cancelled' | 'retrying' | 'waiting' | 'held';
+
+/** Every `outcome` of `workflow_task_duration_seconds`. */
+const ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'retrying',
+  'waiting',
+  'held',
+];
 
 /** The parts of a claimed task the telemetry reads. */
 export interface ObservedAttempt {
@@ -62,6 +67,10 @@ export class TaskTelemetry {
     });
     startAtZero(this.tasks, labelCombinations({ task_type: taskTypes, status: TASK_STATUSES }));
     startAtZero(this.retries, labelCombinations({ task_type: taskTypes }));
+    startAtZero(
+      this.duration,
+      labelCombinations({ task_type: taskTypes, outcome: ATTEMPT_OUTCOMES }),
+    );
   }
 
   /** A task that waited on an agent run reached its final status. */

@@ -39,6 +39,20 @@ describe('TaskTelemetry', () => {
     expect(samples(text, 'workflow_task_retries_total').sort()).toEqual(
       TASK_TYPES.map((type) => `workflow_task_retries_total{task_type="${type}"} 0`).sort(),
     );
+    expect(samples(text, 'workflow_task_duration_seconds_count').sort()).toEqual(
+      TASK_TYPES.flatMap((type) =>
+        ['completed', 'failed', 'cancelled', 'retrying', 'waiting', 'held'].map(
+          (outcome) =>
+            `workflow_task_duration_seconds_count{task_type="${type}",outcome="${outcome}"} 0`,
+        ),
+      ).sort(),
+    );
+    expect(
+      sample(
+        text,
+        'workflow_task_duration_seconds_bucket{le="+Inf",task_type="codegen_trigger",outcome="waiting"}',
+      ),
+    ).toBe(0);
   });
 
   it('counts a task type it was not given as "other"', async () => {
@@ -111,6 +125,16 @@ describe('ExternalServiceTelemetry', () => {
           sample(text, `circuit_breaker_transitions_total{service="${service}",state="${state}"}`),
         ).toBe(0);
       }
+      expect(samples(text, 'external_api_request_duration_seconds_count').sort()).toEqual(
+        Object.entries(OPERATIONS)
+          .flatMap(([s, operations]) =>
+            operations.map(
+              (operation) =>
+                `external_api_request_duration_seconds_count{service="${s}",operation="${operation}"} 0`,
+            ),
+          )
+          .sort(),
+      );
     }
   });
 
