@@ -324,10 +324,11 @@ export function outcomeLine(
   maxFollowUps: number,
   followedUp = false,
 ): string | null {
+  // Plain escaped text (no code span: its escapes would show), mentions broken.
   const checks = (names: readonly string[]) =>
     names
       .slice(0, 5)
-      .map((n) => `\`${commentText(n, 100).replace(/`/g, "'")}\``)
+      .map((n) => commentText(n, 100))
       .join(', ');
   const sha =
     outcome.judgedSha && /^[0-9a-f]{7,64}$/i.test(outcome.judgedSha)

@@ -14,6 +14,44 @@ function problems(env: Record<string, string | undefined>): string[] {
 }
 
 describe('loadWorkerConfig', () => {
+  it('agent outcome settings: defaults, durations with units, and refusals naming the setting', () => {
+    expect(loadWorkerConfig(base).agent).toMatchObject({
+      pusherLogins: ['codegen-sh[bot]'],
+      outcomeWindowMs: 7_200_000,
+      maxFollowUps: 1,
+      outcomeSweepIntervalMs: 60_000,
+    });
+    const custom = loadWorkerConfig({
+      ...base,
+      AGENT_PUSHER_LOGINS: ' Codegen-SH[bot] , fixer-bot ',
+      AGENT_OUTCOME_WINDOW: '90m',
+      AGENT_MAX_FOLLOW_UPS: '0',
+    }).agent;
+    expect(custom).toMatchObject({
+      pusherLogins: ['codegen-sh[bot]', 'fixer-bot'],
+      outcomeWindowMs: 5_400_000,
+      maxFollowUps: 0,
+    });
+    expect(loadWorkerConfig({ ...base, AGENT_OUTCOME_WINDOW: '1500' }).agent).toMatchObject({
+      outcomeWindowMs: 1500,
+      outcomeSweepIntervalMs: 375,
+    });
+    expect(loadWorkerConfig({ ...base, AGENT_OUTCOME_WINDOW: '1d' }).agent.outcomeWindowMs).toBe(
+      86_400_000,
+    );
+    for (const bad of ['soon', '2 hours', '-1h', '500', '31d', '1.5h']) {
+      expect(problems({ ...base, AGENT_OUTCOME_WINDOW: bad })).toEqual([
+        expect.stringContaining('AGENT_OUTCOME_WINDOW must be a duration'),
+      ]);
+    }
+    expect(problems({ ...base, AGENT_MAX_FOLLOW_UPS: '11' })).toEqual([
+      expect.stringContaining('AGENT_MAX_FOLLOW_UPS'),
+    ]);
+    expect(problems({ ...base, AGENT_PUSHER_LOGINS: ' , ' })).toEqual([
+      expect.stringContaining('AGENT_PUSHER_LOGINS must name at least one login'),
+    ]);
+  });
+
   it('runs in dry-run mode without CODEGEN_TOKEN outside production', () => {
     const config = loadWorkerConfig(base);
     expect(config.codegen).toMatchObject({ dryRun: true, baseUrl: 'https://api.codegen.com' });
