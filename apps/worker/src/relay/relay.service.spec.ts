@@ -1,0 +1,183 @@
+import Bull, { Queue } from 'bull';
+import { Registry } from 'prom-client';
+import { createLogger, transports } from 'winston';
+import { TaskType } from '@app/domain';
+import {
+  TaskExecutionRepository,
+  TaskLifecycleRepository,
+  TaskRelayRepository,
+  WebhookEventRepository,
+} from '@app/persistence';
+import { JobName, QueueName, RunTaskJob, TaskEnqueuer } from '@app/runtime';
+import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { storeEvent } from '../../../../test/support/task-fixtures';
+import type { WorkerConfig } from '../config/worker.config';
+import { RelayTelemetry } from '../listener/relay-telemetry';
+import { RelayService } from './relay.service';
+
+const db = useUnitDatabase();
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const prefix = `unit_relay_${Date.now().toString(36)}_${process.pid}`;
+const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
+
+let queues: Record<QueueName, Queue<RunTaskJob>>;
+let registry: Registry;
+let relay: RelayService;
+
+beforeAll(async () => {
+  queues = {
+    [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
+    [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
+    [QueueName.AgentRunPoll]: new Bull<RunTaskJob>(QueueName.AgentRunPoll, redisUrl, { prefix }),
+  };
+  await Promise.all(Object.values(queues).map((q) => q.isReady()));
+});
+
+beforeEach(async () => {
+  for (const queue of Object.values(queues)) await queue.obliterate({ force: true });
+  const events = new WebhookEventRepository();
+  const tasks = new TaskRelayRepository(db.dataSource);
+  const lifecycle = new TaskLifecycleRepository(
+    db.dataSource,
+    events,
+    new TaskExecutionRepository(db.dataSource),
+  );
+  const enqueuer = new TaskEnqueuer(
+    {
+      [QueueName.Analysis]: queues[QueueName.Analysis],
+      [QueueName.Codegen]: queues[QueueName.Codegen],
+    },
+    tasks,
+    logger,
+    5000,
+  );
+  registry = new Registry();
+  // Only the relay's settings are read by the service under test.
+  const config = {
+    relay: { intervalMs: 60_000, pendingAgeMs: 1000, queuedCheckAgeMs: 1000, batchSize: 50 },
+  } as WorkerConfig;
+  relay = new RelayService(
+    tasks,
+    lifecycle,
+    enqueuer,
+    queues[QueueName.Analysis],
+    queues[QueueName.Codegen],
+    queues[QueueName.AgentRunPoll],
+    config,
+    logger,
+    new RelayTelemetry(registry),
+  );
+});
+
+afterAll(async () => {
+  for (const queue of Object.values(queues)) {
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+});
+
+async function setState(taskId: string, sql: string): Promise<void> {
+  await db.rows(`UPDATE workflow_tasks SET ${sql} WHERE task_id = $1`, [taskId]);
+}
+
+async function statusOf(taskId: string): Promise<{ status: string; retry_count: number }> {
+  const [row] = await db.rows<{ status: string; retry_count: number }>(
+    'SELECT status, retry_count FROM workflow_tasks WHERE task_id = $1',
+    [taskId],
+  );
+  return row;
+}
+
+async function recovered(reason: string): Promise<number> {
+  const metric = await registry.getSingleMetric('relay_recovered_tasks_total')!.get();
+  return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+describe('RelayService.runOnce', () => {
+  it('enqueues a task committed but never handed to Bull, into its queue, and marks it queued', async () => {
+    const { taskIds } = await storeEvent(db.dataSource, {
+      tasks: [{}, { taskType: TaskType.CodegenTrigger }, {}],
+    });
+    await setState(taskIds[0], "updated_at = now() - interval '1 minute'");
+    await setState(taskIds[1], "updated_at = now() - interval '1 minute'");
+    // taskIds[2] is fresh: the intake's own enqueue may still be on its way.
+    const result = await relay.runOnce();
+    expect(result).toEqual({ pendingEnqueued: 2, queuedRestored: 0, expiredRequeued: 0 });
+    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect(await queues[QueueName.Codegen].getJob(taskIds[1])).not.toBeNull();
+    expect(await queues[QueueName.Analysis].getJob(taskIds[2])).toBeNull();
+    expect((await statusOf(taskIds[0])).status).toBe('queued');
+    expect((await statusOf(taskIds[2])).status).toBe('pending');
+    expect(await recovered('pending')).toBe(2);
+  });
+
+  it('restores a queued task whose job Redis lost, and leaves one whose job is there', async () => {
+    const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
+    await queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
+      jobId: taskIds[1],
+    });
+    for (const id of taskIds)
+      await setState(id, "status = 'queued', updated_at = now() - interval '1 minute'");
+    const result = await relay.runOnce();
+    expect(result).toEqual({ pendingEnqueued: 0, queuedRestored: 1, expiredRequeued: 0 });
+    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect(await recovered('queued_lost')).toBe(1);
+    // Looked at: the next pass does not look again before the age passes.
+    expect(await relay.runOnce()).toEqual({
+      pendingEnqueued: 0,
+      queuedRestored: 0,
+      expiredRequeued: 0,
+    });
+  });
+
+  it('re-enqueues a task whose job Bull already finished (it will never run again)', async () => {
+    const { taskIds } = await storeEvent(db.dataSource);
+    const job = await queues[QueueName.Analysis].add(
+      JobName.RunTask,
+      { taskId: taskIds[0] } as RunTaskJob,
+      {
+        jobId: taskIds[0],
+      },
+    );
+    // Taken by a worker that then failed it for good, as Bull does with a job that stalled twice.
+    await queues[QueueName.Analysis].getNextJob();
+    await job.moveToFailed({ message: 'job stalled more than allowable limit' }, true);
+    await job.releaseLock();
+    expect(await job.getState()).toBe('failed');
+    await setState(taskIds[0], "status = 'queued', updated_at = now() - interval '1 minute'");
+    expect((await relay.runOnce()).queuedRestored).toBe(1);
+    expect(await (await queues[QueueName.Analysis].getJob(taskIds[0]))!.getState()).toBe('waiting');
+  });
+
+  it('requeues a running task whose lease expired and whose job is gone, spending an attempt', async () => {
+    const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
+    for (const id of taskIds)
+      await setState(id, "status = 'running', lease_expires_at = now() - interval '1 minute'");
+    // This one's job still exists: Bull's stalled-job recovery owns it.
+    await queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
+      jobId: taskIds[1],
+    });
+    const result = await relay.runOnce();
+    expect(result).toEqual({ pendingEnqueued: 0, queuedRestored: 0, expiredRequeued: 1 });
+    expect(await statusOf(taskIds[0])).toEqual({ status: 'queued', retry_count: 1 });
+    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect((await statusOf(taskIds[1])).status).toBe('running');
+    expect(await recovered('lease_expired')).toBe(1);
+  });
+
+  it('fails an expired task whose attempts are spent instead of requeueing it', async () => {
+    const { eventId, taskIds } = await storeEvent(db.dataSource, { tasks: [{ maxRetries: 0 }] });
+    await setState(
+      taskIds[0],
+      "status = 'running', lease_expires_at = now() - interval '1 minute'",
+    );
+    expect((await relay.runOnce()).expiredRequeued).toBe(0);
+    expect((await statusOf(taskIds[0])).status).toBe('failed');
+    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).toBeNull();
+    const [event] = await db.rows<{ processed: boolean }>(
+      'SELECT processed FROM webhook_events WHERE id = $1',
+      [eventId],
+    );
+    expect(event.processed).toBe(true);
+  });
+});
