@@ -373,6 +373,9 @@ describe('workflows: superseded work', () => {
         WORKER_CONCURRENCY: '1',
         TASK_BACKOFF_BASE_MS: '3000',
         TASK_BACKOFF_MAX_MS: '3000',
+        // The injected failures must reach the older analysis's files read, not the repository
+        // rules file read that comes first (its own suite covers it).
+        REPOSITORY_RULES_ENABLED: 'false',
       });
       try {
         const newerTask = await finished(newer.body.result.task_id);
