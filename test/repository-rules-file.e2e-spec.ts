@@ -212,6 +212,25 @@ describe("a repository's own rules file, applied", () => {
     expect(reads.map((r) => r.path)).toEqual([
       `/repos/${repo}/contents/.github/webhook-orchestrator.yml?ref=master`,
     ]);
+
+    // The dry run says what the worker will do with such a push, and with one it keeps.
+    const dryRun = async (branch: string) => {
+      const res = await fetch(`${orch.url}/api/v1/rules/dry-run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${viewer()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ event_type: 'push', payload: push(branch) }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Row;
+    };
+    expect((await dryRun('release')).tasks).toEqual([
+      expect.objectContaining({
+        task_type: 'push_analysis',
+        branch: 'release',
+        skip_reason: skipped.error_message,
+      }),
+    ]);
+    expect((await dryRun('master')).tasks[0].skip_reason).toBeNull();
   });
 
   it('GitHub failing the read: the push is analysed under the server rules and says so', async () => {

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AnalysisFacts,
+  analysisSkipReason,
   decideAgentTrust,
   EffectiveRules,
   extractEventFacts,
@@ -7,6 +9,8 @@ import {
   REPOSITORY_RULES_PATH,
   routeWithRules,
   RuleSource,
+  TaskDraft,
+  TaskType,
 } from '@app/domain';
 import { RepositoryRulesFileRepository, StoredRulesFile } from '@app/persistence';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
@@ -42,6 +46,8 @@ export class RulesDryRunService {
             pr_number: t.prNumber,
             branch: t.branch,
             commit_sha: t.commitSha,
+            // What the worker applies that intake cannot: the repository file's narrowing.
+            skip_reason: analysisSkipReason(factsOf(body.event_type, t), narrowed),
           }))
         : [];
     const status = { tasks: 'queued', ignored: 'ignored', pong: 'pong', installation: 'processed' }[
@@ -71,6 +77,22 @@ export class RulesDryRunService {
       ...(repository ? { repository_file: toFile(stored, narrowed.ignored) } : {}),
       trust: trustOf(body.event_type, body.payload, rules),
     };
+  }
+}
+
+/** The facts the worker judges an analysis task by, from the task intake would create. */
+function factsOf(eventType: string, task: TaskDraft): AnalysisFacts {
+  const conclusion =
+    typeof task.inputData.conclusion === 'string' ? task.inputData.conclusion : null;
+  switch (task.taskType) {
+    case TaskType.PushAnalysis:
+      return { eventType, pushBranch: task.branch };
+    case TaskType.CheckFailureAnalysis:
+      return { eventType, check: { scope: 'check_run', conclusion } };
+    case TaskType.CheckSuiteFailureAnalysis:
+      return { eventType, check: { scope: 'check_suite', conclusion } };
+    default:
+      return { eventType };
   }
 }
 

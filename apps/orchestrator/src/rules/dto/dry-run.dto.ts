@@ -25,6 +25,15 @@ export class DryRunTaskDto {
   @ApiProperty({ nullable: true, type: Number }) pr_number!: number | null;
   @ApiProperty({ nullable: true, type: String }) branch!: string | null;
   @ApiProperty({ nullable: true, type: String }) commit_sha!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      "Why the worker would end this task cancelled under the repository's own rules file (as the worker last read it), naming the rule and its source; null: it would run",
+    example:
+      'push_branches: pushes to release are not analysed for this repository (only main, set by its .github/webhook-orchestrator.yml)',
+  })
+  skip_reason!: string | null;
 }
 
 export class EffectiveRulesDto {
