@@ -54,18 +54,6 @@ function checkRun(
   return payload;
 }
 
-function checkSuite(sha: string, conclusion: string, updatedAt: string) {
-  const payload = example('check_suite', (p) => p.action === 'completed');
-  payload.check_suite.conclusion = conclusion;
-  payload.check_suite.head_sha = sha;
-  payload.check_suite.updated_at = updatedAt;
-  payload.check_suite.app = { ...payload.check_suite.app, slug: 'github-actions' };
-  payload.check_suite.pull_requests = [
-    { number: PR, head: { ref: 'feature', sha }, base: { ref: 'main', sha: 'e'.repeat(40) } },
-  ];
-  return payload;
-}
-
 function synchronize(after: string, pusher: { login: string; type: string }) {
   const payload = example('pull_request', (p) => p.action === 'synchronize');
   payload.repository = example('check_run').repository;
@@ -291,36 +279,6 @@ describe('agent run outcomes', () => {
     // One comment, edited in place through both runs.
     expect(github.comments.filter((c) => c.issue === PR)).toHaveLength(1);
     expect(commentOf(first.taskId)).toContain(`Agent run ${first.runId}: ❌ Still failing`);
-  });
-
-  it('a failing suite is judged by the same app suite on the agent commit', async () => {
-    const failing = checkSuite(FAILING, 'failure', FAILED_AT);
-    github.setCheckRuns(repo, failing.check_suite.id, [
-      { name: 'build (tsc)', conclusion: 'failure' },
-    ]);
-    await deliver(orch.url, 'check_suite', failing);
-    await waitFor(async () => codegen.createdRuns.length === 1, {
-      what: 'the agent run',
-      timeoutMs: 20_000,
-    });
-    await waitFor(async () => (await outcomes()).length === 1, { what: 'the pending outcome' });
-    const [pending] = await outcomes();
-    expect(pending).toMatchObject({
-      check_scope: 'check_suite',
-      failing_checks: ['github-actions'],
-    });
-    await deliver(
-      orch.url,
-      'pull_request',
-      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
-    );
-    // A check run named like the suite's app, failing on the agent commit, does not judge it.
-    const sameName = checkRun(AGENT, 'failure', '2026-12-01T10:05:00Z');
-    sameName.check_run.name = 'github-actions';
-    await deliver(orch.url, 'check_run', sameName);
-    await deliver(orch.url, 'check_suite', checkSuite(AGENT, 'success', '2026-12-01T10:07:00Z'));
-    const fixed = await outcomeOf(pending.task_id, 'fixed');
-    expect(fixed.time_to_green_seconds).toBe(420);
   });
 
   it('a human pushes before the agent commit is judged: superseded', async () => {

@@ -527,6 +527,9 @@ describe('workflows: a worker that died with an agent-run request in flight', ()
       CODEGEN_TOKEN,
       CODEGEN_POLL_INTERVAL_MS: '100',
       CODEGEN_RECONCILE_GRACE_MS: '2000',
+      // It asks again only once the attempt that asked first could no longer send (its
+      // deadline, TASK_TIMEOUT_MS, plus 5 s): about 6 s after this request mark.
+      TASK_TIMEOUT_MS: '2000',
     });
     try {
       const done = await finished(taskId);

@@ -36,10 +36,18 @@ export interface FaultRun {
   redis: ScratchRedis;
   github: GithubFake;
   codegen: CodegenFake;
+  /** The first orchestrator (scenarios with one). */
   orchestrator: AppProcess;
+  /** Every orchestrator, each on a port of its own. */
+  orchestrators: AppProcess[];
   workers: AppProcess[];
+  /** The first orchestrator's port. */
   port: number;
+  /** Port of each orchestrator, in `orchestrators` order. */
+  ports: number[];
   db: Pool;
+  /** Bull's key prefix of the run (QUEUE_PREFIX). */
+  queuePrefix: string;
   faults: string[];
   url(): string;
   newWorker(extra?: Record<string, string>): AppProcess;
@@ -52,7 +60,12 @@ export interface FaultRun {
  */
 export async function startFaultRun(
   name: string,
-  options: { databaseUrl?: string; env?: Record<string, string>; workers?: number } = {},
+  options: {
+    databaseUrl?: string;
+    env?: Record<string, string>;
+    workers?: number;
+    orchestrators?: number;
+  } = {},
 ): Promise<FaultRun> {
   const id = `${name}_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   let databaseUrl = options.databaseUrl;
@@ -130,12 +143,18 @@ export async function startFaultRun(
     QUEUE_LOCK_DURATION_MS: '5000',
     ...options.env,
   };
-  const orchestrator = new AppProcess(
-    'orchestrator',
-    ORCHESTRATOR_MAIN,
-    env,
-    '"orchestrator listening"',
+  const ports = [port];
+  for (let i = 1; i < (options.orchestrators ?? 1); i++) ports.push(await freePort());
+  const orchestrators = ports.map(
+    (p, i) =>
+      new AppProcess(
+        i === 0 ? 'orchestrator' : `orchestrator-${i + 1}`,
+        ORCHESTRATOR_MAIN,
+        { ...env, PORT: String(p) },
+        '"orchestrator listening"',
+      ),
   );
+  const orchestrator = orchestrators[0];
   const workers: AppProcess[] = [];
   const db = new Pool({ connectionString: databaseUrl, max: 2 });
   db.on('error', () => undefined);
@@ -146,9 +165,12 @@ export async function startFaultRun(
     github,
     codegen,
     orchestrator,
+    orchestrators,
     workers,
     port,
+    ports,
     db,
+    queuePrefix: `faults_${id}`,
     faults: [],
     url: () => `http://127.0.0.1:${port}`,
     newWorker: (extra = {}) => {
@@ -162,7 +184,7 @@ export async function startFaultRun(
       return w;
     },
     close: async () => {
-      await Promise.all([orchestrator.stop(), ...workers.map((w) => w.stop())]);
+      await Promise.all([...orchestrators, ...workers].map((p) => p.stop()));
       await db.end().catch(() => undefined);
       await redis.kill();
       await github.stop();
@@ -171,7 +193,7 @@ export async function startFaultRun(
     },
   };
   try {
-    await orchestrator.start();
+    for (const o of orchestrators) await o.start();
     for (let i = 0; i < (options.workers ?? 1); i++) await run.newWorker().start();
   } catch (error) {
     await run.close();
@@ -191,8 +213,9 @@ export async function checkInvariants(
   run: FaultRun,
   load: LoadResult,
   loadEndedAt: number,
+  drainMs = SIZES.drainMs,
 ): Promise<InvariantReport> {
-  const deadline = Date.now() + SIZES.drainMs;
+  const deadline = Date.now() + drainMs;
   let live = -1;
   while (Date.now() < deadline) {
     try {

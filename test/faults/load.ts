@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { signGithubPayload } from '@app/github';
 
 const requireJson = createRequire(__filename);
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- GitHub payloads are edited freely
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- GitHub payloads are edited freely
 
-function example(event: string, predicate: (p: Json) => boolean = () => true): Json {
+export function example(event: string, predicate: (p: Json) => boolean = () => true): Json {
   const all = requireJson('@octokit/webhooks-examples/api.github.com/index.json') as Array<{
     name: string;
     examples: Json[];

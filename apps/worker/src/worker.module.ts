@@ -73,10 +73,12 @@ export class WorkerModule {
           config,
           applicationName: 'worker',
           logger,
-          // Codegen's limits (10 creations/min, 60 reads/30 s per organisation): a burst waits
-          // in the queue instead of failing.
+          // Codegen's read limit (60 reads/30 s per organisation): a burst of polls waits in the
+          // queue instead of failing. Creations (10/min) are counted where they are sent, over a
+          // sliding minute in PostgreSQL (TaskRunner): Bull's limiter is a fixed window, which
+          // lets twice the limit through across a window's edge, and it counts attempts that
+          // create nothing.
           queueLimiters: {
-            [QueueName.Codegen]: { max: config.codegen.createLimitPerMinute, duration: 60_000 },
             [QueueName.AgentRunPoll]: { max: config.codegen.readLimitPer30s, duration: 30_000 },
           },
           queueSettings: {

@@ -2,6 +2,7 @@ import { ExternalServiceError, CircuitOpenError } from '@app/platform';
 import { Test } from '@nestjs/testing';
 import { CodegenFake } from '../../../test/fakes';
 import {
+  AgentRunCreateNotSentError,
   AgentRunCreateUnconfirmedError,
   agentRunStatusKind,
   CodegenClient,
@@ -95,6 +96,25 @@ describe('CodegenClient against the Codegen fake', () => {
         transient: false,
       });
       expect(fake.requests).toHaveLength(0);
+    });
+
+    it('sends nothing once the caller’s time to send (sendBy) has passed, and says no run started', async () => {
+      const error = await rejection(
+        client().createAgentRun({
+          prompt: 'p',
+          metadata: { task_id: 't-1' },
+          sendBy: Date.now() - 1,
+        }),
+      );
+      expect(error).toBeInstanceOf(AgentRunCreateNotSentError);
+      expect(error).not.toBeInstanceOf(AgentRunCreateUnconfirmedError);
+      expect(error.message).toMatch(/not sent/);
+      expect(fake.requests).toHaveLength(0);
+      expect(fake.createdRuns).toHaveLength(0);
+      // Within its time the same call goes out, and sendBy is not part of the body.
+      await client().createAgentRun({ prompt: 'p', sendBy: Date.now() + 60_000 });
+      expect(fake.requests).toHaveLength(1);
+      expect(fake.requests[0].body).toEqual({ prompt: 'p' });
     });
 
     it('does not retry a 5xx in-call, so one call never starts two runs', async () => {

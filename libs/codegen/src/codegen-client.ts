@@ -9,6 +9,7 @@ import {
   createServicePolicy,
 } from '@app/platform';
 import {
+  AgentRunCreateNotSentError,
   AgentRunCreateUnconfirmedError,
   CodegenPlanLimitError,
   createMayHaveHappened,
@@ -33,7 +34,11 @@ import type {
 import type { CodegenOperation } from './codegen-operations';
 
 export * from './agent-run-status';
-export { AgentRunCreateUnconfirmedError, CodegenPlanLimitError } from './codegen-errors';
+export {
+  AgentRunCreateNotSentError,
+  AgentRunCreateUnconfirmedError,
+  CodegenPlanLimitError,
+} from './codegen-errors';
 
 const SERVICE = 'codegen';
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -147,8 +152,11 @@ export class CodegenClient {
         `${this.orgUrl}/agent/run`,
         body,
         (json) => toAgentRun(json),
+        false,
+        input.sendBy,
       );
     } catch (error) {
+      if (error instanceof AgentRunCreateNotSentError) throw error;
       if (error instanceof CodegenPlanLimitError) this.planLimited = true;
       if (error instanceof ExternalServiceError && !createMayHaveHappened(error)) throw error;
       if (!(error instanceof ExternalServiceError) && !isFetchFailure(error)) throw error;
@@ -285,6 +293,7 @@ export class CodegenClient {
     body: string | undefined,
     parse: (json: unknown) => T,
     idempotent = method === 'GET',
+    sendBy?: number,
   ): Promise<{ parsed: Parsed<T>; status: number }> {
     const label = `${method} ${new URL(url).pathname}`;
     const headers: Record<string, string> = {
@@ -295,9 +304,12 @@ export class CodegenClient {
     const execute = () =>
       this.policy.execute(
         async (signal) => {
-          const response = await this.send(operation, signal, () =>
-            fetch(url, { method, headers, body, signal }),
-          );
+          const response = await this.send(operation, signal, () => {
+            // As late as the request can be refused: a caller that stalled past its time sends nothing.
+            if (sendBy !== undefined && Date.now() >= sendBy)
+              throw new AgentRunCreateNotSentError(sendBy);
+            return fetch(url, { method, headers, body, signal });
+          });
           const text = await response.text();
           if (!response.ok) throw errorFromResponse(response, text, label, (t) => this.redact(t));
           return {

@@ -23,6 +23,22 @@ export class AgentRunCreateUnconfirmedError extends ExternalServiceError {
   }
 }
 
+/**
+ * A create not sent because its caller's time to send it (`sendBy`) had passed when the request
+ * was about to leave: no run was started. Its caller stalled (a paused process, a long GC) past
+ * its claim on the work, and another attempt may be asking Codegen by now.
+ */
+export class AgentRunCreateNotSentError extends ExternalServiceError {
+  constructor(sendBy: number) {
+    super(
+      SERVICE,
+      `agent run creation not sent: its attempt's time to send it ended at ${new Date(sendBy).toISOString()}`,
+      true,
+    );
+    this.name = 'AgentRunCreateNotSentError';
+  }
+}
+
 /** 402: the plan's agent-run allowance is used up; every create fails so until the plan changes. */
 export class CodegenPlanLimitError extends ExternalServiceError {
   constructor(detail: string | undefined) {

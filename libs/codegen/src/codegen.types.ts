@@ -32,6 +32,11 @@ export interface CreateAgentRunInput {
   metadata?: Record<string, unknown>;
   /** Codegen's id of the repository; without it Codegen picks the repository itself. */
   repoId?: number;
+  /**
+   * Epoch ms: the request is not sent at or after this time (checked right before it leaves);
+   * {@link AgentRunCreateNotSentError} instead. Not part of the request body.
+   */
+  sendBy?: number;
 }
 
 /** A pull request an agent run opened. */

@@ -31,3 +31,5 @@ export * from './agent-runs/agent-budget.repository';
 export * from './agent-runs/repository-rules-file.repository';
 export * from './agent-runs/agent-run-outcome.repository';
 export * from './agent-runs/agent-run-outcome.queries';
+export * from './agent-runs/codegen-create-log.repository';
+export * from './jobs/exclusive-run.repository';

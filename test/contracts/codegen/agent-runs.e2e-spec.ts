@@ -288,6 +288,19 @@ describe('agent runs against Codegen as published', () => {
     expect(reads[1].at - reads[0].at).toBeGreaterThanOrEqual(5900);
   });
 
+  it('an older synchronize delivered late does not stop the running run: GitHub still names its commit as the head', async () => {
+    const triggerId = await trigger();
+    await waitFor(async () => (codegen.createdRuns[0]?.gets ?? 0) >= 1, { what: 'first poll' });
+    // Stored after the trigger, but GitHub's head is still the run's commit: an old event, late.
+    await deliver(orch.url, 'pull_request', pullRequest('synchronize', SHA_B));
+    await waitFor(async () => (codegen.createdRuns[0]?.gets ?? 0) >= 4, { what: 'more polls' });
+    codegen.completeRun(codegen.createdRuns[0].id, { status: 'COMPLETE' });
+    const done = await finished(triggerId);
+    expect(done).toMatchObject({ status: 'completed', error_message: null });
+    expect(codegen.createdRuns).toHaveLength(1);
+    expect(codegen.createdRuns[0].removedFromPr).toBe(0);
+  });
+
   it('a newer head stops a running run: remove-from-pr, recorded, cancelled, and the comment says so', async () => {
     const triggerId = await trigger();
     await waitFor(async () => (codegen.createdRuns[0]?.gets ?? 0) >= 1, { what: 'first poll' });

@@ -48,7 +48,7 @@ describe('outcomeLine (the PR comment)', () => {
     );
     expect(
       outcomeLine(outcome({ outcome: 'still_failing', failedAgain: ['unit tests'] }), 1, true),
-    ).toBe('❌ Still failing: unit tests. A follow-up agent run was asked for.');
+    ).toBe('❌ Still failing: unit tests. A follow-up agent run was started.');
     expect(outcomeLine(outcome({ outcome: 'still_failing', followUpCount: 1 }), 1)).toMatch(
       /Still failing: unit tests\. The agent could not fix it .*needs a human\.$/,
     );

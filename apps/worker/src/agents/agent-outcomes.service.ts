@@ -342,7 +342,7 @@ export function outcomeLine(
     case 'still_failing': {
       const failing = outcome.failedAgain.length > 0 ? outcome.failedAgain : outcome.failingChecks;
       const base = `❌ Still failing: ${checks(failing)}${sha}.`;
-      if (followedUp) return `${base} A follow-up agent run was asked for.`;
+      if (followedUp) return `${base} A follow-up agent run was started.`;
       return `${base} The agent could not fix it after ${outcome.followUpCount} follow-up run(s) (AGENT_MAX_FOLLOW_UPS=${maxFollowUps}): needs a human.`;
     }
     case 'superseded':

@@ -41,7 +41,10 @@ export interface WorkerConfig extends CommonConfig {
     timeoutMs: number;
     /** No token outside production: record the prompt instead of starting a run. */
     dryRun: boolean;
-    /** Codegen's limits, enforced across all workers (Bull queue limiters in Redis). */
+    /**
+     * Codegen's limits, enforced across all workers: creations over a sliding minute in
+     * PostgreSQL, reads by a Bull queue limiter in Redis.
+     */
     createLimitPerMinute: number;
     readLimitPer30s: number;
     /** First poll of a new run, and the cap its backoff grows to. */

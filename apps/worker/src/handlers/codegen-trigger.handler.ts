@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
 import { TaskType } from '@app/domain';
-import { DomainError, ErrorCode, ExternalServiceError, LOGGER } from '@app/platform';
+import { DomainError, ErrorCode, LOGGER } from '@app/platform';
 import { WorkflowTaskEntity } from '@app/persistence';
 import {
   AgentRun,
@@ -13,7 +13,16 @@ import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { AgentOutcomes } from '../agents/agent-outcomes.service';
 import { AgentPolicy } from './agent-policy';
 import { PrCommenter } from './pr-commenter';
-import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-handler';
+import {
+  HandlerResult,
+  HoldAttemptError,
+  inputString,
+  TaskContext,
+  TaskHandler,
+} from './task-handler';
+
+/** An attempt's lease is its deadline (TASK_TIMEOUT_MS) plus this (see TaskRunner). */
+const ATTEMPT_LEASE_MARGIN_MS = 5_000;
 
 /**
  * Starts a Codegen agent run with the prompt its parent analysis recorded, after the safety
@@ -23,7 +32,10 @@ import { HandlerResult, inputString, TaskContext, TaskHandler } from './task-han
  * Codegen is asked, and every create carries the task id in its `metadata`. When an answer is
  * lost (timeout, connection cut, a 2xx without a readable run), the next attempt finds the run in
  * Codegen's list of API runs by that task id and follows it; only when none shows up within
- * CODEGEN_RECONCILE_GRACE_MS of the request does it ask again.
+ * CODEGEN_RECONCILE_GRACE_MS of the request, and not before the asking attempt's lease could
+ * have ended, does it ask again. An attempt sends no create past its deadline (`sendBy`), so a
+ * worker that stalled with its request unsent (a paused process) cannot add a second run after
+ * another worker took the task over; nor comment, as its claim is gone (the checkpoint fails).
  */
 @Injectable()
 export class CodegenTriggerHandler implements TaskHandler {
@@ -109,7 +121,14 @@ export class CodegenTriggerHandler implements TaskHandler {
     prompt: string,
     extra: Record<string, unknown>,
   ): Promise<HandlerResult> {
-    await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl });
+    if (!(await checkpoint({ codegenTaskId: run.id, codegenTaskUrl: run.webUrl }))) {
+      // Another worker holds the task now (this one stalled past its lease): it follows the run
+      // (found by its metadata) and comments once; this attempt leaves both to it.
+      throw new DomainError(
+        ErrorCode.Duplicate,
+        `the task was taken over by another attempt while agent run ${run.id} was being started; that attempt follows it`,
+      );
+    }
     // Written before the comment: the outcome is what later deliveries judge.
     await this.outcomes.runStarted(task, run);
     const installationId =
@@ -151,14 +170,20 @@ export class CodegenTriggerHandler implements TaskHandler {
   /**
    * Looks for the run a lost create may have made. Returns it, or null once the grace has passed
    * without it (the caller then asks again). Within the grace, waits inside this attempt when the
-   * rest of the grace fits, else throws a transient error so a later attempt looks again.
+   * rest of the grace fits, else holds the task (no attempt spent) so a later attempt looks again.
    */
   private async reconcile(
     { task, signal }: TaskContext,
     codegen: CodegenClient,
     requestedAt: Date,
   ): Promise<AgentRun | null> {
-    const grace = this.config.codegen.reconcileGraceMs;
+    // Not before the attempt that asked could have sent its request: an attempt sends nothing
+    // past its deadline (`sendBy`), which ends before its lease, counted from its claim (before
+    // its mark). A worker that stalled mid-request can therefore not add a run after this one.
+    const grace = Math.max(
+      this.config.codegen.reconcileGraceMs,
+      this.config.task.timeoutMs + ATTEMPT_LEASE_MARGIN_MS,
+    );
     // Room left in this attempt for a wait and two more calls.
     const inlineBudget = Math.max(
       0,
@@ -183,11 +208,9 @@ export class CodegenTriggerHandler implements TaskHandler {
         return null;
       }
       if (left > inlineBudget) {
-        throw new ExternalServiceError(
-          'codegen',
+        // A wait, not a failure: the task keeps its attempts.
+        throw new HoldAttemptError(
           `the agent run requested at ${requestedAt.toISOString()} got no answer and is not in Codegen's run list yet; looking again before asking again`,
-          true,
-          undefined,
           left,
         );
       }
@@ -201,7 +224,7 @@ export class CodegenTriggerHandler implements TaskHandler {
    * ask again; a lost answer keeps it, and the next attempt looks for the run first.
    */
   private async createOnce(
-    { task, markAgentRunRequested }: TaskContext,
+    { task, markAgentRunRequested, sendBy }: TaskContext,
     codegen: CodegenClient,
     input: CreateAgentRunInput,
   ): Promise<AgentRun> {
@@ -213,7 +236,7 @@ export class CodegenTriggerHandler implements TaskHandler {
       );
     }
     try {
-      return await codegen.createAgentRun(input);
+      return await codegen.createAgentRun({ ...input, sendBy });
     } catch (error) {
       if (error instanceof AgentRunCreateUnconfirmedError) {
         this.logger.warn(

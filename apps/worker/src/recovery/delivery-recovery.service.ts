@@ -58,7 +58,10 @@ export class DeliveryRecoveryService {
         'delivery recovery is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY, or DELIVERY_RECOVERY_HOOK with GITHUB_TOKEN',
       );
     }
-    const locked = await this.repository.withRunLock(() => this.pass(hook, taskId, signal));
+    const locked = await this.repository.withRunLock(
+      () => this.pass(hook, taskId, signal),
+      this.config.workerId,
+    );
     if (!locked.ran) {
       this.logger.info('delivery recovery skipped: another pass is running', { task_id: taskId });
       return { ran: false, reason: 'another delivery recovery pass is running' };

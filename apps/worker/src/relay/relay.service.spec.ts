@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import {
+  ExclusiveRunRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
@@ -55,10 +56,12 @@ beforeEach(async () => {
   // Only the relay's settings are read by the service under test.
   const config = {
     relay: { intervalMs: 60_000, pendingAgeMs: 1000, queuedCheckAgeMs: 1000, batchSize: 50 },
+    workerId: 'host:1',
   } as WorkerConfig;
   relay = new RelayService(
     tasks,
     lifecycle,
+    new ExclusiveRunRepository(db.dataSource),
     enqueuer,
     queues[QueueName.Analysis],
     queues[QueueName.Codegen],
@@ -94,6 +97,35 @@ async function recovered(reason: string): Promise<number> {
 }
 
 describe('RelayService.runOnce', () => {
+  it('does nothing while another replica runs its pass, and logs each pass it runs', async () => {
+    const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}] });
+    await setState(taskIds[0], "updated_at = now() - interval '1 minute'");
+    await db.rows('DELETE FROM exclusive_runs');
+    let release: () => void = () => undefined;
+    const other = new ExclusiveRunRepository(db.dataSource).run(
+      'relay',
+      'host:2',
+      () => new Promise<void>((resolve) => (release = resolve)),
+    );
+    while ((await db.rows('SELECT 1 FROM exclusive_runs')).length === 0)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await relay.runOnce()).toEqual({
+      pendingEnqueued: 0,
+      queuedRestored: 0,
+      expiredRequeued: 0,
+    });
+    expect((await statusOf(taskIds[0])).status).toBe('pending');
+    release();
+    await other;
+    expect((await relay.runOnce()).pendingEnqueued).toBe(1);
+    expect(
+      await db.rows(`SELECT holder, outcome FROM exclusive_runs WHERE job = 'relay' ORDER BY id`),
+    ).toEqual([
+      { holder: 'host:2', outcome: 'done' },
+      { holder: 'host:1', outcome: 'done' },
+    ]);
+  });
+
   it('enqueues a task committed but never handed to Bull, into its queue, and marks it queued', async () => {
     const { taskIds } = await storeEvent(db.dataSource, {
       tasks: [{}, { taskType: TaskType.CodegenTrigger }, {}],

@@ -3,7 +3,11 @@ import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { LOGGER } from '@app/platform';
-import { TaskLifecycleRepository, TaskRelayRepository } from '@app/persistence';
+import {
+  ExclusiveRunRepository,
+  TaskLifecycleRepository,
+  TaskRelayRepository,
+} from '@app/persistence';
 import { QueueName, queueForTaskType, RunTaskJob, TaskEnqueuer } from '@app/runtime';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { RelayTelemetry } from '../listener/relay-telemetry';
@@ -17,7 +21,8 @@ export interface RelayPassResult {
 /**
  * PostgreSQL is the source of truth; Redis is transport. The relay closes every gap between
  * them: tasks committed but never enqueued, queued tasks whose jobs Redis lost, and running
- * tasks whose worker died. Every add uses jobId = task id, so overlapping relays are harmless.
+ * tasks whose worker died. Every add uses jobId = task id. One replica at a time runs a pass
+ * (an `exclusive_runs` record under an advisory lock); the others skip that tick.
  */
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -29,6 +34,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly tasks: TaskRelayRepository,
     private readonly lifecycle: TaskLifecycleRepository,
+    private readonly exclusive: ExclusiveRunRepository,
     private readonly enqueuer: TaskEnqueuer,
     @InjectQueue(QueueName.Analysis) analysis: Queue<RunTaskJob>,
     @InjectQueue(QueueName.Codegen) codegen: Queue<RunTaskJob>,
@@ -54,10 +60,19 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     await this.running;
   }
 
-  /** One pass; public so operators' tooling and tests can run it on demand. */
+  /**
+   * One pass, unless another replica's pass is running (then nothing is done); public so
+   * operators' tooling and tests can run it on demand.
+   */
   async runOnce(): Promise<RelayPassResult> {
+    const idle: RelayPassResult = { pendingEnqueued: 0, queuedRestored: 0, expiredRequeued: 0 };
+    if (!this.redisReady()) return idle;
+    const pass = await this.exclusive.run('relay', this.config.workerId, () => this.pass());
+    return pass.ran ? pass.value : idle;
+  }
+
+  private async pass(): Promise<RelayPassResult> {
     const result: RelayPassResult = { pendingEnqueued: 0, queuedRestored: 0, expiredRequeued: 0 };
-    if (!this.redisReady()) return result;
     const { batchSize, pendingAgeMs, queuedCheckAgeMs } = this.config.relay;
 
     const pending = await this.tasks.listStalePending(pendingAgeMs, batchSize);

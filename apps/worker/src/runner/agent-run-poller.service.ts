@@ -3,9 +3,15 @@ import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Logger } from 'winston';
 import { captureJobTelemetry, ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
-import { AgentRunRepository, ClaimedTask, TaskLifecycleRepository } from '@app/persistence';
+import {
+  AgentRunRepository,
+  ClaimedTask,
+  TaskLifecycleRepository,
+  WorkflowTaskEntity,
+} from '@app/persistence';
 import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
 import { AgentRun, agentRunStatusKind, CodegenClient } from '@app/codegen';
+import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { PrCommenter } from '../handlers/pr-commenter';
 import { AgentOutcomes } from '../agents/agent-outcomes.service';
@@ -20,8 +26,10 @@ export type PollOutcome = 'completed' | 'failed' | 'cancelled' | 'waiting' | 'sk
  * first poll that sees it; null keeps polling; an unknown status keeps polling for
  * CODEGEN_UNKNOWN_STATUS_GRACE_MS, then fails naming it. A run past CODEGEN_RUN_DEADLINE_MS, or
  * one whose pull request got a newer head, is told to stop working on the PR (`remove-from-pr`)
- * and its task ends (failed / cancelled). If Redis loses a poll, the lease expires and the relay
- * hands the task back to its handler, which resumes polling the same run (never starts another).
+ * and its task ends (failed / cancelled); a newer head counts once GitHub confirms the pull
+ * request moved on (a late, older synchronize does not stop a run). If Redis loses a poll, the
+ * lease expires and the relay hands the task back to its handler, which resumes polling the same
+ * run (never starts another).
  */
 @Injectable()
 export class AgentRunPoller {
@@ -32,6 +40,7 @@ export class AgentRunPoller {
     @Inject(CodegenClient) private readonly codegen: CodegenClient | null,
     private readonly commenter: PrCommenter,
     private readonly outcomes: AgentOutcomes,
+    private readonly github: GithubClient,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: TaskTelemetry,
@@ -73,7 +82,7 @@ export class AgentRunPoller {
       Date.now();
     // The agent's own pushes are its work, not a newer head that makes it obsolete.
     const newerHead = await this.agentRuns.newerHeadSha(claim.task, this.config.agent.pusherLogins);
-    if (newerHead !== null) {
+    if (newerHead !== null && (await this.headMovedOn(claim.task))) {
       const sha = newerHead.slice(0, 12);
       return this.end(claim, {
         status: 'cancelled',
@@ -130,6 +139,29 @@ export class AgentRunPoller {
       case 'running':
       case 'not_known_yet':
         return this.again(claim, job.poll, startedAt, `run status ${status ?? 'null'}`, { run });
+    }
+  }
+
+  /**
+   * Whether GitHub says the pull request's head is no longer the run's commit. A synchronize
+   * stored after the run's trigger is not necessarily newer: GitHub delivers out of order, and an
+   * older one can arrive late (a re-sent or recovered delivery). Only the current head decides;
+   * when GitHub cannot say, the run is followed on and the next poll asks again.
+   */
+  private async headMovedOn(task: WorkflowTaskEntity): Promise<boolean> {
+    if (!task.repository || task.prNumber === null || !task.commitSha) return false;
+    const installation = task.outputData?.installation_id;
+    try {
+      const pr = await this.github
+        .forInstallation(typeof installation === 'number' ? installation : null)
+        .getPullRequest(task.repository, task.prNumber);
+      return pr.headSha.toLowerCase() !== task.commitSha.toLowerCase();
+    } catch (error) {
+      this.logger.warn('could not read the pull request head; following the agent run on', {
+        task_id: task.taskId,
+        error: String(error),
+      });
+      return false;
     }
   }
 

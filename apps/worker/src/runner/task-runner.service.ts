@@ -6,6 +6,7 @@ import { ExternalServiceError, isTransientError, LOGGER } from '@app/platform';
 import {
   AgentRunRepository,
   ClaimedTask,
+  CodegenCreateLogRepository,
   TaskLifecycleRepository,
   WebhookEventEntity,
 } from '@app/persistence';
@@ -13,6 +14,7 @@ import { QueueName, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
 import { GithubRateLimitError } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
+import { HoldAttemptError } from '../handlers/task-handler';
 import { AgentRunPoller } from './agent-run-poller.service';
 import { GithubBudgetGate } from './github-budget-gate';
 
@@ -50,6 +52,30 @@ export class BudgetHoldError extends TaskHoldError {
   }
 }
 
+/**
+ * Codegen's agent-run creations per minute are spent across the workers: this attempt waits
+ * without spending an attempt (a hold) until the oldest creation of the last minute leaves it.
+ */
+export class CodegenCreateLimitError extends HoldAttemptError {
+  constructor(
+    waitMs: number,
+    readonly inWindow: number,
+  ) {
+    super(
+      `Codegen's limit of agent-run creations per minute is spent (${inWindow} in the last minute across the workers); waiting ${Math.ceil(waitMs / 1000)} s`,
+      waitMs,
+    );
+    this.name = 'CodegenCreateLimitError';
+  }
+}
+
+/**
+ * Creations are counted over a minute plus this margin: the count is taken just before the
+ * request leaves, so a request that takes a moment to reach Codegen still falls in Codegen's own
+ * minute.
+ */
+export const CODEGEN_CREATE_WINDOW_MS = 62_000;
+
 export type RunOutcome =
   'completed' | 'failed' | 'retrying' | 'skipped' | 'lost' | 'cancelled' | 'waiting';
 
@@ -71,6 +97,7 @@ export class TaskRunner {
     private readonly telemetry: TaskTelemetry,
     private readonly poller: AgentRunPoller,
     private readonly budget: GithubBudgetGate,
+    private readonly creates: CodegenCreateLogRepository,
   ) {}
 
   async run(taskId: string, queueName: QueueName): Promise<RunOutcome> {
@@ -114,6 +141,8 @@ export class TaskRunner {
       return 'failed';
     }
     const started = Date.now();
+    // The attempt's deadline, before its lease ends: past it, this attempt starts nothing outside.
+    const sendBy = started + this.config.task.timeoutMs;
     try {
       const event = claim.task.webhookEventId
         ? await this.dataSource
@@ -126,10 +155,10 @@ export class TaskRunner {
           event,
           signal,
           attempt: claim.attempt,
+          sendBy,
           checkpoint: (u) =>
             this.agentRuns.recordAgentRun(claim, u.codegenTaskId, u.codegenTaskUrl),
-          markAgentRunRequested: (requested) =>
-            this.agentRuns.markAgentRunRequested(claim, requested),
+          markAgentRunRequested: (requested) => this.markAgentRunRequested(claim, requested),
         }),
       );
       if (result.cancel !== undefined) {
@@ -182,12 +211,38 @@ export class TaskRunner {
     }
   }
 
+  /** The request mark, and for a request one of Codegen's creations of the sliding minute. */
+  private async markAgentRunRequested(claim: ClaimedTask, requested: boolean): Promise<boolean> {
+    if (!requested) return this.agentRuns.markAgentRunRequested(claim, false);
+    const slot = await this.creates.reserve(
+      claim,
+      this.config.codegen.createLimitPerMinute,
+      CODEGEN_CREATE_WINDOW_MS,
+    );
+    if (slot.kind === 'wait') throw new CodegenCreateLimitError(slot.waitMs, slot.inWindow);
+    return slot.kind === 'reserved';
+  }
+
   private async fail(
     claim: ClaimedTask,
     error: unknown,
     log: Record<string, unknown>,
   ): Promise<RunOutcome> {
     if (error instanceof GithubRateLimitError) return this.hold(claim, error, log);
+    if (error instanceof HoldAttemptError) {
+      const message = error.message;
+      if (!(await this.tasks.holdForRateLimit(claim, message))) return this.lost(log);
+      this.telemetry.attemptEnded(claim, 'held');
+      this.logger.info('task held without spending an attempt', {
+        ...log,
+        wait_ms: error.waitMs,
+        reason: message,
+        ...(error instanceof CodegenCreateLimitError
+          ? { creations_in_window: error.inWindow }
+          : {}),
+      });
+      throw new TaskHoldError(message, error.waitMs);
+    }
     const message = describeError(error);
     const transient = isTransientError(error);
     // What the service sent when it broke its contract (already scrubbed and bounded).

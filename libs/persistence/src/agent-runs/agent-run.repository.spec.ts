@@ -38,7 +38,9 @@ describe('AgentRunRepository', () => {
     const claim = (await lifecycle.claimForRun(taskIds[0], 'w', 'codegen', 60_000))!;
     expect(await agentRuns.markAgentRunRequested(claim, true)).toBe(true);
     expect((await row(taskIds[0])).agent_run_requested_at).toBeInstanceOf(Date);
-    await agentRuns.recordAgentRun(claim, 'run-1', 'https://codegen.example/runs/1');
+    expect(await agentRuns.recordAgentRun(claim, 'run-1', 'https://codegen.example/runs/1')).toBe(
+      true,
+    );
     expect(await row(taskIds[0])).toMatchObject({
       codegen_task_id: 'run-1',
       codegen_task_url: 'https://codegen.example/runs/1',
@@ -47,7 +49,8 @@ describe('AgentRunRepository', () => {
     expect((await row(taskIds[0])).agent_run_requested_at).toBeNull();
     const lost = { ...claim, claimToken: '00000000-0000-4000-8000-000000000000' };
     expect(await agentRuns.markAgentRunRequested(lost, true)).toBe(false);
-    await agentRuns.recordAgentRun(lost, 'run-2', null);
+    // An attempt that lost its claim is told so: it must not act on the run (comment on it).
+    expect(await agentRuns.recordAgentRun(lost, 'run-2', null)).toBe(false);
     expect((await row(taskIds[0])).codegen_task_id).toBe('run-1');
   });
 

@@ -19,14 +19,16 @@ export class AgentRunRepository {
 
   /**
    * Saves an agent run id as soon as Codegen returns it, so an attempt that crashes afterwards
-   * is not followed by a second run for the same task.
+   * is not followed by a second run for the same task. False when the claim was lost: an attempt
+   * that woke up after another worker took its task over must not act on the run (comment on it).
    */
-  async recordAgentRun(claim: ClaimedTask, runId: string, url: string | null): Promise<void> {
-    await this.dataSource.query(
+  async recordAgentRun(claim: ClaimedTask, runId: string, url: string | null): Promise<boolean> {
+    const rows: unknown = await this.dataSource.query(
       `UPDATE workflow_tasks SET codegen_task_id = $3, codegen_task_url = $4, updated_at = now()
-       WHERE id = $1 AND claim_token = $2`,
+       WHERE id = $1 AND claim_token = $2 AND status = 'running' RETURNING id`,
       [claim.task.id, claim.claimToken, runId.slice(0, 128), url],
     );
+    return updatedCount(rows) > 0;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ExclusiveRunRepository } from '../jobs/exclusive-run.repository';
 import { TaskType } from '@app/domain';
 import { returnedRows } from '../database/sql-results';
 
@@ -80,27 +81,15 @@ export class DeliveryRecoveryRepository {
   }
 
   /**
-   * Runs `work` holding the recovery lock on a session of its own; `{ ran: false }` when another
-   * process holds it. PostgreSQL releases the lock if this process dies.
+   * Runs `work` holding the recovery lock on a session of its own (logged as an `exclusive_runs`
+   * record of `holder`); `{ ran: false }` when another process holds it. PostgreSQL releases the
+   * lock if this process dies.
    */
-  async withRunLock<T>(work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const rows = (await runner.query('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
-        DELIVERY_RECOVERY_RUN_LOCK_KEY,
-      ])) as Array<{ locked: boolean }>;
-      if (!rows[0]?.locked) return { ran: false };
-      try {
-        return { ran: true, value: await work() };
-      } finally {
-        await runner
-          .query('SELECT pg_advisory_unlock($1::bigint)', [DELIVERY_RECOVERY_RUN_LOCK_KEY])
-          .catch(() => undefined);
-      }
-    } finally {
-      await runner.release();
-    }
+  async withRunLock<T>(
+    work: () => Promise<T>,
+    holder = 'unknown',
+  ): Promise<{ ran: true; value: T } | { ran: false }> {
+    return new ExclusiveRunRepository(this.dataSource).run('delivery_recovery', holder, work);
   }
 
   async loadCursor(source: string): Promise<DeliveryRecoveryCursor> {

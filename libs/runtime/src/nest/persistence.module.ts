@@ -8,8 +8,10 @@ import type { CommonConfig } from '@app/platform';
 import {
   AgentRunOutcomeRepository,
   AgentRunRepository,
+  CodegenCreateLogRepository,
   buildDataSourceOptions,
   DeliveryRecoveryRepository,
+  ExclusiveRunRepository,
   InstallationRepository,
   IntakeStore,
   OperatorCommands,
@@ -48,6 +50,8 @@ const TASK_REPOSITORIES = [
   IntakeStore,
   OperatorCommands,
   DeliveryRecoveryRepository,
+  ExclusiveRunRepository,
+  CodegenCreateLogRepository,
 ];
 
 /**

@@ -9,6 +9,7 @@ import { RevokedTokens1796168835391 } from './1796168835391-revoked-tokens';
 import { AgentTrust1796169400136 } from './1796169400136-agent-trust';
 import { AgentRunOutcomes1796300000000 } from './1796300000000-agent-run-outcomes';
 import { PartitionedWebhookEvents1796400000000 } from './1796400000000-partitioned-webhook-events';
+import { ExclusiveRuns1796500000000 } from './1796500000000-exclusive-runs';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AgentTrust1796169400136,
   AgentRunOutcomes1796300000000,
   PartitionedWebhookEvents1796400000000,
+  ExclusiveRuns1796500000000,
 ];
