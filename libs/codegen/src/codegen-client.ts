@@ -7,6 +7,10 @@ import {
   ServiceRequestListeners,
   ServicePolicy,
   createServicePolicy,
+  isFetchFailure,
+  isRecord,
+  serviceBaseUrl,
+  ShapeError,
 } from '@app/platform';
 import {
   AgentRunCreateNotSentError,
@@ -15,15 +19,7 @@ import {
   createMayHaveHappened,
   errorFromResponse,
 } from './codegen-errors';
-import {
-  integerId,
-  isRecord,
-  Page,
-  ShapeError,
-  toAgentRun,
-  toPage,
-  toRepository,
-} from './codegen-mappers';
+import { integerId, Page, toAgentRun, toPage, toRepository } from './codegen-mappers';
 import type {
   AgentRun,
   CodegenBadAnswer,
@@ -83,7 +79,7 @@ export class CodegenClient {
     const org = integerId(orgId);
     if (org === null) throw new TypeError('CodegenClient: orgId must be a positive integer');
     this.token = token;
-    this.orgUrl = `${normalizeBaseUrl(baseUrl)}/v1/organizations/${org}`;
+    this.orgUrl = `${serviceBaseUrl('CodegenClient', 'baseUrl', baseUrl)}/v1/organizations/${org}`;
     this.repoCacheMs = repoCacheMs ?? DEFAULT_REPO_CACHE_MS;
     this.runSearchWindowMs = runSearchWindowMs ?? DEFAULT_RUN_SEARCH_WINDOW_MS;
     this.policy = createServicePolicy({
@@ -407,23 +403,4 @@ function problemsOf(value: unknown): string[] {
     return [...own, ...items];
   }
   return [];
-}
-
-function isFetchFailure(error: unknown): boolean {
-  return error instanceof TypeError && /fetch failed|terminated/.test(error.message);
-}
-
-function normalizeBaseUrl(baseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new TypeError('CodegenClient: baseUrl must be an absolute URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError('CodegenClient: baseUrl must be an http(s) URL');
-  }
-  if (url.search || url.hash)
-    throw new TypeError('CodegenClient: baseUrl must not carry a query or fragment');
-  return url.href.replace(/\/+$/, '');
 }

@@ -1,8 +1,11 @@
-import { CircuitOpenError, ExternalServiceError, parseRetryAfter } from '@app/platform';
-import { isRecord } from './codegen-mappers';
+import {
+  CircuitOpenError,
+  errorBodyDetail,
+  ExternalServiceError,
+  parseRetryAfter,
+} from '@app/platform';
 
 const SERVICE = 'codegen';
-const MAX_DETAIL_LENGTH = 200;
 
 /**
  * A create whose answer was lost (timeout, connection cut, a 2xx without a readable run): the run
@@ -60,7 +63,7 @@ export function errorFromResponse(
   redact: (text: string) => string,
 ): ExternalServiceError {
   const { status } = response;
-  const found = errorDetail(text);
+  const found = errorBodyDetail(text);
   const detail = found === undefined ? undefined : redact(found);
   if (status === 402) return new CodegenPlanLimitError(detail);
   const message = `Codegen ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
@@ -68,27 +71,6 @@ export function errorFromResponse(
   if (status === 429 || status >= 500)
     return new ExternalServiceError(SERVICE, message, true, status, retryAfterMs);
   return new ExternalServiceError(SERVICE, message, false, status);
-}
-
-/**
- * What an error body says: Codegen's `{message, status_code}`, or FastAPI's 422
- * `{detail: [{loc, msg, type}]}` (the first problem, with where it is), or a string `detail`.
- */
-function errorDetail(text: string): string | undefined {
-  try {
-    const body: unknown = JSON.parse(text);
-    if (!isRecord(body)) return undefined;
-    const { detail, message } = body;
-    if (typeof message === 'string') return message.slice(0, MAX_DETAIL_LENGTH);
-    if (typeof detail === 'string') return detail.slice(0, MAX_DETAIL_LENGTH);
-    if (Array.isArray(detail) && isRecord(detail[0]) && typeof detail[0].msg === 'string') {
-      const loc = Array.isArray(detail[0].loc) ? detail[0].loc.map(String).join('.') : '';
-      return `${loc ? `${loc}: ` : ''}${detail[0].msg}`.slice(0, MAX_DETAIL_LENGTH);
-    }
-  } catch {
-    // Not JSON (a proxy's HTML page, say): the status alone has to do.
-  }
-  return undefined;
 }
 
 const CONNECT_FAILURE =

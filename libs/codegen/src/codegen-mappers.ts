@@ -1,11 +1,5 @@
+import { isRecord, ShapeError } from '@app/platform';
 import type { AgentRun, AgentRunPullRequest, CodegenRepository } from './codegen.types';
-
-/** A body that cannot be read at all (not an object, no id); the caller decides what it means. */
-export class ShapeError extends Error {}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Codegen's ids are integers; a digit string is taken too (a proxy may re-encode numbers). */
 export function integerId(value: unknown): number | null {

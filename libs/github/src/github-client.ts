@@ -8,6 +8,17 @@ import {
   ServicePolicy,
   createServicePolicy,
   parseRetryAfter,
+  asArray,
+  asRecord,
+  errorBodyDetail as errorDetail,
+  integerHeader,
+  isRecord,
+  readInteger as int,
+  readNullableInteger as nullableInt,
+  readNullableString as nullableStr,
+  readString as str,
+  serviceBaseUrl,
+  ShapeError,
 } from '@app/platform';
 import type {
   CheckAnnotation,
@@ -54,7 +65,6 @@ const PAGE_SIZE = 100;
 const DEFAULT_MAX_FILES = 3000;
 const MAX_CHECK_RUNS = 1000;
 const REPOSITORY_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-const MAX_DETAIL_LENGTH = 200;
 
 /**
  * GitHub REST client (github.com or GHES) with its own timeout, retry and circuit breaker.
@@ -86,7 +96,7 @@ export class GithubClient {
       now,
       ...tuning
     } = options;
-    this.apiUrl = normalizeApiUrl(apiUrl);
+    this.apiUrl = serviceBaseUrl('GithubClient', 'apiUrl', apiUrl);
     this.headers = {
       Accept: 'application/vnd.github+json',
       'X-GitHub-Api-Version': API_VERSION,
@@ -782,25 +792,6 @@ function toHookDelivery(value: unknown, where: string): HookDelivery {
   };
 }
 
-function nullableInt(record: Record<string, unknown>, key: string, where: string): number | null {
-  return record[key] === null || record[key] === undefined ? null : int(record, key, where);
-}
-
-function normalizeApiUrl(apiUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(apiUrl);
-  } catch {
-    throw new TypeError('GithubClient: apiUrl must be an absolute URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError('GithubClient: apiUrl must be an http(s) URL');
-  }
-  if (url.search || url.hash)
-    throw new TypeError('GithubClient: apiUrl must not carry a query or fragment');
-  return url.href.replace(/\/+$/, '');
-}
-
 /** Validates `owner/repo` so that no input can change the request path. */
 function repositoryPath(repository: string): string {
   const segments = typeof repository === 'string' ? repository.split('/') : [];
@@ -853,64 +844,8 @@ function holdText(hold: RateLimitHold): string {
   return `${hold.identity} waits out a ${what} until ${new Date(hold.untilMs).toISOString()}`;
 }
 
-/** GitHub's error `message`, shortened; the body is never echoed whole into logs. */
-function errorDetail(text: string): string | undefined {
-  try {
-    const body: unknown = JSON.parse(text);
-    if (isRecord(body) && typeof body.message === 'string')
-      return body.message.slice(0, MAX_DETAIL_LENGTH);
-  } catch {
-    // Not JSON (a proxy's HTML page, say): the status alone has to do.
-  }
-  return undefined;
-}
-
-function integerHeader(headers: Headers, name: string): number | undefined {
-  const value = headers.get(name);
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value);
-}
-
 function malformed(label: string, reason: string, status: number, text: string): GithubAnswerError {
   return new GithubAnswerError(`malformed answer to ${label}: ${reason}`, status, text);
-}
-
-/** A field of an answer has the wrong shape; becomes a permanent ExternalServiceError. */
-class ShapeError extends Error {}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asRecord(value: unknown, where: string): Record<string, unknown> {
-  if (!isRecord(value)) throw new ShapeError(`${where} is not an object`);
-  return value;
-}
-
-function asArray(value: unknown, where: string): unknown[] {
-  if (!Array.isArray(value)) throw new ShapeError(`${where} is not an array`);
-  return value;
-}
-
-function str(record: Record<string, unknown>, key: string, where: string): string {
-  const value = record[key];
-  if (typeof value !== 'string') throw new ShapeError(`${where}.${key} is not a string`);
-  return value;
-}
-
-function nullableStr(record: Record<string, unknown>, key: string, where: string): string | null {
-  const value = record[key];
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw new ShapeError(`${where}.${key} is not a string`);
-  return value;
-}
-
-function int(record: Record<string, unknown>, key: string, where: string): number {
-  const value = record[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new ShapeError(`${where}.${key} is not an integer`);
-  }
-  return value;
 }
 
 function toPullRequestFile(value: unknown, where: string): PullRequestFile {

@@ -1,3 +1,4 @@
+import { integerHeader } from '@app/platform';
 /**
  * Who a GitHub request was made as; each identity has its own rate-limit budget:
  * `installation:<id>` (installation token), `app` (App JWT), `token` (GITHUB_TOKEN), `anonymous`.
@@ -106,10 +107,4 @@ function installationIdOf(identity: GithubIdentity): number | null {
   return identity.startsWith('installation:')
     ? Number(identity.slice('installation:'.length))
     : null;
-}
-
-function integerHeader(headers: Headers, name: string): number | undefined {
-  const value = headers.get(name);
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value);
 }

@@ -19,6 +19,7 @@ export * from './observability/worker-heartbeats';
 export * from './observability/tracing-status';
 export * from './observability/zero-series';
 export * from './resilience';
+export * from './http/http-answers';
 export * from './transport';
 export * from './audit/audit-types';
 export * from './audit/audit-trail';
