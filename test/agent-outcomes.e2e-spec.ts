@@ -211,7 +211,9 @@ describe('agent run outcomes', () => {
   it('the agent commit fails again: exactly one follow-up, then a human is asked for and no third run starts', async () => {
     const first = await failingCheckStartsRun();
     github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });
-    github.setCommit(repo, AGENT, { authorLogin: AGENT_LOGIN, authorType: 'Bot' });
+    // The agent's commit names a human author: the bot guard would not stop a second run, the
+    // run's outcome does.
+    github.setCommit(repo, AGENT, { authorLogin: 'alice', authorType: 'User' });
     github.setCheckRunDetails(repo, 6161, {
       title: 'unit tests failed',
       summary: 'expected 2, got 3 in sum.spec.ts',
@@ -250,7 +252,24 @@ describe('agent run outcomes', () => {
       follow_up_count: 1,
       head_sha: AGENT,
     });
-    // The regular analysis of the agent's failing commit started nothing (bot guard).
+    // The regular analysis of the agent's failing commit started nothing: the outcome owns it.
+    const regular = await waitFor(
+      async () =>
+        (
+          await taskRows(
+            "task_type = 'codegen_trigger' AND commit_sha = $1 AND input_data->>'follow_up_of' IS NULL",
+            [AGENT],
+          )
+        )[0],
+      { what: 'the regular trigger of the failing agent commit' },
+    );
+    await waitFor(
+      async () => (await taskRows('task_id = $1', [regular.task_id]))[0]?.status === 'cancelled',
+      { what: 'the regular trigger refused' },
+    );
+    expect((await taskRows('task_id = $1', [regular.task_id]))[0].error_message).toMatch(
+      /pushed by agent run task/,
+    );
     expect(codegen.createdRuns).toHaveLength(2);
 
     github.setPullRequest(repo, PR, { headSha: AGENT_AGAIN, headRef: 'feature' });

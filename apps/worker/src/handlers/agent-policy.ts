@@ -3,6 +3,7 @@ import { codegenPullRequestReason, decideAgentTrust } from '@app/domain';
 import { ExternalServiceError } from '@app/platform';
 import {
   AgentBudgetRepository,
+  AgentRunOutcomeRepository,
   AgentRunRepository,
   WebhookEventEntity,
   WorkflowTaskEntity,
@@ -30,6 +31,7 @@ export class AgentPolicy {
   constructor(
     private readonly github: GithubClient,
     private readonly agentRuns: AgentRunRepository,
+    private readonly outcomes: AgentRunOutcomeRepository,
     private readonly budgets: AgentBudgetRepository,
     private readonly repositoryRules: RepositoryRulesService,
     private readonly telemetry: AgentTrustTelemetry,
@@ -120,6 +122,13 @@ export class AgentPolicy {
       if (codegen !== null) return `codegen pull request: ${codegen}`;
     }
 
+    if (triggerKind === 'check_failure' && task.commitSha && !followUp) {
+      // Whoever the commit names as author: a failure on an agent run's own commit is judged on
+      // that run's outcome, which asks for the one follow-up; no second, unrelated run.
+      const pushedBy = await this.outcomes.runThatPushed(task.repository, task.commitSha);
+      if (pushedBy !== null)
+        return `failing commit was pushed by agent run task ${pushedBy}: its outcome decides the follow-up (AGENT_MAX_FOLLOW_UPS)`;
+    }
     if (triggerKind === 'check_failure' && task.commitSha && !followUp) {
       const commit = await github.getCommit(task.repository, task.commitSha);
       for (const [login, type] of [

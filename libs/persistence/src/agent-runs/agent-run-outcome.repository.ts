@@ -149,6 +149,20 @@ export class AgentRunOutcomeRepository {
     return rows.map((r) => r.task_id);
   }
 
+  /**
+   * The trigger whose run pushed `sha` (its recognised or judged commit), or null: a failure on
+   * that commit belongs to the run's outcome and its follow-up, not to a new run.
+   */
+  async runThatPushed(repository: string, sha: string): Promise<string | null> {
+    const rows = await this.dataSource.query<Array<{ task_id: string }>>(
+      `SELECT task_id FROM agent_run_outcomes
+       WHERE repository = $1 AND (agent_head_sha = $2 OR (judged_sha = $2 AND outcome IN ('fixed', 'still_failing')))
+       ORDER BY id DESC LIMIT 1`,
+      [repository.toLowerCase(), sha],
+    );
+    return rows[0]?.task_id ?? null;
+  }
+
   /** Task ids of pending outcomes whose run ended before `finishedBefore` (no_change candidates). */
   async pendingFinishedBefore(finishedBefore: Date, limit: number): Promise<string[]> {
     const rows = await this.dataSource.query<Array<{ task_id: string }>>(
