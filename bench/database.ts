@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { MIGRATIONS } from '@app/persistence';
+import { bullPrefix } from '@app/runtime';
 
 const run = promisify(execFile);
 
@@ -189,7 +190,7 @@ export async function deleteRedisPrefixes(redisUrl: string, prefixes: string[]):
   await redis.connect();
   let deleted = 0;
   try {
-    for (const prefix of prefixes) {
+    for (const prefix of prefixes.flatMap((p) => [p, bullPrefix(p)])) {
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);

@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import Redis from 'ioredis';
+import { bullPrefix } from '@app/runtime';
 import { CodegenFake, GithubFake } from './fakes';
 import {
   exampleRepositories,
@@ -451,7 +452,9 @@ describe('worker: stopped right after its start', () => {
       expect(await redis.hlen(`${prefix}:workers`)).toBe(0);
       // No connection of theirs is left open (one would keep the process from exiting).
       const clients = (await redis.client('LIST')) as string;
-      expect(clients.split('\n').filter((line) => line.includes(` name=${prefix}:`))).toEqual([]);
+      expect(
+        clients.split('\n').filter((line) => line.includes(` name=${bullPrefix(prefix)}:`)),
+      ).toEqual([]);
       // The key is the one a running worker writes.
       const worker = await startWorker(env);
       await waitFor(async () => (await redis.hlen(`${prefix}:workers`)) === 1, {

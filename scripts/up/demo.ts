@@ -74,12 +74,15 @@ export async function resetDemo(env: Env): Promise<void> {
   }
   const redis = new Redis(env.REDIS_URL as string, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    // Bull's keys sit under the hash-tagged prefix (`{demo}:analysis:…`), the rest under `demo:`.
+    for (const pattern of [`${PREFIX}:*`, `{${PREFIX}}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { bullPrefix } from '@app/runtime';
 import { GithubFake } from '../fakes';
 import {
   closeDb,
@@ -114,7 +115,7 @@ describe('worker graceful shutdown (the built app as a process)', () => {
     expect(waiting.map((t) => t.status)).toEqual(['queued', 'queued']);
 
     // Nothing is left active (stalled) in Redis: both jobs are waiting for the next worker.
-    const key = (list: string) => `${PREFIX}:analysis:${list}`;
+    const key = (list: string) => `${bullPrefix(PREFIX)}:analysis:${list}`;
     expect(await redis.llen(key('active'))).toBe(0);
     expect((await redis.lrange(key('wait'), 0, -1)).sort()).toEqual(
       waiting.map((t) => t.task_id as string).sort(),

@@ -89,7 +89,13 @@ async function sweepRedis(scope: RunScope, settleMs: number): Promise<string[]> 
     return [];
   }
   try {
-    const patterns = [`${scope.queuePrefix}:*`, `${scope.queuePrefix}_*`];
+    // Bull's keys sit under the hash-tagged prefix (`{prefix}:…`), the rest under the plain one.
+    const patterns = [
+      `${scope.queuePrefix}:*`,
+      `${scope.queuePrefix}_*`,
+      `{${scope.queuePrefix}}:*`,
+      `{${scope.queuePrefix}_*`,
+    ];
     for (const pattern of patterns) await deleteMatching(redis, pattern);
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const back: string[] = [];

@@ -22,7 +22,7 @@ import {
   WebhookEventRepository,
 } from '@app/persistence';
 import { LOGGER, logConnectionSecurity, redisConnectionOptions } from '@app/platform';
-import { QueueName, RunTaskJob } from '../queues/queue-names';
+import { bullPrefix, QueueName, RunTaskJob } from '../queues/queue-names';
 import { TaskEnqueuer } from '../queues/task-enqueuer';
 
 export interface PersistenceModuleOptions {
@@ -89,7 +89,8 @@ export class PersistenceModule {
         // Options, not the URL: Bull's own URL parser ignores rediss:// (plain text).
         BullModule.forRoot({
           redis: redisConnectionOptions(config.queueRedisUrl, config.redisTlsCaFile),
-          prefix: config.queuePrefix,
+          // Hash-tagged, so each queue's keys share a Redis Cluster slot (docs/performance.md).
+          prefix: bullPrefix(config.queuePrefix),
         }),
         ...queues,
       ],

@@ -63,3 +63,26 @@ export function retryDelayMs(
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
+
+/**
+ * Bull's key prefix for a QUEUE_PREFIX: wrapped in a Redis Cluster hash tag (`orchestrator` →
+ * `{orchestrator}`, keys `{orchestrator}:analysis:wait`, …). Bull's Lua scripts touch several
+ * keys of a queue at once, which a Redis Cluster allows only when they hash to one slot; with the
+ * tag, every key of every queue of a deployment does. A prefix that already holds a tag (a
+ * non-empty `{…}`, the part Redis hashes) is used as it is.
+ */
+export function bullPrefix(queuePrefix: string): string {
+  const open = queuePrefix.indexOf('{');
+  const close = open >= 0 ? queuePrefix.indexOf('}', open + 1) : -1;
+  return close > open + 1 ? queuePrefix : `{${queuePrefix}}`;
+}
+
+/**
+ * The part of a Redis key that Redis Cluster hashes to pick its slot: the text between the first
+ * `{` and the next `}` when that is not empty, otherwise the whole key.
+ */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
