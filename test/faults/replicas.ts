@@ -381,7 +381,8 @@ export async function describeLiveTasks(run: FaultRun): Promise<string[]> {
     for (const t of rows) {
       const where: string[] = [];
       for (const queue of ['analysis', 'codegen', 'agent-run-poll']) {
-        const base = `${run.queuePrefix}:${queue}`;
+        // Bull's keys sit under the hash-tagged prefix (bullPrefix): `{prefix}:queue:…`.
+        const base = `{${run.queuePrefix}}:${queue}`;
         if (!(await redis.exists(`${base}:${t.task_id}`))) continue;
         for (const list of ['wait', 'active', 'paused']) {
           if ((await redis.lpos(`${base}:${list}`, t.task_id)) !== null)
