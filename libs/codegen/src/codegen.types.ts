@@ -1,5 +1,4 @@
-import type { ServicePolicyTuning } from '@app/platform';
-import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
+import type { ClientModuleAsyncOptions, ServicePolicyTuning } from '@app/platform';
 
 /** Settings of {@link CodegenClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */
 export interface CodegenClientOptions extends ServicePolicyTuning {
@@ -16,14 +15,7 @@ export interface CodegenClientOptions extends ServicePolicyTuning {
 }
 
 /** Options of `CodegenModule.forRootAsync`. */
-export interface CodegenModuleAsyncOptions {
-  /** Modules whose providers `inject` needs. */
-  imports?: Array<Type | DynamicModule>;
-  /** Builds the client options, typically from a typed config object. */
-  useFactory: (...args: never[]) => CodegenClientOptions | Promise<CodegenClientOptions>;
-  /** Tokens whose instances are passed to `useFactory`, in order. */
-  inject?: InjectionToken[];
-}
+export type CodegenModuleAsyncOptions = ClientModuleAsyncOptions<CodegenClientOptions>;
 
 /** What to ask an agent (`CreateAgentRunInput` of Codegen's API). */
 export interface CreateAgentRunInput {

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { clientModule, clientModuleAsync } from '@app/platform';
 import { GithubClient } from './github-client';
 import type { GithubClientOptions, GithubModuleAsyncOptions } from './github.types';
 
@@ -7,30 +8,11 @@ import type { GithubClientOptions, GithubModuleAsyncOptions } from './github.typ
 export class GithubModule {
   /** Registers a client built from static options. */
   static forRoot(options: GithubClientOptions): DynamicModule {
-    return {
-      module: GithubModule,
-      global: false,
-      providers: [{ provide: GithubClient, useFactory: () => new GithubClient(options) }],
-      exports: [GithubClient],
-    };
+    return clientModule(GithubModule, GithubClient, options);
   }
 
   /** Registers a client whose options come from injected providers (typically the typed config). */
   static forRootAsync(options: GithubModuleAsyncOptions): DynamicModule {
-    return {
-      module: GithubModule,
-      global: false,
-      imports: options.imports ?? [],
-      providers: [
-        {
-          provide: GithubClient,
-          // `never[]` keeps the factory's own parameter types; Nest supplies them from `inject`.
-          useFactory: async (...deps: unknown[]) =>
-            new GithubClient(await options.useFactory(...(deps as never[]))),
-          inject: options.inject ?? [],
-        },
-      ],
-      exports: [GithubClient],
-    };
+    return clientModuleAsync(GithubModule, GithubClient, options);
   }
 }

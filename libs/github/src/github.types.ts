@@ -1,5 +1,4 @@
-import type { ServicePolicyTuning } from '@app/platform';
-import type { DynamicModule, InjectionToken, Type } from '@nestjs/common';
+import type { ClientModuleAsyncOptions, ServicePolicyTuning } from '@app/platform';
 import type { GithubAppCredentials } from './github-app-auth';
 
 /** Settings of {@link GithubClient}; policy tuning as in `ServicePolicyTuning` (timeoutMs 10000). */
@@ -29,14 +28,7 @@ export interface GithubClientOptions extends ServicePolicyTuning {
 }
 
 /** Options of `GithubModule.forRootAsync`. */
-export interface GithubModuleAsyncOptions {
-  /** Modules whose providers `inject` needs. */
-  imports?: Array<Type | DynamicModule>;
-  /** Builds the client options, typically from a typed config object. */
-  useFactory: (...args: never[]) => GithubClientOptions | Promise<GithubClientOptions>;
-  /** Tokens whose instances are passed to `useFactory`, in order. */
-  inject?: InjectionToken[];
-}
+export type GithubModuleAsyncOptions = ClientModuleAsyncOptions<GithubClientOptions>;
 
 /** One file changed by a pull request. */
 export interface PullRequestFile {
