@@ -91,7 +91,11 @@ function factsOf(eventType: string, task: TaskDraft): AnalysisFacts {
       return { eventType, check: { scope: 'check_run', conclusion } };
     case TaskType.CheckSuiteFailureAnalysis:
       return { eventType, check: { scope: 'check_suite', conclusion } };
-    default:
+    case TaskType.PullRequestAnalysis:
+    case TaskType.CodegenTrigger:
+    case TaskType.Cleanup:
+    case TaskType.DeliveryRecovery:
+    case TaskType.AgentOutcome:
       return { eventType };
   }
 }
