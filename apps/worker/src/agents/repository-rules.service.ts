@@ -67,10 +67,14 @@ export class RepositoryRulesService {
       };
     } catch (error) {
       if (!isTransientError(error)) throw error;
-      const unreadable = error instanceof Error ? error.message.slice(0, 200) : String(error);
+      // A fixed description: GitHub's own words may echo what was sent, and this is stored.
+      const unreadable =
+        error instanceof ExternalServiceError && error.status !== undefined
+          ? `GitHub answered ${error.status}`
+          : 'no answer from GitHub (unreachable, timed out or rate limited)';
       this.logger.warn('repository rules file unreadable; server rules apply to this analysis', {
         repository,
-        error: unreadable,
+        error: error instanceof Error ? error.message : String(error),
       });
       return {
         ...narrowRules(this.config.rules.withSources(repository), {}),
