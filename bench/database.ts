@@ -168,7 +168,7 @@ export class BenchDatabase {
   /** Empties the orchestrator's tables (between the intake and end-to-end phases). */
   async truncateOrchestratorTables(): Promise<void> {
     await this.db().query(
-      `TRUNCATE public.webhook_events, public.webhook_deliveries, public.workflow_tasks, public.task_executions
+      `TRUNCATE public.webhook_events, public.webhook_deliveries, public.webhook_payload_digests, public.workflow_tasks, public.task_executions
        RESTART IDENTITY CASCADE`,
     );
   }

@@ -6,12 +6,28 @@ import type { ConnectionContext, RequestParams, RequestSpec } from './autocannon
 
 export const WEBHOOK_PATH = '/api/v1/webhooks/github';
 
-/** One real GitHub example, serialised once and signed once (the body never changes). */
+/**
+ * One real GitHub example, serialised once. Each request sends it with a unique `bench_delivery`
+ * field first and signs it then: the intake refuses a body it already stored under another
+ * delivery id (the payload replay guard), as it should refuse a replayed capture.
+ */
 export interface PayloadTemplate {
   event: string;
   label: string;
   body: Buffer;
-  signature: string;
+  secret: string;
+}
+
+/** The template's body made unique by the delivery id, and its signature. */
+export function uniqueBody(
+  template: PayloadTemplate,
+  deliveryId: string,
+): { body: Buffer; signature: string } {
+  const body = Buffer.concat([
+    Buffer.from(`{"bench_delivery":${JSON.stringify(deliveryId)},`),
+    template.body.subarray(1),
+  ]);
+  return { body, signature: signGithubPayload(body, template.secret) };
 }
 
 type Payload = Record<string, unknown>;
@@ -88,7 +104,7 @@ export function templatesFor(event: string, secret: string): PayloadTemplate[] {
       event,
       label: `${event}:${String(payload.action ?? payload.ref)}`,
       body,
-      signature: signGithubPayload(body, secret),
+      secret,
     });
   }
   if (out.length === 0) throw new Error(`no ${event} example routes to exactly one task`);
@@ -159,6 +175,7 @@ export function deliveryRequest(plan: LoadPlan, log: DeliveryLog): RequestSpec {
       nextOf.set(event, index + 1);
       const template = templates[index % templates.length];
       const deliveryId = randomUUID();
+      const { body, signature } = uniqueBody(template, deliveryId);
       context.deliveryId = deliveryId;
       context.sentAt = Date.now();
       return {
@@ -171,9 +188,9 @@ export function deliveryRequest(plan: LoadPlan, log: DeliveryLog): RequestSpec {
           'x-github-event': template.event,
           'x-github-delivery': deliveryId,
           'x-github-hook-id': '1',
-          'x-hub-signature-256': template.signature,
+          'x-hub-signature-256': signature,
         },
-        body: template.body,
+        body,
       };
     },
     onResponse: (status: number, body: string, context: ConnectionContext): void => {

@@ -99,7 +99,7 @@ async function store(ds: DataSource, deliveryId: string, tasks = 1): Promise<num
       maxRetries: 3,
     })),
   );
-  return stored?.eventId ?? null;
+  return stored.kind === 'stored' ? stored.eventId : null;
 }
 
 /** Moves an event (and its guard row's time) to another month, as if received then. */

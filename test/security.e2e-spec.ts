@@ -162,6 +162,57 @@ describe('audit trail', () => {
       expect(stored).not.toContain('sha1=abc');
     });
 
+    it('refuses a signed body replayed under new delivery ids with 409 duplicate payload, audited', async () => {
+      const body = example('pull_request', (p) => p.action === 'opened');
+      const first = await deliver(orch.url, 'pull_request', body);
+      expect(first.status).toBe(200);
+      const replays = [];
+      for (let i = 0; i < 3; i++) {
+        replays.push(
+          await deliver(orch.url, 'pull_request', body, {
+            headers: { 'x-request-id': `replay-${i}` },
+          }),
+        );
+      }
+      for (const replay of replays) {
+        expect(replay.status).toBe(409);
+        expect(replay.body).toMatchObject({
+          error: 'duplicate payload',
+          status_code: 409,
+          path: '/api/v1/webhooks/github',
+        });
+      }
+      const events = await db().query<{ delivery_id: string }>(
+        'SELECT delivery_id FROM webhook_events',
+      );
+      expect(events.rows.map((r) => r.delivery_id)).toEqual([first.deliveryId]);
+      expect((await db().query('SELECT 1 FROM workflow_tasks')).rows).toHaveLength(1);
+      // GitHub's own redelivery keeps its delivery id: answered as before, not as a replay.
+      const redelivery = await deliver(orch.url, 'pull_request', body, {
+        deliveryId: first.deliveryId,
+      });
+      expect(redelivery.status).toBe(409);
+      expect(redelivery.body.error).toBe(`delivery ${first.deliveryId} was already received`);
+
+      const rows = await auditRows(orch, "type = 'webhook.duplicate_payload'");
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        outcome: 'refused',
+        reason: 'duplicate_payload',
+        count: 3,
+        client_address: expect.stringMatching(LOOPBACK),
+        details: { delivery_id: replays[0].deliveryId, event: 'pull_request' },
+      });
+      expect(await securityEvents(orch, 'webhook.duplicate_payload')).toBe(3);
+    });
+
+    it('accepts identical pings under new delivery ids: a ping that creates no task is exempt', async () => {
+      const ping = { zen: 'Keep it logically awesome.', hook_id: 7 };
+      expect((await deliver(orch.url, 'ping', ping)).status).toBe(200);
+      expect((await deliver(orch.url, 'ping', ping)).status).toBe(200);
+      expect(await auditRows(orch, "type = 'webhook.duplicate_payload'")).toEqual([]);
+    });
+
     it('writes nothing for a verified delivery (the hot path stays free of audit I/O)', async () => {
       const before = trailOf(orch).backlog;
       expect((await deliver(orch.url, 'ping', { zen: 'ok', hook_id: 1 })).status).toBe(200);

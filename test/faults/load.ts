@@ -65,7 +65,10 @@ export function makeDelivery(i: number): Delivery {
       },
     ];
   }
-  return { guid: randomUUID(), event, body: JSON.stringify(payload) };
+  const guid = randomUUID();
+  // Every delivery is a distinct body: the intake refuses a stored body under a new delivery id.
+  payload.fault_delivery = guid;
+  return { guid, event, body: JSON.stringify(payload) };
 }
 
 export interface LoadResult {

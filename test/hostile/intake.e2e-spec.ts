@@ -14,6 +14,7 @@ import { closeHttpAgent, sendRaw } from './support/http';
 import { fullUnicodeObject } from './support/hostile-values';
 import {
   bodyArb,
+  BodySpec,
   bodyBytes,
   checkDelivery,
   contentTypeArb,
@@ -175,8 +176,9 @@ describe('hostile input: webhook intake (property-based)', () => {
           form: fc.boolean(),
         }),
         async ({ event, value, form }) => {
+          // A distinct body per run: the same body under a new delivery id is a replay (409).
           const spec = signedDelivery(
-            { kind: 'json', value },
+            { kind: 'json', value: { ...value, hostile_run: randomUUID() } },
             form ? 'application/x-www-form-urlencoded' : 'application/json',
           );
           const res = await checkDelivery(target, {
@@ -272,9 +274,17 @@ describe('hostile input: webhook intake (property-based)', () => {
       await checkProperty(
         'concurrent replays',
         fc.record({ body: githubBodyArb(), copies: fc.integer({ min: 2, max: 6 }) }),
-        async ({ body, copies }) => {
-          const raw = bodyBytes(body);
+        async ({ body: generated, copies }) => {
           const deliveryId = randomUUID();
+          // A distinct body per run: the same body under a new delivery id is a replay (409).
+          const body: BodySpec =
+            generated.kind === 'github'
+              ? {
+                  ...generated,
+                  edits: [...generated.edits, { path: ['hostile_run'], value: deliveryId }],
+                }
+              : generated;
+          const raw = bodyBytes(body);
           const headers: Array<[string, string]> = [
             ['X-GitHub-Delivery', deliveryId],
             ['X-GitHub-Event', body.kind === 'github' ? body.event : 'ping'],

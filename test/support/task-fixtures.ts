@@ -46,6 +46,6 @@ export async function storeEvent(
     },
     tasks,
   );
-  if (!stored) throw new Error('the delivery id was already stored');
+  if (stored.kind !== 'stored') throw new Error('the delivery id was already stored');
   return { eventId: stored.eventId, taskIds: tasks.map((t) => t.taskId) };
 }

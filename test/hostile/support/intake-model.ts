@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Pool } from 'pg';
 import { example } from '../../support/harness';
@@ -806,6 +806,17 @@ export async function expectedVerdict(
   );
   if (rows[0].n > 0)
     return { status: 409, why: 'delivery id already stored', deliveryId, eventType, storedJson };
+  // The payload replay guard: the same bytes stored under another delivery id within the
+  // window (72 h by default) are refused; a ping creates no task and is exempt.
+  if (eventType !== 'ping') {
+    const replayed = await ctx.db.query(
+      `SELECT 1 FROM webhook_payload_digests
+        WHERE digest = $1 AND delivery_id <> $2 AND stored_at >= now() - interval '72 hours'`,
+      [createHash('sha256').update(built.body).digest(), deliveryId],
+    );
+    if (replayed.rows.length > 0)
+      return { status: 409, why: 'duplicate payload', deliveryId, eventType, storedJson };
+  }
   return { status: 200, why: 'verified JSON object', deliveryId, eventType, storedJson };
 }
 
@@ -910,7 +921,12 @@ export async function checkDelivery(
   // Nothing stored for a rejected request: no event, no task, this delivery id untouched.
   const after = await counts(target.db, built.deliveryId);
   expect(after).toEqual(before);
-  if (verdict.status === 409) expect(after.sameId).toBe(1);
+  if (verdict.status === 409 && verdict.why === 'delivery id already stored')
+    expect(after.sameId).toBe(1);
+  if (verdict.status === 409 && verdict.why === 'duplicate payload') {
+    expect(after.sameId).toBe(0);
+    expect(res.json).toMatchObject({ error: 'duplicate payload' });
+  }
   return res;
 }
 

@@ -134,6 +134,18 @@ describe('loadOrchestratorConfig', () => {
     expect(loadOrchestratorConfig({ ...base, ACCESS_LOG: 'false' }).accessLog).toBe(false);
   });
 
+  it('keeps stored bodies for the 72 h redelivery window by default, bounded by retention', () => {
+    expect(loadOrchestratorConfig(base).webhookPayloadReplayWindowHours).toBe(72);
+    expect(
+      loadOrchestratorConfig({ ...base, WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS: '1' })
+        .webhookPayloadReplayWindowHours,
+    ).toBe(1);
+    expect(problems({ ...base, WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS: '169' })).toEqual([
+      'WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS must be between 1 and 168, got 169',
+    ]);
+    expect(problems({ ...base, WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS: '0' })).toHaveLength(1);
+  });
+
   it('refuses caps that cannot hold one delivery, and timeouts out of bounds or out of order', () => {
     expect(
       problems({

@@ -33,6 +33,8 @@ export interface OrchestratorConfig extends CommonConfig, TokenSettings {
   enqueueTimeoutMs: number;
   /** The deadline for storing a delivery; past it the answer is 503, never a false 2xx. */
   intakeStoreTimeoutMs: number;
+  /** How long a stored body is refused under another delivery id (the payload replay guard). */
+  webhookPayloadReplayWindowHours: number;
   /** Per-repository workflow rules (settings + RULES_FILE). */
   rules: WorkflowRules;
   /** SIGTERM → exit deadline (SHUTDOWN_GRACE_MS). */
@@ -97,6 +99,13 @@ export function loadOrchestratorConfig(
     webhookFailureBurst: env.int('WEBHOOK_RATE_LIMIT_BURST', 20, 1, 100_000),
     enqueueTimeoutMs: env.int('ENQUEUE_TIMEOUT_MS', 1000, 10, 60_000),
     intakeStoreTimeoutMs: env.int('INTAKE_STORE_TIMEOUT_MS', 2000, 100, 60_000),
+    // At most the shortest retention, which prunes digests with the events (MIN_RETENTION_DAYS).
+    webhookPayloadReplayWindowHours: env.int(
+      'WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS',
+      72,
+      1,
+      MIN_RETENTION_DAYS * 24,
+    ),
     rules: readWorkflowRulesFromSettings(env),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     shutdownDrainDelayMs: env.int('SHUTDOWN_DRAIN_DELAY_MS', 0, 0, 600_000),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'winston';
@@ -19,6 +19,7 @@ import {
   NewTask,
   UnstorableJsonError,
 } from '@app/persistence';
+import type { InsertResult } from '@app/persistence';
 import { TaskEnqueuer } from '@app/runtime';
 import { verifyGithubSignature } from '@app/github';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
@@ -58,6 +59,9 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
  * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
  * acknowledged that is not committed; nothing unverified is stored.
  */
+/** What storing a delivery came to: stored, or refused by one of the replay guards. */
+type StoreOutcome = InsertResult['kind'];
+
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
@@ -165,12 +169,32 @@ export class WebhookIntakeService {
         headers: pickHeaders(req),
         processedAtIntake: tasks.length === 0,
         receivedVia: 'webhook',
+        // GitHub's pings for one hook can be byte-identical; one that creates no task is exempt.
+        payloadGuard:
+          eventType === 'ping' && tasks.length === 0
+            ? null
+            : {
+                sha256: createHash('sha256').update(raw).digest(),
+                windowHours: this.config.webhookPayloadReplayWindowHours,
+              },
       },
       tasks,
       outcome,
     );
-    if (!stored) {
+    if (stored === 'duplicate_delivery') {
       throw new DomainError(ErrorCode.Duplicate, `delivery ${deliveryId} was already received`);
+    }
+    if (stored === 'duplicate_payload') {
+      // A signed body replayed under a fresh delivery id: aggregated like the other failures.
+      this.audit.record({
+        type: AuditType.WebhookDuplicatePayload,
+        outcome: 'refused',
+        reason: 'duplicate_payload',
+        clientAddress: clientAddress(),
+        correlationId: req.correlationId ?? null,
+        details: { delivery_id: deliveryId, event: eventType },
+      });
+      throw new DomainError(ErrorCode.Duplicate, 'duplicate payload');
     }
     if (tasks.length > 0) {
       this.telemetry.tasksCreated(tasks);
@@ -244,14 +268,18 @@ export class WebhookIntakeService {
     return { deliveryId: deliveryId as string, eventType: eventType as string, format };
   }
 
-  private async store(event: NewEvent, tasks: NewTask[], outcome: RouteOutcome): Promise<boolean> {
-    const writeOnce = (e: NewEvent): Promise<boolean> =>
+  private async store(
+    event: NewEvent,
+    tasks: NewTask[],
+    outcome: RouteOutcome,
+  ): Promise<StoreOutcome> {
+    const writeOnce = (e: NewEvent): Promise<StoreOutcome> =>
       this.intakeStore.storeDelivery(
         e,
         tasks,
         outcome.kind === 'installation' ? outcome.change : null,
       );
-    const write = async (): Promise<boolean> => {
+    const write = async (): Promise<StoreOutcome> => {
       try {
         return await writeOnce(event);
       } catch (error) {

@@ -4,6 +4,7 @@ import type { InstallationChange } from '@app/domain';
 import { InstallationRepository } from '../installations/installation.repository';
 import { TaskLifecycleRepository } from '../tasks/task-lifecycle.repository';
 import {
+  InsertResult,
   NewEvent,
   NewTask,
   pgPoolOf,
@@ -29,23 +30,24 @@ export class IntakeStore {
   ) {}
 
   /**
-   * Stores a delivery; false when its delivery id is already stored (the replay guard), in which
-   * case nothing else is written either.
+   * Stores a delivery, or refuses it when its delivery id is already stored or its body was
+   * stored under another delivery id within the payload guard's window (the replay guards); a
+   * refused delivery writes nothing else either.
    */
   async storeDelivery(
     event: NewEvent,
     tasks: NewTask[],
     installationChange: InstallationChange | null = null,
-  ): Promise<boolean> {
+  ): Promise<InsertResult['kind']> {
     if (installationChange === null) {
-      return (await this.events.insertWithTasks(this.statements, event, tasks)) !== null;
+      return (await this.events.insertWithTasks(this.statements, event, tasks)).kind;
     }
     return this.dataSource.transaction(async (m) => {
       const stored = await this.events.insertWithTasks(m, event, tasks);
-      if (stored === null) return false;
+      if (stored.kind !== 'stored') return stored.kind;
       await this.installations.recordChange(m, installationChange);
       await this.lifecycle.cancelForLostAccess(m, installationChange);
-      return true;
+      return stored.kind;
     });
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { TaskType } from '@app/domain';
 import { useUnitDatabase } from '../../../../test/support/unit-database';
 import { storeEvent } from '../../../../test/support/task-fixtures';
@@ -131,7 +131,7 @@ describe('IntakeStore', () => {
 
   it('stores an installation event, the installation and the cancelled tasks together', async () => {
     const earlier = await storeEvent(db.dataSource, { installationId: 42 });
-    expect(await store.storeDelivery(newEvent(), [], suspend)).toBe(true);
+    expect(await store.storeDelivery(newEvent(), [], suspend)).toBe('stored');
     const [installation] = await db.rows(
       'SELECT account_login, suspended, last_action FROM github_installations WHERE id = 42',
     );
@@ -149,9 +149,11 @@ describe('IntakeStore', () => {
 
   it('a replayed installation delivery changes nothing', async () => {
     const event = newEvent();
-    expect(await store.storeDelivery(event, [], { ...suspend, action: 'unsuspend' })).toBe(true);
+    expect(await store.storeDelivery(event, [], { ...suspend, action: 'unsuspend' })).toBe(
+      'stored',
+    );
     const earlier = await storeEvent(db.dataSource, { installationId: 42 });
-    expect(await store.storeDelivery(event, [], suspend)).toBe(false);
+    expect(await store.storeDelivery(event, [], suspend)).toBe('duplicate_delivery');
     const [installation] = await db.rows<{ suspended: boolean }>(
       'SELECT suspended FROM github_installations WHERE id = 42',
     );
@@ -180,8 +182,105 @@ describe('IntakeStore', () => {
         },
       ],
     );
-    expect(ok).toBe(true);
+    expect(ok).toBe('stored');
     expect(await count('workflow_tasks')).toBe(1);
+  });
+
+  describe('payload replay guard', () => {
+    const task = () => ({
+      taskId: randomUUID(),
+      taskType: TaskType.PullRequestAnalysis,
+      repository: 'octo-org/app',
+      prNumber: 1,
+      branch: 'main',
+      commitSha: null,
+      inputData: {},
+      maxRetries: 3,
+    });
+    const guarded = (sha256: Buffer, over: Partial<NewEvent> = {}): NewEvent =>
+      newEvent({
+        eventType: 'pull_request',
+        processedAtIntake: false,
+        payloadGuard: { sha256, windowHours: 72 },
+        ...over,
+      });
+    const digest = (): Buffer => createHash('sha256').update(randomUUID()).digest();
+
+    it('refuses the same body under a new delivery id and writes nothing for it', async () => {
+      const sha = digest();
+      expect(await store.storeDelivery(guarded(sha), [task()])).toBe('stored');
+      const events0 = await count('webhook_events');
+      const tasks0 = await count('workflow_tasks');
+      const guards0 = await count('webhook_deliveries');
+      const replay = guarded(sha);
+      expect(await store.storeDelivery(replay, [task()])).toBe('duplicate_payload');
+      expect(await count('webhook_events')).toBe(events0);
+      expect(await count('workflow_tasks')).toBe(tasks0);
+      expect(await count('webhook_deliveries')).toBe(guards0);
+      const [row] = await db.rows<{ delivery_id: string }>(
+        'SELECT delivery_id FROM webhook_payload_digests WHERE digest = $1',
+        [sha],
+      );
+      expect(row.delivery_id).not.toBe(replay.deliveryId);
+    });
+
+    it('a redelivery under the same delivery id is still refused as a duplicate delivery', async () => {
+      const event = guarded(digest());
+      expect(await store.storeDelivery(event, [task()])).toBe('stored');
+      expect(await store.storeDelivery(event, [task()])).toBe('duplicate_delivery');
+    });
+
+    it('a new body under a stored delivery id leaves no digest row behind', async () => {
+      const event = guarded(digest());
+      expect(await store.storeDelivery(event, [task()])).toBe('stored');
+      const other = digest();
+      expect(
+        await store.storeDelivery(
+          { ...event, payloadGuard: { sha256: other, windowHours: 72 } },
+          [],
+        ),
+      ).toBe('duplicate_delivery');
+      const rows = await db.rows('SELECT 1 FROM webhook_payload_digests WHERE digest = $1', [
+        other,
+      ]);
+      expect(rows).toHaveLength(0);
+      // So that body is still accepted under a delivery id of its own.
+      expect(await store.storeDelivery(guarded(other), [task()])).toBe('stored');
+    });
+
+    it('of identical bodies stored at once under different delivery ids exactly one is stored', async () => {
+      const sha = digest();
+      const before = await count('webhook_events');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.storeDelivery(guarded(sha), [task()])),
+      );
+      expect(results.filter((r) => r === 'stored')).toHaveLength(1);
+      expect(results.filter((r) => r === 'duplicate_payload')).toHaveLength(7);
+      expect(await count('webhook_events')).toBe(before + 1);
+    });
+
+    it('accepts the same body again once its digest is older than the window', async () => {
+      const sha = digest();
+      expect(await store.storeDelivery(guarded(sha), [task()])).toBe('stored');
+      await db.rows(
+        `UPDATE webhook_payload_digests SET stored_at = now() - interval '73 hours' WHERE digest = $1`,
+        [sha],
+      );
+      const later = guarded(sha);
+      expect(await store.storeDelivery(later, [task()])).toBe('stored');
+      const [row] = await db.rows<{ delivery_id: string }>(
+        'SELECT delivery_id FROM webhook_payload_digests WHERE digest = $1',
+        [sha],
+      );
+      expect(row.delivery_id).toBe(later.deliveryId);
+      expect(await store.storeDelivery(guarded(sha), [task()])).toBe('duplicate_payload');
+    });
+
+    it('stores deliveries without a payload guard (pings) whatever their body', async () => {
+      const a = await store.storeDelivery(newEvent({ eventType: 'ping' }), []);
+      const b = await store.storeDelivery(newEvent({ eventType: 'ping' }), []);
+      expect([a, b]).toEqual(['stored', 'stored']);
+    });
   });
 });
 

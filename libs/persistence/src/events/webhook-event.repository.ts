@@ -59,7 +59,23 @@ export interface NewEvent {
   /** True when the event implies no task, so there is nothing left to process. */
   processedAtIntake: boolean;
   receivedVia: 'webhook' | 'recovered' | 'replayed';
+  /**
+   * The payload replay guard: the SHA-256 of the body as received and how long it refuses the
+   * same body under another delivery id. Absent: no payload guard (recovered deliveries, pings).
+   */
+  payloadGuard?: PayloadGuard | null;
 }
+
+export interface PayloadGuard {
+  sha256: Buffer;
+  windowHours: number;
+}
+
+/** What the intake's insert did: stored, or refused by one of the two replay guards. */
+export type InsertResult =
+  | { kind: 'stored'; eventId: number }
+  | { kind: 'duplicate_delivery' }
+  | { kind: 'duplicate_payload' };
 
 /** Postgres error codes for text the jsonb type refuses (for example `\u0000`). */
 const INVALID_JSON_TEXT = new Set(['22P02', '22P05', '22025']);
@@ -81,16 +97,20 @@ export class UnstorableJsonError extends Error {}
 export class WebhookEventRepository {
   /**
    * Stores an event and its tasks atomically, in one round trip: either both are there, or
-   * neither. Returns null when the delivery id is already stored: `webhook_deliveries` holds one
-   * row per stored event keyed by its delivery id (the replay guard; a UNIQUE constraint on the
-   * partitioned `webhook_events` would have to include `created_at`). A concurrent intake of
-   * the same id waits on the guard row and then stores nothing.
+   * neither. `webhook_deliveries` holds one row per stored event keyed by its delivery id (the
+   * delivery-id replay guard; a UNIQUE constraint on the partitioned `webhook_events` would have
+   * to include `created_at`). A concurrent intake of the same id waits on the guard row and then
+   * stores nothing.
+   *
+   * With a payload guard, `webhook_payload_digests` is written first, in the same statement: a
+   * body already stored under another delivery id within the window is refused (nothing else is
+   * written); a row older than the window is taken over; a row of the same delivery id (GitHub's
+   * redelivery) lets the delivery-id guard decide, as without the payload guard. A concurrent
+   * intake of the same body waits on the digest row, so exactly one of them is stored. No digest
+   * row is written for a delivery id that is already stored.
    */
-  async insertWithTasks(
-    db: Queryable,
-    event: NewEvent,
-    tasks: NewTask[],
-  ): Promise<{ eventId: number } | null> {
+  async insertWithTasks(db: Queryable, event: NewEvent, tasks: NewTask[]): Promise<InsertResult> {
+    const guard = event.payloadGuard ?? null;
     const params = [
       event.deliveryId,
       event.eventType,
@@ -114,12 +134,30 @@ export class WebhookEventRepository {
           max_retries: t.maxRetries,
         })),
       ),
+      guard?.sha256 ?? null,
+      guard?.windowHours ?? 0,
     ];
     try {
-      const rows: Array<{ event_id: string | null }> = await db.query(
-        `WITH guard AS (
+      const rows: Array<{ event_id: string | null; payload_ok: boolean }> = await db.query(
+        `WITH digest AS (
+           INSERT INTO webhook_payload_digests AS d (digest, delivery_id, stored_at)
+           SELECT $12::bytea, $1::varchar, now()
+            WHERE $12::bytea IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1)
+           ON CONFLICT (digest) DO UPDATE
+             SET delivery_id = EXCLUDED.delivery_id,
+                 stored_at = CASE WHEN d.delivery_id = EXCLUDED.delivery_id THEN d.stored_at
+                                  ELSE EXCLUDED.stored_at END
+           WHERE d.delivery_id = EXCLUDED.delivery_id
+              OR d.stored_at < now() - $13::int * interval '1 hour'
+           RETURNING 1
+         ), payload_ok AS (
+           SELECT $12::bytea IS NULL OR EXISTS (SELECT 1 FROM digest)
+                  OR EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1) AS ok
+         ), guard AS (
            INSERT INTO webhook_deliveries (delivery_id, event_id, received_at)
-           VALUES ($1, nextval('webhook_events_id_seq'), now())
+           SELECT $1, nextval('webhook_events_id_seq'), now()
+             FROM payload_ok WHERE payload_ok.ok
            ON CONFLICT (delivery_id) DO NOTHING
            RETURNING event_id, received_at
          ), ev AS (
@@ -141,11 +179,15 @@ export class WebhookEventRepository {
              max_retries int)
            RETURNING id
          )
-         SELECT (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM t) AS task_count`,
+         SELECT (SELECT id FROM ev) AS event_id, (SELECT ok FROM payload_ok) AS payload_ok,
+           (SELECT count(*) FROM t) AS task_count`,
         params,
       );
       const id = rows[0]?.event_id;
-      return id === null || id === undefined ? null : { eventId: Number(id) };
+      if (id !== null && id !== undefined) return { kind: 'stored', eventId: Number(id) };
+      return rows[0]?.payload_ok === false
+        ? { kind: 'duplicate_payload' }
+        : { kind: 'duplicate_delivery' };
     } catch (error) {
       if (INVALID_JSON_TEXT.has((error as { code?: string }).code ?? '')) {
         throw new InvalidStoredJsonError((error as Error).message);

@@ -26,7 +26,7 @@ export interface RetentionResult {
 /**
  * Retention: events older than the retention period whose tasks are all finished go with their
  * tasks, executions and delivery-id guard rows; so do finished tasks without an event (cleanup
- * tasks) older than it, and audit records older than it. A month of `webhook_events` entirely
+ * tasks) older than it, audit records and payload replay guard rows older than it. A month of `webhook_events` entirely
  * before the cutoff is dropped whole (its tasks and guard rows deleted first, in batches); rows
  * of the month at the edge are deleted in batches, so no statement holds locks for long. Counts
  * are measured.
@@ -123,6 +123,22 @@ export async function runRetention(
     result.auditRecordsDeleted += deleted;
     result.batches++;
     if (deleted < batchSize) break;
+  }
+  // Payload replay guard rows: the window is at most MIN_RETENTION_DAYS, so any row older than
+  // the cutoff guards nothing any more.
+  for (let i = 0; i < maxBatches; i++) {
+    const rows = await dataSource.query<Array<{ deleted: string }>>(
+      `WITH victims AS (
+         SELECT digest FROM webhook_payload_digests WHERE stored_at < $1 LIMIT $2
+       ), deleted AS (
+         DELETE FROM webhook_payload_digests d USING victims v
+          WHERE d.digest = v.digest AND d.stored_at < $1 RETURNING 1
+       )
+       SELECT count(*) AS deleted FROM deleted`,
+      [cutoff, batchSize],
+    );
+    result.batches++;
+    if (Number(rows[0].deleted) < batchSize) break;
   }
   return result;
 }

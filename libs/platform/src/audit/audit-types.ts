@@ -7,6 +7,8 @@ export enum AuditType {
   WebhookSignatureFailure = 'webhook.signature_failure',
   /** An unverified webhook request refused with 429 by the per-address failure limit. */
   WebhookThrottled = 'webhook.throttled',
+  /** A signed webhook body already stored under another delivery id within the window (409). */
+  WebhookDuplicatePayload = 'webhook.duplicate_payload',
   /** An API request refused with 429 by the shared API limit. */
   ApiThrottled = 'api.throttled',
   /** An API request without a usable bearer token (401). */
@@ -36,6 +38,7 @@ export const AUDIT_TYPES: readonly AuditType[] = Object.values(AuditType);
 export const AGGREGATED_AUDIT_TYPES: ReadonlySet<AuditType> = new Set([
   AuditType.WebhookSignatureFailure,
   AuditType.WebhookThrottled,
+  AuditType.WebhookDuplicatePayload,
   AuditType.ApiThrottled,
   AuditType.ApiAuthFailure,
   AuditType.ApiForbidden,

@@ -10,6 +10,7 @@ import { AgentTrust1796169400136 } from './1796169400136-agent-trust';
 import { AgentRunOutcomes1796300000000 } from './1796300000000-agent-run-outcomes';
 import { PartitionedWebhookEvents1796400000000 } from './1796400000000-partitioned-webhook-events';
 import { ExclusiveRuns1796500000000 } from './1796500000000-exclusive-runs';
+import { WebhookPayloadDigests1796600000000 } from './1796600000000-webhook-payload-digests';
 
 /** Every migration, in order. An array, not a glob: bundlers and compiled output break globs. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AgentRunOutcomes1796300000000,
   PartitionedWebhookEvents1796400000000,
   ExclusiveRuns1796500000000,
+  WebhookPayloadDigests1796600000000,
 ];
