@@ -74,8 +74,10 @@ export async function seed(url: string): Promise<IdPools> {
       },
     ],
   ];
+  // Each seeding sends its own bodies: a stored body under a new delivery id is a replay (409).
+  const run = randomUUID();
   for (const [event, payload] of payloads) {
-    const res = await deliver(url, event, payload);
+    const res = await deliver(url, event, { ...payload, seed_run: run });
     if (res.status !== 200)
       throw new Error(`seeding ${event} failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
