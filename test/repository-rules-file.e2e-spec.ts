@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,8 @@ function inRepo<T extends Row>(payload: T, repo: string | undefined): T {
 function push(branch: string, repo?: string) {
   const payload = example('push', (p) => p.ref === 'refs/heads/master' && !p.deleted);
   payload.ref = `refs/heads/${branch}`;
-  payload.after = 'e'.repeat(40);
+  // A distinct commit per push: the same body under a new delivery id is a replay (409).
+  payload.after = randomUUID().replace(/-/g, '').padEnd(40, 'e');
   return inRepo(payload, repo);
 }
 
