@@ -237,7 +237,11 @@ describe('agent trust and spend', () => {
       const answers = await Promise.all([
         deliver(orch.url, 'pull_request', event, { deliveryId }),
         deliver(orch.url, 'pull_request', event, { deliveryId }),
-        deliver(orch.url, 'pull_request', event),
+        // The racing event is GitHub's own second delivery of a label change: its own body.
+        deliver(orch.url, 'pull_request', {
+          ...event,
+          pull_request: { ...event.pull_request, updated_at: '2026-12-02T00:00:01Z' },
+        }),
       ]);
       expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 409]);
       const labelTasks = answers

@@ -196,8 +196,17 @@ describe('delivery recovery from the GitHub App hook', () => {
     for (const guid of guids) {
       github.deliveries.add('app', { guid, event: 'push', deliveredAt: Date.now() - HOUR });
     }
+    // Each missed delivery was a push of its own (a body of its own: the same body under two
+    // delivery ids is refused as a replay).
     github.deliveries.onRedeliver = async (delivery) =>
-      (await deliver(orch.url, delivery.event, payload, { deliveryId: delivery.guid })).status;
+      (
+        await deliver(
+          orch.url,
+          delivery.event,
+          { ...payload, after: delivery.guid.replace(/-/g, '').padEnd(40, '0') },
+          { deliveryId: delivery.guid },
+        )
+      ).status;
 
     const res = await recover(orch);
     await finished(((await res.json()) as { task_id: string }).task_id);
