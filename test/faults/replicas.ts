@@ -121,7 +121,11 @@ export class ReplicaMix {
         { name: 'lint', conclusion: 'success' },
       ]);
     }
-    const delivery = { guid: randomUUID(), event, body: JSON.stringify(payload) };
+    const guid = randomUUID();
+    // Every delivery is a distinct body, as GitHub's are: the intake refuses a stored body under a
+    // new delivery id. Redeliveries re-send this same delivery (same id, same body).
+    payload.fault_delivery = guid;
+    const delivery = { guid, event, body: JSON.stringify(payload) };
     this.sent.push(delivery);
     return { delivery, redelivery: false };
   }
@@ -183,10 +187,13 @@ export async function sendReplicaLoad(options: {
         body: d.body,
         signal: AbortSignal.timeout(10_000),
       });
-      await res.arrayBuffer();
+      const answer = await res.text();
       status = String(res.status);
-      // 409: this GUID was stored before (by this or the other replica): acknowledged.
-      const ok = (res.status >= 200 && res.status < 300) || res.status === 409;
+      // 409: this GUID was stored before (by this or the other replica): acknowledged. A 409 for
+      // a replayed body under another id is a refusal, not an acknowledgement.
+      const ok =
+        (res.status >= 200 && res.status < 300) ||
+        (res.status === 409 && !answer.includes('duplicate payload'));
       if (ok) result.acknowledged.add(d.guid);
       return ok;
     } catch {
