@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { signGithubPayload } from '@app/github';
 import {
@@ -27,6 +27,8 @@ function pushPayload() {
   const payload = example('push');
   payload.ref = `refs/heads/${payload.repository.default_branch}`;
   payload.deleted = false;
+  // Each push is a commit of its own: the intake refuses a stored body under a new delivery id.
+  payload.after = randomBytes(20).toString('hex');
   return payload;
 }
 
