@@ -184,6 +184,10 @@ describe('the caps on unverified bytes in flight', () => {
       },
     });
     expect(await heldBytes(app().url)).toBe(4 * SENT);
+    // Counted as the service being unavailable, not as a fault of ours.
+    const metrics = await scrape(`${app().url}/metrics`);
+    expect(sample(metrics, 'webhook_errors_total{error_type="unavailable"}')).toBe(1);
+    expect(sample(metrics, 'webhook_errors_total{error_type="internal"}')).toBe(0);
   });
 });
 
@@ -200,6 +204,17 @@ describe('the HTTP timeouts', () => {
       expect(at - started).toBeLessThan(15_000);
     }
     expect(stalled[0].received).toMatch(/^HTTP\/1\.1 408 /);
+    // In the error format, like every other refusal, naming the path it was sent to.
+    expect(await stalled[0].answer()).toEqual({
+      status: 408,
+      retryAfter: null,
+      body: {
+        error: 'request timed out',
+        status_code: 408,
+        path: '/api/v1/webhooks/github',
+        correlation_id: expect.any(String),
+      },
+    });
     // /metrics may answer from its one-second cache.
     await waitFor(async () => (await heldBytes(app().url)) === 0 || null, {
       what: 'bytes given back',
@@ -222,6 +237,13 @@ describe('the HTTP timeouts', () => {
       socket.on('close', () => resolve(Date.now())),
     );
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    // The path is not known before the request line and headers are read.
+    expect(JSON.parse(received.slice(received.indexOf('{')))).toEqual({
+      error: 'request timed out',
+      status_code: 408,
+      path: '',
+      correlation_id: expect.any(String),
+    });
     expect(closedAt - started).toBeGreaterThanOrEqual(1500);
     expect(closedAt - started).toBeLessThan(15_000);
   });

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { closeConnectionsWhileDraining, createJsonLogger, NestJsonLogger } from '@app/platform';
 import { accessLog } from './common/access-log';
+import { answerClientError } from './common/client-errors';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { correlationIdMiddleware } from './common/correlation-id';
 import { MAX_JSON_DEPTH, nestsTooDeep } from './common/json-depth';
@@ -100,7 +101,7 @@ export async function createOrchestratorApp(
 /**
  * HEADERS_TIMEOUT_SECONDS and REQUEST_TIMEOUT_SECONDS instead of Node's 60 s and 300 s: a client
  * that stalls mid-upload (holding up to WEBHOOK_MAX_PAYLOAD_SIZE of unverified bytes) is cut off
- * in seconds with Node's 408 and its bytes are given back. Node checks them every
+ * in seconds with a 408 in the error format and its bytes are given back. Node checks them every
  * `connectionsCheckingInterval` (30 s by default, read when the server starts listening), so that
  * is one second here: a stalled request is closed at most a second after its deadline.
  */
@@ -108,6 +109,9 @@ function boundRequestTimes(server: Server, config: OrchestratorConfig): void {
   server.headersTimeout = config.headersTimeoutSeconds * 1000;
   server.requestTimeout = config.requestTimeoutSeconds * 1000;
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1000;
+  // Node's own answers to a timeout or a malformed request are a bare status line; ours carry
+  // the error body like every other refusal.
+  server.on('clientError', answerClientError);
 }
 
 /** The matched route's pattern: the webhook URL for the lane, Express's route for the rest. */

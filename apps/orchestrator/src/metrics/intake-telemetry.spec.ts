@@ -77,6 +77,7 @@ describe('IntakeTelemetry', () => {
       'payload_too_large',
       'duplicate',
       'invalid',
+      'unavailable',
       'internal',
     ]) {
       zero(`webhook_errors_total{error_type="${errorType}"}`);
@@ -108,7 +109,7 @@ describe('IntakeTelemetry', () => {
     expect(text).not.toContain('event_type="push",action="opened"');
   });
 
-  it('maps every intake failure to one of the five documented error types', () => {
+  it('maps every intake failure to one of the six documented error types', () => {
     const types = [
       webhookErrorType(new DomainError(ErrorCode.InvalidSignature, 'x')),
       webhookErrorType(new DomainError(ErrorCode.PayloadTooLarge, 'x')),
@@ -122,7 +123,7 @@ describe('IntakeTelemetry', () => {
       'payload_too_large',
       'duplicate',
       'invalid',
-      'internal',
+      'unavailable',
       'internal',
     ]);
   });

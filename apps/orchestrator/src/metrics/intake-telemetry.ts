@@ -25,13 +25,14 @@ import {
 
 /** `error_type` of `webhook_errors_total`. */
 export type WebhookErrorType =
-  'signature' | 'payload_too_large' | 'duplicate' | 'invalid' | 'internal';
+  'signature' | 'payload_too_large' | 'duplicate' | 'invalid' | 'unavailable' | 'internal';
 
 const ERROR_TYPES: readonly WebhookErrorType[] = [
   'signature',
   'payload_too_large',
   'duplicate',
   'invalid',
+  'unavailable',
   'internal',
 ];
 
@@ -178,6 +179,8 @@ export function webhookErrorType(error: unknown): WebhookErrorType {
     case ErrorCode.RateLimited:
       return 'invalid';
     case ErrorCode.Unavailable:
+      // 503: the in-flight byte cap, or PostgreSQL out of reach. Not a bug of ours.
+      return 'unavailable';
     case ErrorCode.Internal:
       return 'internal';
   }
