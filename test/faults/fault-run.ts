@@ -6,7 +6,8 @@ import { CodegenFake, GithubFake } from '../fakes';
 import { ScratchRedis } from '../support/redis-server';
 import { exampleRepositories } from '../support/example-repositories';
 import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
-import { FAULT_PRS, LoadResult, percentile } from './load';
+import { LoadResult, percentile } from './load';
+import { FAULT_PRS } from './payloads';
 
 export const FAULT_SECRET = 'fault-run-webhook-secret-0123456789abcdef';
 const CODEGEN_TOKEN = 'codegen-test-token';

@@ -1,31 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { signGithubPayload } from '@app/github';
-
-const requireJson = createRequire(__filename);
-export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- GitHub payloads are edited freely
-
-export function example(event: string, predicate: (p: Json) => boolean = () => true): Json {
-  const all = requireJson('@octokit/webhooks-examples/api.github.com/index.json') as Array<{
-    name: string;
-    examples: Json[];
-  }>;
-  const found = all.find((e) => e.name === event)?.examples.find(predicate);
-  if (!found) throw new Error(`no example for ${event}`);
-  return structuredClone(found);
-}
-
-/** PRs of the fault runs: each has a fixed head SHA, so agent-run safety checks pass. */
-export const FAULT_PRS = Array.from({ length: 12 }, (_, i) => ({
-  number: 100 + i,
-  sha: (i + 1).toString(16).repeat(40).slice(0, 40),
-}));
-
-export interface Delivery {
-  guid: string;
-  event: string;
-  body: string;
-}
+import {
+  Delivery,
+  FAULT_PRS,
+  failedCheckRun,
+  newDelivery,
+  postDelivery,
+  pullRequestEvent,
+  pushToDefaultBranch,
+} from './payloads';
 
 /**
  * The fault runs' load: pushes to the default branch (no outside call), PRs opened without code
@@ -34,41 +16,10 @@ export interface Delivery {
 export function makeDelivery(i: number): Delivery {
   const roll = i % 10;
   const pr = FAULT_PRS[i % FAULT_PRS.length];
-  let event: string;
-  let payload: Json;
-  if (roll < 5) {
-    event = 'push';
-    payload = example('push');
-    payload.ref = `refs/heads/${payload.repository.default_branch}`;
-    payload.deleted = false;
-    payload.after = randomUUID().replace(/-/g, '').padEnd(40, '0');
-  } else if (roll < 7) {
-    event = 'pull_request';
-    payload = example('pull_request', (p) => p.action === 'opened');
-    payload.pull_request.number = pr.number;
-    payload.number = pr.number;
-    payload.pull_request.head.sha = pr.sha;
-    payload.pull_request.draft = false;
-  } else {
-    event = 'check_run';
-    payload = example('check_run', (p) => p.action === 'completed');
-    payload.check_run.name = `unit tests ${i % 3}`;
-    payload.check_run.conclusion = 'failure';
-    payload.check_run.head_sha = pr.sha;
-    payload.check_run.pull_requests = [
-      {
-        url: 'x',
-        id: pr.number,
-        number: pr.number,
-        head: { ref: `branch-${pr.number}`, sha: pr.sha, repo: payload.repository },
-        base: { ref: 'main', sha: 'f'.repeat(40), repo: payload.repository },
-      },
-    ];
-  }
-  const guid = randomUUID();
-  // Every delivery is a distinct body: the intake refuses a stored body under a new delivery id.
-  payload.fault_delivery = guid;
-  return { guid, event, body: JSON.stringify(payload) };
+  if (roll < 5)
+    return newDelivery('push', pushToDefaultBranch(randomUUID().replace(/-/g, '').padEnd(40, '0')));
+  if (roll < 7) return newDelivery('pull_request', pullRequestEvent('opened', pr));
+  return newDelivery('check_run', failedCheckRun(`unit tests ${i % 3}`, pr));
 }
 
 export interface LoadResult {
@@ -110,18 +61,7 @@ export async function runLoad(options: {
     const started = performance.now();
     let status = 'error';
     try {
-      const res = await fetch(`${options.url()}/api/v1/webhooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-delivery': d.guid,
-          'x-github-event': d.event,
-          'x-hub-signature-256': signGithubPayload(d.body, options.secret),
-        },
-        body: d.body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.arrayBuffer();
+      const res = await postDelivery(options.url(), d, options.secret);
       status = String(res.status);
       if (res.status >= 200 && res.status < 300) result.acknowledged.add(d.guid);
       // 409 on a re-send means the first try was stored after all: it is acknowledged now.

@@ -1,10 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { signGithubPayload } from '@app/github';
 import { AppProcess } from './app-process';
 import { RoundRobinBalancer } from './balancer';
 import { FAULT_SECRET, FaultRun } from './fault-run';
-import { Delivery, example, FAULT_PRS, Json } from './load';
+import {
+  Delivery,
+  FAULT_PRS,
+  failedCheckRun,
+  failedCheckSuite,
+  newDelivery,
+  postDelivery,
+  pullRequestEvent,
+  pushToDefaultBranch,
+} from './payloads';
 
 /**
  * The replicated fault run: sizes and knobs. The CI defaults keep the scenario well under two
@@ -67,65 +74,23 @@ export class ReplicaMix {
       return { delivery: earlier, redelivery: true };
     }
     const pr = this.prs[Math.floor(this.random() * this.prs.length)];
-    let event: string;
-    let payload: Json;
+    let delivery: Delivery;
     if (roll < 0.35) {
-      event = 'push';
-      payload = example('push');
-      payload.ref = `refs/heads/${payload.repository.default_branch}`;
-      payload.deleted = false;
-      payload.after = this.sha();
+      delivery = newDelivery('push', pushToDefaultBranch(this.sha()));
     } else if (roll < 0.4) {
-      event = 'pull_request';
-      payload = example('pull_request', (p) => p.action === 'opened');
-      payload.action = 'synchronize';
       pr.sha = this.sha();
       this.setHead(pr.number, pr.sha);
-      payload.before = 'e'.repeat(40);
-      payload.after = pr.sha;
-      payload.pull_request.number = pr.number;
-      payload.number = pr.number;
-      payload.pull_request.head.sha = pr.sha;
-      payload.pull_request.draft = false;
+      delivery = newDelivery('pull_request', pullRequestEvent('synchronize', pr));
     } else if (roll < 0.8) {
-      event = 'check_run';
-      payload = example('check_run', (p) => p.action === 'completed');
-      payload.check_run.name = `unit tests ${i % 3}`;
-      payload.check_run.conclusion = 'failure';
-      payload.check_run.head_sha = pr.sha;
-      payload.check_run.pull_requests = [
-        {
-          url: 'x',
-          id: pr.number,
-          number: pr.number,
-          head: { ref: `branch-${pr.number}`, sha: pr.sha, repo: payload.repository },
-          base: { ref: 'main', sha: 'f'.repeat(40), repo: payload.repository },
-        },
-      ];
+      delivery = newDelivery('check_run', failedCheckRun(`unit tests ${i % 3}`, pr));
     } else {
-      event = 'check_suite';
-      payload = example('check_suite', (p) => p.action === 'completed');
       const suiteId = this.suiteId++;
-      payload.check_suite.id = suiteId;
-      payload.check_suite.conclusion = 'failure';
-      payload.check_suite.head_sha = pr.sha;
-      payload.check_suite.pull_requests = [
-        {
-          number: pr.number,
-          head: { ref: `branch-${pr.number}`, sha: pr.sha },
-          base: { ref: 'main', sha: 'f'.repeat(40) },
-        },
-      ];
       this.run.github.setCheckRuns(REPO, suiteId, [
         { name: 'integration', conclusion: 'failure' },
         { name: 'lint', conclusion: 'success' },
       ]);
+      delivery = newDelivery('check_suite', failedCheckSuite(suiteId, pr));
     }
-    const guid = randomUUID();
-    // Every delivery is a distinct body, as GitHub's are: the intake refuses a stored body under a
-    // new delivery id. Redeliveries re-send this same delivery (same id, same body).
-    payload.fault_delivery = guid;
-    const delivery = { guid, event, body: JSON.stringify(payload) };
     this.sent.push(delivery);
     return { delivery, redelivery: false };
   }
@@ -176,24 +141,12 @@ export async function sendReplicaLoad(options: {
     result.attempts++;
     let status = 'error';
     try {
-      const res = await fetch(`${base}/api/v1/webhooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-delivery': d.guid,
-          'x-github-event': d.event,
-          'x-hub-signature-256': signGithubPayload(d.body, FAULT_SECRET),
-        },
-        body: d.body,
-        signal: AbortSignal.timeout(10_000),
-      });
-      const answer = await res.text();
-      status = String(res.status);
+      const { status: code, answer } = await postDelivery(base, d, FAULT_SECRET);
+      status = String(code);
       // 409: this GUID was stored before (by this or the other replica): acknowledged. A 409 for
       // a replayed body under another id is a refusal, not an acknowledgement.
       const ok =
-        (res.status >= 200 && res.status < 300) ||
-        (res.status === 409 && !answer.includes('duplicate payload'));
+        (code >= 200 && code < 300) || (code === 409 && !answer.includes('duplicate payload'));
       if (ok) result.acknowledged.add(d.guid);
       return ok;
     } catch {
