@@ -17,5 +17,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/tmp-global-teardown.ts',
   // The GitHub fake checks requests against GitHub's description; a test that breaks it fails.
   setupFilesAfterEnv: ['<rootDir>/test/support/github-contract.ts'],
+  // Each file's wall time at the end of the run, slowest first.
+  reporters: ['default', '<rootDir>/test/support/duration-reporter.js'],
 };
 module.exports.moduleNameMapper = moduleNameMapper;

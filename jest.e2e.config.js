@@ -16,4 +16,6 @@ module.exports = {
   ],
   testTimeout: 60000,
   maxWorkers: 1,
+  // Each file's wall time at the end of the run, slowest first.
+  reporters: ['default', '<rootDir>/test/support/duration-reporter.js'],
 };
