@@ -21,6 +21,8 @@ const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_limits`;
 const TOKEN = 'ghp_rate_limit_test_token_0123456789';
 const REPO = 'octo-org/limits';
 const HOOK = `repos/${REPO}/hooks/77`;
+/** GitHub's pull request files list: the read the injected failures below are meant for. */
+const PR_FILES = 'GET /repos/{owner}/{repo}/pulls/{pull_number}/files';
 /** GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS for these tests (production: 60 s). */
 const MIN_WAIT_MS = 1000;
 const SECONDARY = {
@@ -54,9 +56,6 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
       GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS: String(MIN_WAIT_MS),
       DELIVERY_RECOVERY_HOOK: HOOK,
       DELIVERY_RECOVERY_INTERVAL_MS: '0',
-      // Failures are injected into GitHub's next requests whatever their route; the repository
-      // rules file read (its own suites cover it) would take them before the call under test.
-      REPOSITORY_RULES_ENABLED: 'false',
     });
     client = worker.app.get(GithubClient, { strict: false });
   });
@@ -104,7 +103,7 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
 
   it('a secondary-limit 403 without Retry-After, then success: the task completes on its first attempt after the minimum wait', async () => {
     github.setPullRequestFiles(REPO, 1, [{ filename: 'README.md' }]);
-    github.failNext(1, { status: 403, body: SECONDARY });
+    github.failNext(1, { status: 403, body: SECONDARY, route: PR_FILES });
 
     const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(1));
     const task = await finished(deliveryId);
@@ -127,20 +126,22 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
       status: 429,
       retryAfterSeconds: 3,
       body: { message: 'Too Many Requests' },
+      route: PR_FILES,
     });
 
     const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(2));
     const task = await finished(deliveryId);
 
     expect(task).toMatchObject({ status: 'completed', retry_count: 0 });
-    const [limited, retried] = github.requests;
-    expect(github.requests).toHaveLength(2);
+    // From the limited request on, GitHub saw its retry and nothing else.
+    const [limited, retried] = filesRequests(2);
+    expect(github.requests.slice(github.requests.indexOf(limited))).toEqual([limited, retried]);
     expect(retried.at - limited.at).toBeGreaterThanOrEqual(3000 - 50);
   });
 
   it('doubles the wait while the limit repeats', async () => {
     github.setPullRequestFiles(REPO, 3, [{ filename: 'README.md' }]);
-    github.failNext(2, { status: 403, body: SECONDARY });
+    github.failNext(2, { status: 403, body: SECONDARY, route: PR_FILES });
 
     const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(3));
     const task = await finished(deliveryId);
@@ -159,7 +160,7 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
 
   it('holds other tasks of the limited identity before they are claimed', async () => {
     for (const n of [4, 5]) github.setPullRequestFiles(REPO, n, [{ filename: 'README.md' }]);
-    github.failNext(1, { status: 403, body: SECONDARY });
+    github.failNext(1, { status: 403, body: SECONDARY, route: PR_FILES });
     const first = await deliver(orch.url, 'pull_request', openedPr(4));
     await waitFor(async () => client.rateLimitHolds().length > 0, { what: 'the limit' });
 
@@ -175,7 +176,7 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
 
   it('shows who waits and until when in /health and the metrics, and clears once it is over', async () => {
     github.setPullRequestFiles(REPO, 9, [{ filename: 'README.md' }]);
-    github.failNext(1, { status: 403, retryAfterSeconds: 4, body: SECONDARY });
+    github.failNext(1, { status: 403, retryAfterSeconds: 4, body: SECONDARY, route: PR_FILES });
     const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(9));
 
     const health = await waitFor(
@@ -207,6 +208,7 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
     github.failNext(1, {
       status: 403,
       body: { message: 'Resource not accessible by integration' },
+      route: PR_FILES,
     });
 
     const { deliveryId } = await deliver(orch.url, 'pull_request', openedPr(6));
@@ -224,6 +226,7 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
     github.failNext(1, {
       status: 200,
       body: [{ filename: 7, status: 'modified', note: `leaked ${TOKEN}`, pad: 'x'.repeat(5000) }],
+      route: PR_FILES,
     });
     const broken = await deliver(orch.url, 'pull_request', openedPr(7));
     const task = await finished(broken.deliveryId);

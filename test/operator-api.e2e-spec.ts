@@ -19,6 +19,8 @@ import {
 } from './support/harness';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_api`;
+/** GitHub's pull request files list: the read the injected failures below are meant for. */
+const PR_FILES = 'GET /repos/{owner}/{repo}/pulls/{pull_number}/files';
 const SECRET_KEY = testEnv().SECRET_KEY as string;
 const viewer = mintAccessToken(SECRET_KEY, { sub: 'vera', role: Role.Viewer }, 600);
 const operator = mintAccessToken(SECRET_KEY, { sub: 'otto', role: Role.Operator }, 600);
@@ -93,9 +95,6 @@ describe('operator API', () => {
       QUEUE_PREFIX: PREFIX,
       GITHUB_API_URL: github.url,
       CODEGEN_TOKEN: '',
-      // Failures are injected into GitHub's next requests whatever their route; the repository
-      // rules file read (its own suites cover it) would take them before the call under test.
-      REPOSITORY_RULES_ENABLED: 'false',
     });
     api = (method, path, token, headers) => call(orch.url, method, path, token, headers);
     repo = example('pull_request').repository.full_name;
@@ -327,7 +326,7 @@ describe('operator API', () => {
 
   describe('tasks', () => {
     it('lists tasks with filters, and shows one with executions newest first', async () => {
-      github.failNext(4, { status: 502 });
+      github.failNext(4, { status: 502, route: PR_FILES });
       github.setPullRequestFiles(repo, 5, [{ filename: 'docs/a.md' }]);
       const d = await deliver(orch.url, 'pull_request', openedPr(5));
       await finished(d.body.result.task_id);

@@ -21,6 +21,8 @@ import {
 } from './support/harness';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_worker`;
+/** GitHub's pull request files list: the read the injected failures below are meant for. */
+const PR_FILES = 'GET /repos/{owner}/{repo}/pulls/{pull_number}/files';
 
 /** A PR payload from GitHub's examples, on a repository of our choosing. */
 function pullRequest(
@@ -93,9 +95,6 @@ describe('worker: every task type, end to end', () => {
       GITHUB_TIMEOUT_MS: '2000',
       CODEGEN_POLL_INTERVAL_MS: '100',
       CODEGEN_POLL_MAX_INTERVAL_MS: '200',
-      // Failures are injected into GitHub's next requests whatever their route; the repository
-      // rules file read (its own suites cover it) would take them before the call under test.
-      REPOSITORY_RULES_ENABLED: 'false',
     });
     repo = example('pull_request').repository.full_name;
   });
@@ -287,7 +286,7 @@ describe('worker: every task type, end to end', () => {
   it('retries transient GitHub failures with backoff and records every attempt', async () => {
     github.setPullRequestFiles(repo, 7, [{ filename: 'docs/guide.md' }]);
     // 3 in-call tries per attempt; 4 failures make the first attempt fail, the second succeed.
-    github.failNext(4, { status: 502 });
+    github.failNext(4, { status: 502, route: PR_FILES });
     const res = await deliver(orch.url, 'pull_request', pullRequest('opened'));
     const task = await finished(res.body.result.task_id);
     expect(task.status).toBe('completed');
@@ -354,7 +353,7 @@ describe('worker: every task type, end to end', () => {
 
   // Last in this suite: it leaves GitHub's circuit open for a moment.
   it('fails a task once its retries are spent', async () => {
-    github.failNext(100, { status: 503 });
+    github.failNext(100, { status: 503, route: PR_FILES });
     const res = await deliver(orch.url, 'pull_request', pullRequest('opened'));
     const task = await finished(res.body.result.task_id);
     expect(task.status).toBe('failed');

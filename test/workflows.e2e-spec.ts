@@ -20,6 +20,8 @@ type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 const SHA_A = 'a'.repeat(40);
 const SHA_B = 'b'.repeat(40);
+/** GitHub's pull request files list: the read the injected failures below are meant for. */
+const PR_FILES = 'GET /repos/{owner}/{repo}/pulls/{pull_number}/files';
 
 function pullRequest(
   action: string,
@@ -336,7 +338,9 @@ describe('workflows: agent runs and their safety rules', () => {
         codegen.completeRun(Number(trigger.codegen_task_id), { status: 'COMPLETE' });
         await finished(childId);
       } else {
-        expect(trigger.error_message).toMatch(/^budget: pull request \(2 agent run\(s\).*runaway guard/);
+        expect(trigger.error_message).toMatch(
+          /^budget: pull request \(2 agent run\(s\).*runaway guard/,
+        );
       }
     }
     expect(codegen.createdRuns).toHaveLength(2);
@@ -365,7 +369,7 @@ describe('workflows: superseded work', () => {
       github.setPullRequestFiles(repo, 7, [{ filename: 'README.md' }]);
       // The older analysis's first attempt fails and waits out a long backoff; the newer one
       // runs meanwhile and cancels it.
-      github.failNext(3, { status: 502 });
+      github.failNext(3, { status: 502, route: PR_FILES });
       const worker = await startWorker({
         QUEUE_PREFIX: prefix,
         GITHUB_API_URL: github.url,
@@ -373,9 +377,6 @@ describe('workflows: superseded work', () => {
         WORKER_CONCURRENCY: '1',
         TASK_BACKOFF_BASE_MS: '3000',
         TASK_BACKOFF_MAX_MS: '3000',
-        // The injected failures must reach the older analysis's files read, not the repository
-        // rules file read that comes first (its own suite covers it).
-        REPOSITORY_RULES_ENABLED: 'false',
       });
       try {
         const newerTask = await finished(newer.body.result.task_id);

@@ -37,6 +37,13 @@ export interface InjectedFailure {
   body?: unknown;
   /** Extra headers, e.g. `{ 'x-ratelimit-remaining': '0' }`. */
   headers?: Record<string, string>;
+  /**
+   * Only requests to this route take the failure (default: the next request, any route): a
+   * method and a path in GitHub's template form, each `{name}` one path segment, e.g.
+   * `GET /repos/{owner}/{repo}/pulls/{pull_number}/files`. Requests to other routes are
+   * answered as usual and leave the failure queued.
+   */
+  route?: string;
 }
 
 /** A changed file; omitted counts default to a one-line change. */
@@ -122,7 +129,10 @@ export class GithubFake {
   private readonly files = new Map<string, FakePullRequestFile[]>();
   private readonly pullRequests = new Map<string, FakePullRequest>();
   private readonly checkRuns = new Map<string, FakeCheckRun[]>();
-  private readonly failures: InjectedFailure[] = [];
+  private readonly failures: Array<{
+    failure: InjectedFailure;
+    matches: (method: string, path: string) => boolean;
+  }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private latencyMs = 0;
   private readonly problems: string[] = [];
@@ -229,9 +239,13 @@ export class GithubFake {
     this.checkRuns.set(`${repo}@${suiteId}`, runs);
   }
 
-  /** The next `count` requests, whatever their route, get `failure` instead of their answer. */
+  /**
+   * The next `count` requests (of `failure.route`, or any) get `failure` instead of their answer.
+   * A status 200 with a body fakes a malformed answer.
+   */
   failNext(count: number, failure: InjectedFailure): void {
-    for (let i = 0; i < count; i++) this.failures.push(failure);
+    const matches = failure.route === undefined ? () => true : routeMatcher(failure.route);
+    for (let i = 0; i < count; i++) this.failures.push({ failure, matches });
   }
 
   /** Delays every answer by `ms`. */
@@ -254,7 +268,9 @@ export class GithubFake {
       this.problems.push(`request ${recorded.method} ${recorded.path}: ${problem}`);
     const operation = openapi.find(recorded.method, new URL(recorded.path, this.url).pathname);
     this.operations.set(res, operation);
-    const failure = this.failures.shift();
+    const requestPath = new URL(recorded.path, this.url).pathname.replace(/^\/api\/v3(?=\/)/, '');
+    const index = this.failures.findIndex((f) => f.matches(recorded.method, requestPath));
+    const failure = index >= 0 ? this.failures.splice(index, 1)[0].failure : undefined;
     await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
 
     if (failure) {
@@ -518,6 +534,25 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   } catch {
     return text;
   }
+}
+
+/**
+ * `METHOD /path/{param}/...` as a test of a request's method and path (without query string);
+ * each `{name}` stands for one path segment, everything else is literal.
+ */
+function routeMatcher(route: string): (method: string, path: string) => boolean {
+  const match = /^([A-Z]+) (\/\S*)$/.exec(route);
+  if (!match) throw new Error(`GithubFake: route "${route}" is not "METHOD /path"`);
+  const [, method, template] = match;
+  const pattern = new RegExp(
+    `^${template
+      .split(/(\{[^/{}]+\})/)
+      .map((part) =>
+        /^\{[^/{}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('')}$`,
+  );
+  return (m, path) => m === method && pattern.test(path);
 }
 
 /** GitHub's pagination: `per_page` (default 30, max 100) and 1-based `page`. */
