@@ -1,16 +1,16 @@
 import {
+  AnswerReading,
   ExternalServiceError,
   inSpan,
-  failedRequestStatus,
-  requestStatusOf,
   ServiceRequestListener,
   ServiceRequestListeners,
   ServicePolicy,
   createServicePolicy,
   isFetchFailure,
   isRecord,
+  readJsonAnswer,
+  RequestMeter,
   serviceBaseUrl,
-  ShapeError,
 } from '@app/platform';
 import {
   AgentRunCreateNotSentError,
@@ -50,7 +50,7 @@ const MAX_REPO_PAGES = 100;
 const MAX_RAW_LENGTH = 2000;
 
 type Method = 'GET' | 'POST';
-type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+type Parsed<T> = AnswerReading<T>;
 
 /**
  * Codegen agent API client, following Codegen's published contract: every nullable field read
@@ -326,19 +326,14 @@ export class CodegenClient {
     text: string,
     parse: (json: unknown) => T,
   ): Parsed<T> {
-    let problem: string;
-    try {
-      const value = parse(text === '' ? null : (JSON.parse(text) as unknown));
-      const problems = problemsOf(value);
-      if (problems.length > 0) this.reportBadAnswer(operation, status, problems.join('; '), text);
-      return { ok: true, value };
-    } catch (error) {
-      if (error instanceof SyntaxError) problem = 'body is not JSON';
-      else if (error instanceof ShapeError) problem = error.message;
-      else throw error;
+    const parsed = readJsonAnswer(text, parse, { emptyIsNull: true });
+    if (!parsed.ok) {
+      this.reportBadAnswer(operation, status, parsed.problem, text);
+      return parsed;
     }
-    this.reportBadAnswer(operation, status, problem, text);
-    return { ok: false, problem };
+    const problems = problemsOf(parsed.value);
+    if (problems.length > 0) this.reportBadAnswer(operation, status, problems.join('; '), text);
+    return parsed;
   }
 
   private reportBadAnswer(
@@ -363,25 +358,13 @@ export class CodegenClient {
     signal: AbortSignal,
     call: () => Promise<Response>,
   ): Promise<Response> {
-    const started = performance.now();
-    const durationSeconds = (): number => (performance.now() - started) / 1000;
+    const meter = new RequestMeter(this.requestListeners, SERVICE, operation, signal);
     try {
       const response = await call();
-      this.requestListeners.emit({
-        service: SERVICE,
-        operation,
-        status: requestStatusOf(response.status),
-        httpStatus: response.status,
-        durationSeconds: durationSeconds(),
-      });
+      meter.answered(response.status);
       return response;
     } catch (error) {
-      this.requestListeners.emit({
-        service: SERVICE,
-        operation,
-        status: failedRequestStatus(signal.aborted),
-        durationSeconds: durationSeconds(),
-      });
+      meter.failed();
       throw error;
     }
   }

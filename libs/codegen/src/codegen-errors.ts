@@ -2,7 +2,7 @@ import {
   CircuitOpenError,
   errorBodyDetail,
   ExternalServiceError,
-  parseRetryAfter,
+  failedAnswerError,
 } from '@app/platform';
 
 const SERVICE = 'codegen';
@@ -66,11 +66,15 @@ export function errorFromResponse(
   const found = errorBodyDetail(text);
   const detail = found === undefined ? undefined : redact(found);
   if (status === 402) return new CodegenPlanLimitError(detail);
-  const message = `Codegen ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-  if (status === 429 || status >= 500)
-    return new ExternalServiceError(SERVICE, message, true, status, retryAfterMs);
-  return new ExternalServiceError(SERVICE, message, false, status);
+  return failedAnswerError({
+    service: SERVICE,
+    serviceName: 'Codegen',
+    label,
+    status,
+    headers: response.headers,
+    detail,
+    transient: status === 429 || status >= 500,
+  });
 }
 
 const CONNECT_FAILURE =

@@ -20,6 +20,7 @@ export * from './observability/tracing-status';
 export * from './observability/zero-series';
 export * from './resilience';
 export * from './http/http-answers';
+export * from './http/request-meter';
 export * from './http/client-module';
 export * from './transport';
 export * from './audit/audit-types';

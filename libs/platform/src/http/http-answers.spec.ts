@@ -1,9 +1,13 @@
+import { ExternalServiceError } from '../errors/domain-error';
 import {
   asArray,
+  asRecord,
   errorBodyDetail,
+  failedAnswerError,
   integerHeader,
   isFetchFailure,
   readInteger,
+  readJsonAnswer,
   readNullableString,
   serviceBaseUrl,
   ShapeError,
@@ -75,5 +79,70 @@ describe('serviceBaseUrl', () => {
     expect(() => serviceBaseUrl('C', 'baseUrl', 'https://x.example/?a=1')).toThrow(
       'must not carry a query or fragment',
     );
+  });
+});
+
+describe('readJsonAnswer', () => {
+  const id = (body: unknown) => readInteger(asRecord(body, 'body'), 'id', 'body');
+
+  it('maps a JSON body, or names the field a mapper refused', () => {
+    expect(readJsonAnswer('{"id":7}', id)).toEqual({ ok: true, value: 7 });
+    expect(readJsonAnswer('{"id":"7"}', id)).toEqual({
+      ok: false,
+      problem: 'body.id is not an integer',
+    });
+  });
+
+  it("says only 'body is not JSON', never the parser's message quoting the body", () => {
+    for (const text of ['<html>secret-token-123</html>', '{"id":', ''])
+      expect(readJsonAnswer(text, id)).toEqual({ ok: false, problem: 'body is not JSON' });
+  });
+
+  it('maps an empty body as null only when asked to', () => {
+    expect(readJsonAnswer('', (body) => body, { emptyIsNull: true })).toEqual({
+      ok: true,
+      value: null,
+    });
+  });
+
+  it("lets a mapper's own bug through rather than calling it a bad answer", () => {
+    expect(() =>
+      readJsonAnswer('{}', () => {
+        throw new RangeError('bug');
+      }),
+    ).toThrow(RangeError);
+  });
+});
+
+describe('failedAnswerError', () => {
+  const answer = (status: number, transient: boolean, detail?: string) =>
+    failedAnswerError({
+      service: 'codegen',
+      serviceName: 'Codegen',
+      label: 'GET /v1/x',
+      status,
+      headers: new Headers({ 'retry-after': '4' }),
+      detail,
+      transient,
+    });
+
+  it("names the service, request, status and detail; a transient one keeps Retry-After's wait", () => {
+    const error = answer(503, true, 'overloaded');
+    expect(error).toBeInstanceOf(ExternalServiceError);
+    expect(error).toMatchObject({
+      service: 'codegen',
+      message: 'Codegen GET /v1/x answered 503: overloaded',
+      transient: true,
+      status: 503,
+      retryAfterMs: 4000,
+    });
+  });
+
+  it('gives a permanent one no wait, and no colon without a detail', () => {
+    expect(answer(404, false)).toMatchObject({
+      message: 'Codegen GET /v1/x answered 404',
+      transient: false,
+      retryAfterMs: undefined,
+    });
   });
 });

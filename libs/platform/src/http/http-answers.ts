@@ -1,7 +1,11 @@
+import { ExternalServiceError } from '../errors/domain-error';
+import { parseRetryAfter } from '../resilience/http-policy';
+
 /**
  * Reading what an outbound HTTP service answered, shared by the GitHub and Codegen clients:
- * shape checks for JSON bodies, the message of an error body (bounded, never the whole body),
- * integer headers, fetch's own network failures, and base URLs given in settings.
+ * shape checks for JSON bodies, reading a JSON answer into a result or a problem, the message of
+ * an error body (bounded, never the whole body), the error for a failing status, integer
+ * headers, fetch's own network failures, and base URLs given in settings.
  */
 
 /** A field of an answer has the wrong shape; each client decides what that means. */
@@ -54,6 +58,36 @@ export function readNullableInteger(
   return record[key] === null || record[key] === undefined ? null : readInteger(record, key, where);
 }
 
+/** A JSON answer read by a mapper: its value, or what is wrong with it. */
+export type AnswerReading<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/**
+ * Parses `text` as JSON and maps it. A body that is not JSON is the problem `body is not JSON`
+ * (never the parser's own message, which quotes the body); a {@link ShapeError} from `map` is the
+ * problem it names. Any other error from `map` is thrown. `emptyIsNull`: an empty body maps as
+ * `null` (an answer with no content), else it is not JSON.
+ */
+export function readJsonAnswer<T>(
+  text: string,
+  map: (body: unknown) => T,
+  options: { emptyIsNull?: boolean } = {},
+): AnswerReading<T> {
+  let body: unknown = null;
+  if (text !== '' || !options.emptyIsNull) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, problem: 'body is not JSON' };
+    }
+  }
+  try {
+    return { ok: true, value: map(body) };
+  } catch (error) {
+    if (error instanceof ShapeError) return { ok: false, problem: error.message };
+    throw error;
+  }
+}
+
 /** Longest error detail quoted from an answer into an error message (and so into logs). */
 export const MAX_ERROR_DETAIL_LENGTH = 200;
 
@@ -77,6 +111,35 @@ export function errorBodyDetail(text: string): string | undefined {
     // Not JSON.
   }
   return undefined;
+}
+
+/** What a client needs to turn an answer with a failing status into an error. */
+export interface FailedAnswer {
+  /** `service` of the error ('github', 'codegen'). */
+  service: string;
+  /** How the message names the service ('GitHub', 'Codegen'). */
+  serviceName: string;
+  /** `METHOD /path` of the request. */
+  label: string;
+  status: number;
+  headers: Headers;
+  /** What the error body says ({@link errorBodyDetail}), already cleaned of credentials. */
+  detail: string | undefined;
+  /** Whether asking again later may succeed (5xx, and 429 where that is no rate limit of its own). */
+  transient: boolean;
+}
+
+/**
+ * `<service> <label> answered <status>[: <detail>]` as an {@link ExternalServiceError}: a
+ * transient one carries the answer's `Retry-After`; a permanent one none (asking again changes
+ * nothing).
+ */
+export function failedAnswerError(answer: FailedAnswer): ExternalServiceError {
+  const { service, serviceName, label, status, headers, detail, transient } = answer;
+  const message = `${serviceName} ${label} answered ${status}${detail ? `: ${detail}` : ''}`;
+  if (!transient) return new ExternalServiceError(service, message, false, status);
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
+  return new ExternalServiceError(service, message, true, status, retryAfterMs);
 }
 
 /** A header holding a non-negative integer, or undefined when absent or anything else. */
