@@ -387,8 +387,131 @@ describe('agent run outcomes', () => {
     expect(new Date(after.judged_at).toISOString()).toBe(new Date(fixed.judged_at).toISOString());
   });
 
+  it("the agent's new pull request fails before Codegen reports it: still_failing at the run's end, and its one follow-up starts there", async () => {
+    const { runId, taskId } = await failingCheckStartsRun();
+    const agentPrHead = 'f'.repeat(40);
+    github.setPullRequest(repo, 12, {
+      headSha: agentPrHead,
+      headRef: 'codegen-fix-unit-tests',
+      authorLogin: AGENT_LOGIN,
+      authorType: 'Bot',
+    });
+    github.setCommit(repo, agentPrHead, { authorLogin: AGENT_LOGIN, authorType: 'Bot' });
+    github.setCheckRunDetails(repo, 8181, {
+      title: 'unit tests failed',
+      summary: 'sum.spec.ts still expects 2',
+    });
+    // The agent's pull request is checked while the run still works: Codegen has not said yet
+    // that #12 is the agent's, so the result is kept, not judged and not dropped.
+    const early = await deliver(
+      orch.url,
+      'check_run',
+      checkRun(agentPrHead, 'failure', '2026-12-01T10:12:00Z', [12], 8181),
+    );
+    expect(early.status).toBe(200);
+    await waitFor(async () => (await outcomes())[0]?.observations?.length === 1, {
+      what: 'the early failure kept',
+    });
+    expect((await outcomes())[0].outcome).toBe('pending');
+    expect(codegen.createdRuns).toHaveLength(1);
+
+    codegen.completeRun(runId, {
+      status: 'COMPLETE',
+      pullRequests: [{ url: `https://github.com/${repo}/pull/12`, title: 'Fix unit tests' }],
+    });
+    const judged = await outcomeOf(taskId, 'still_failing');
+    expect(judged).toMatchObject({ judged_sha: agentPrHead, failed_again: ['unit tests'] });
+    await waitFor(async () => codegen.createdRuns.length === 2, {
+      what: 'the follow-up run',
+      timeoutMs: 20_000,
+    });
+    expect(codegen.createdRuns[1].prompt).toContain('sum.spec.ts still expects 2');
+    const followUps = await taskRows(
+      "task_type = 'codegen_trigger' AND input_data->>'follow_up_of' = $1",
+      [taskId],
+    );
+    expect(followUps).toHaveLength(1);
+    expect(followUps[0]).toMatchObject({ pr_number: 12, commit_sha: agentPrHead });
+    await waitFor(async () => (await outcomes()).length === 2, { what: 'the follow-up outcome' });
+    await waitFor(
+      async () =>
+        commentOf(taskId).includes(`Agent run ${runId}: ❌ Still failing`) &&
+        commentOf(taskId).includes('A follow-up agent run was asked for'),
+      { what: 'the comment to tell the follow-up' },
+    );
+    // The regular analysis of the failing agent commit starts nothing of its own.
+    await waitFor(
+      async () =>
+        (await taskRows("status IN ('pending', 'queued') AND task_type = 'codegen_trigger'"))
+          .length === 0,
+      { what: 'the triggers to settle', timeoutMs: 20_000 },
+    );
+    expect(codegen.createdRuns).toHaveLength(2);
+    expect(commentOf(taskId)).not.toContain('needs a human');
+  });
+
+  it('a follow-up refused by a budget: the comment says the agent could not fix it, a human is needed, and why', async () => {
+    const first = await failingCheckStartsRun();
+    github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    codegen.completeRun(first.runId, { status: 'COMPLETE' });
+    await triggerEnded(first.taskId);
+    // The pull request has spent its runaway guard (AGENT_MAX_RUNS_PER_PR_PER_DAY=50) today.
+    await db().query(
+      `INSERT INTO workflow_tasks (task_id, task_type, status, repository, pr_number, codegen_task_id)
+       SELECT gen_random_uuid(), 'codegen_trigger', 'completed', $1, $2, 'earlier-' || n
+       FROM generate_series(1, 49) AS n`,
+      [repo, PR],
+    );
+    await deliver(
+      orch.url,
+      'check_run',
+      checkRun(AGENT, 'failure', '2026-12-01T10:20:00Z', [PR], 6262),
+    );
+    await outcomeOf(first.taskId, 'still_failing');
+    const followUp = await waitFor(
+      async () =>
+        (
+          await taskRows(
+            "task_type = 'codegen_trigger' AND input_data->>'follow_up_of' = $1 AND status = 'cancelled'",
+            [first.taskId],
+          )
+        )[0],
+      { what: 'the follow-up refused', timeoutMs: 20_000 },
+    );
+    expect(followUp.error_message).toMatch(/^budget: pull request/);
+    await waitFor(async () => commentOf(first.taskId).includes('needs a human'), {
+      what: 'the comment to ask for a human',
+    });
+    const comment = commentOf(first.taskId);
+    expect(comment).toMatch(
+      /Still failing: unit tests on `b{12}`\. The agent could not fix it and no follow-up run started \(budget: pull request \(50 agent run\(s\) for this pull request in 24 hours.*runaway guard\)\): needs a human\./,
+    );
+    expect(comment).not.toContain('was asked for');
+    expect(codegen.createdRuns).toHaveLength(1);
+  });
+
   it('checks on commits no agent run touched create nothing and start no run', async () => {
-    const { taskId } = await failingCheckStartsRun();
+    const { runId, taskId } = await failingCheckStartsRun();
+    // While the run works, another check name is nothing to it.
+    const lint = checkRun('9'.repeat(40), 'success', '2026-12-01T10:10:00Z', [99]);
+    lint.check_run.name = 'lint';
+    expect((await deliver(orch.url, 'check_run', lint)).body.result).toMatchObject({
+      status: 'ignored',
+    });
+    // Once the run has reported its pull requests, another pull request's check is not its own.
+    codegen.completeRun(runId, {
+      status: 'COMPLETE',
+      pullRequests: [{ url: `https://github.com/${repo}/pull/12`, title: 'Fix unit tests' }],
+    });
+    await waitFor(async () => (await outcomes())[0]?.agent_pr_numbers?.includes(12), {
+      what: 'the agent pull request recorded',
+      timeoutMs: 20_000,
+    });
     const before = await taskRows();
     const other = await deliver(
       orch.url,

@@ -47,8 +47,10 @@ describe('outcomeLine (the PR comment)', () => {
       'Fixed in 2 h 30 min',
     );
     expect(
-      outcomeLine(outcome({ outcome: 'still_failing', failedAgain: ['unit tests'] }), 1, true),
-    ).toBe('❌ Still failing: unit tests. A follow-up agent run was started.');
+      outcomeLine(outcome({ outcome: 'still_failing', failedAgain: ['unit tests'] }), 1, {
+        kind: 'asked',
+      }),
+    ).toBe('❌ Still failing: unit tests. A follow-up agent run was asked for.');
     expect(outcomeLine(outcome({ outcome: 'still_failing', followUpCount: 1 }), 1)).toMatch(
       /Still failing: unit tests\. The agent could not fix it .*needs a human\.$/,
     );
@@ -66,7 +68,7 @@ describe('outcomeLine (the PR comment)', () => {
         ],
       }),
       1,
-      true,
+      { kind: 'asked' },
     ) as string;
     expect(line).not.toMatch(/@[A-Za-z]/);
     expect(line).not.toContain('<img');

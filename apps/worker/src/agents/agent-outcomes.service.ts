@@ -32,6 +32,26 @@ export interface OutcomeApplication {
 }
 
 /**
+ * What follows a `still_failing` outcome, as the PR comment tells it: a follow-up run was asked
+ * for (it still passes the policy and budgets before it starts), the follow-ups are spent, or
+ * no follow-up starts for a reason (a budget, the policy, nothing to follow up on).
+ */
+export type FollowUpState =
+  { kind: 'asked' } | { kind: 'spent' } | { kind: 'refused'; reason: string };
+
+/** How a run's end went for its outcome: the comment's outcome line and a follow-up to start. */
+export interface RunEndOutcome {
+  line: string | null;
+  followUps: ChildTaskDraft[];
+}
+
+/** A judgement's consequences, decided in one place for every path that judges. */
+interface Settled {
+  followUp: ChildTaskDraft | null;
+  state: FollowUpState | null;
+}
+
+/**
  * Follows agent runs sent to fix a failing check to the checks that judge them: writes the
  * pending outcome when a run starts, applies Codegen's end, later check and synchronize
  * deliveries and the no-change window through the domain rules (under the row lock), tells the
@@ -95,14 +115,18 @@ export class AgentOutcomes {
 
   /**
    * Codegen's run ended: `run_failed` unless it succeeded; the agent's pull requests are kept
-   * to judge later. A run stopped because a newer head arrived is judged by that synchronize.
-   * Returns the outcome line for the PR comment (null while pending).
+   * to judge later (and the check results already kept for them judge it now). A run stopped
+   * because a newer head arrived is judged by that synchronize. Returns the outcome line for
+   * the PR comment (null while pending) and, when the run's end judged `still_failing`, the
+   * follow-up trigger to start with the task's end.
    */
   async runEnded(
     task: WorkflowTaskEntity,
     status: 'completed' | 'failed' | 'cancelled',
     run: { status: string | null; webUrl: string | null; prNumbers: number[] } | null,
-  ): Promise<string | null> {
+    installationId: number | null = null,
+  ): Promise<RunEndOutcome> {
+    let settled: Settled | null = null;
     if (status !== 'cancelled') {
       const event: OutcomeEvent = {
         kind: 'run_finished',
@@ -115,10 +139,17 @@ export class AgentOutcomes {
         (current) => judgeAgentRun(current, event, this.rules(current.repository), new Date()),
         run ? { status: run.status, webUrl: run.webUrl } : undefined,
       );
-      if (change) this.recorded(change);
+      if (change) settled = await this.settle(change, installationId);
     }
     const stored = await this.outcomes.findByTaskId(task.taskId);
-    return stored ? outcomeLine(stored, this.config.agent.maxFollowUps) : null;
+    if (!stored) return { line: null, followUps: [] };
+    const state =
+      settled?.state ??
+      (stored.outcome === 'still_failing' ? await this.followUpStateOf(stored, task) : null);
+    return {
+      line: outcomeLine(stored, this.config.agent.maxFollowUps, state ?? undefined),
+      followUps: settled?.followUp ? [settled.followUp] : [],
+    };
   }
 
   /** Applies one check or synchronize delivery to every pending outcome it concerns. */
@@ -130,19 +161,15 @@ export class AgentOutcomes {
         judgeAgentRun(current, facts.event, this.rules(current.repository), new Date()),
       );
       if (!change) continue;
-      this.recorded(change);
+      const { followUp, state } = await this.settle(change, installationId);
       if (change.after.outcome === 'pending') continue;
-      const followUp =
-        change.after.outcome === 'still_failing'
-          ? await this.followUp(change, installationId)
-          : null;
       if (followUp) result.children.push(followUp);
       result.judged.push({
         task_id: taskId,
         outcome: change.after.outcome,
         ...(change.after.outcome === 'still_failing' ? { follow_up: followUp !== null } : {}),
       });
-      await this.tell(change.after, followUp !== null);
+      await this.tell(change.after, state);
     }
     return result;
   }
@@ -159,27 +186,82 @@ export class AgentOutcomes {
         judgeAgentRun(current, { kind: 'window_elapsed' }, this.rules(current.repository), now),
       );
       if (!change) continue;
-      this.recorded(change);
+      const { state } = await this.settle(change, null);
       judged += 1;
-      await this.tell(change.after, false);
+      await this.tell(change.after, state);
     }
     return judged;
   }
 
-  /** Counts a judgement (once: a change is only returned by the write that made it). */
-  private recorded(change: OutcomeChange): void {
-    if (change.before.outcome === 'pending' && change.after.outcome !== 'pending')
-      this.telemetry.recordOutcome(change.after.outcome, change.after.timeToGreenSeconds);
+  /**
+   * A follow-up trigger was refused before its run started (a budget, the policy): the comment
+   * of the run it follows up says the agent could not fix it and a human is needed, and why.
+   */
+  async followUpRefused(followUpTask: WorkflowTaskEntity, reason: string): Promise<void> {
+    const of = followUpTask.inputData.follow_up_of;
+    if (typeof of !== 'string') return;
+    const previous = await this.outcomes.findByTaskId(of);
+    if (!previous || previous.outcome !== 'still_failing') return;
+    this.logger.info('follow-up agent run refused; a human is needed', {
+      task_id: followUpTask.taskId,
+      follow_up_of: of,
+      reason,
+    });
+    await this.tell(previous, { kind: 'refused', reason });
+  }
+
+  /**
+   * What follows a judgement, on every path that judges (a delivery, the run's end, the
+   * window): counts it, and for `still_failing` decides the one follow-up, a trigger to start
+   * or why none starts. Called once per change: a change is only returned by the write that
+   * made it, under the row lock.
+   */
+  private async settle(change: OutcomeChange, installationId: number | null): Promise<Settled> {
+    const { before, after } = change;
+    if (before.outcome !== 'pending' || after.outcome === 'pending')
+      return { followUp: null, state: null };
+    this.telemetry.recordOutcome(after.outcome, after.timeToGreenSeconds);
+    if (after.outcome !== 'still_failing') return { followUp: null, state: null };
+    const decided = await this.followUp(change, installationId);
+    if ('draft' in decided) return { followUp: decided.draft, state: { kind: 'asked' } };
+    return { followUp: null, state: decided.state };
+  }
+
+  /**
+   * The follow-up of a `still_failing` outcome judged earlier, read back from the tasks: asked
+   * for (and maybe running), refused with its reason, or none (the follow-ups were spent).
+   */
+  private async followUpStateOf(
+    outcome: StoredAgentRunOutcome,
+    trigger: WorkflowTaskEntity,
+  ): Promise<FollowUpState> {
+    const rows = await this.dataSource.query<
+      Array<{ status: string; error_message: string | null }>
+    >(
+      `SELECT status, error_message FROM workflow_tasks
+       WHERE task_type = $1 AND repository = $2 AND input_data->>'follow_up_of' = $3
+       ORDER BY id DESC LIMIT 1`,
+      [TaskType.CodegenTrigger, trigger.repository, outcome.taskId],
+    );
+    const row = rows[0];
+    if (!row) {
+      return outcome.followUpCount >= this.config.agent.maxFollowUps
+        ? { kind: 'spent' }
+        : { kind: 'refused', reason: 'no follow-up run was asked for' };
+    }
+    if (row.status === 'cancelled')
+      return { kind: 'refused', reason: row.error_message ?? 'cancelled' };
+    return { kind: 'asked' };
   }
 
   /** Edits the run's PR comment to say how it was judged. Best effort. */
-  private async tell(outcome: StoredAgentRunOutcome, followedUp: boolean): Promise<void> {
+  private async tell(outcome: StoredAgentRunOutcome, state: FollowUpState | null): Promise<void> {
     try {
       const trigger = await this.trigger(outcome.taskId);
       if (!trigger) return;
       await this.commenter.outcomeJudged(
         trigger,
-        outcomeLine(outcome, this.config.agent.maxFollowUps, followedUp),
+        outcomeLine(outcome, this.config.agent.maxFollowUps, state ?? undefined),
       );
     } catch (error) {
       this.logger.warn('could not tell the agent run outcome on the pull request', {
@@ -198,24 +280,26 @@ export class AgentOutcomes {
   }
 
   /**
-   * The follow-up trigger for a run whose commit failed the same check again, or null when the
-   * follow-ups are spent (the comment then asks for a human).
+   * The follow-up trigger for a run whose commit failed the same check again, or why there is
+   * none: the follow-ups are spent, or nothing to follow up on (the comment asks for a human).
    */
   private async followUp(
     change: OutcomeChange,
     installationId: number | null,
-  ): Promise<ChildTaskDraft | null> {
+  ): Promise<{ draft: ChildTaskDraft } | { state: FollowUpState }> {
     const outcome = change.after;
-    if (outcome.followUpCount >= this.config.agent.maxFollowUps) return null;
+    if (outcome.followUpCount >= this.config.agent.maxFollowUps)
+      return { state: { kind: 'spent' } };
     const sha = outcome.judgedSha;
-    if (!sha) return null;
+    if (!sha) return { state: { kind: 'refused', reason: "the agent's commit is not known" } };
     const previous = await this.trigger(outcome.taskId);
     const failed = change.decision.failedAgain;
     const onAgentPr = failed
       .flatMap((o) => o.prNumbers)
       .find((n) => outcome.agentPrNumbers.includes(n) && n !== outcome.prNumber);
     const prNumber = onAgentPr ?? outcome.prNumber;
-    if (prNumber === null) return null;
+    if (prNumber === null)
+      return { state: { kind: 'refused', reason: 'no pull request to follow up on' } };
     const branch = onAgentPr === undefined ? (previous?.branch ?? null) : null;
     const pushTarget =
       onAgentPr === undefined && previous?.inputData.push_target === 'new_pull_request'
@@ -230,11 +314,13 @@ export class AgentOutcomes {
     const kind = outcome.checkScope === 'check_suite' ? 'check_suite_failure' : 'check_failure';
     const latestFailure = failed.map((o) => o.completedAt).sort()[failed.length - 1] ?? null;
     const previousOutput = previous?.outputData ?? {};
-    return {
+    const draft: ChildTaskDraft = {
       taskType: TaskType.CodegenTrigger,
       dedupeKey: `${outcome.repository}#${prNumber}@${sha}:follow_up`,
       prNumber,
       branch,
+      // The agent's commit that failed again, whichever task (a delivery, the run's end) judged it.
+      commitSha: sha,
       inputData: {
         trigger_kind: 'check_failure',
         prompt_kind: kind,
@@ -269,10 +355,11 @@ export class AgentOutcomes {
                 (l): l is string => typeof l === 'string',
               )
             : []),
-          `Agent run ${safeRunId(outcome.codegenRunId)}: ${outcomeLine(outcome, this.config.agent.maxFollowUps, true)}`,
+          `Agent run ${safeRunId(outcome.codegenRunId)}: ${outcomeLine(outcome, this.config.agent.maxFollowUps, { kind: 'asked' })}`,
         ].slice(-10),
       },
     };
+    return { draft };
   }
 
   /** The new failure's own words (check run output), as the first run's prompt had them. */
@@ -322,7 +409,7 @@ export class AgentOutcomes {
 export function outcomeLine(
   outcome: StoredAgentRunOutcome,
   maxFollowUps: number,
-  followedUp = false,
+  followUp: FollowUpState = { kind: 'spent' },
 ): string | null {
   // Plain escaped text (no code span: its escapes would show), mentions broken.
   const checks = (names: readonly string[]) =>
@@ -342,8 +429,7 @@ export function outcomeLine(
     case 'still_failing': {
       const failing = outcome.failedAgain.length > 0 ? outcome.failedAgain : outcome.failingChecks;
       const base = `❌ Still failing: ${checks(failing)}${sha}.`;
-      if (followedUp) return `${base} A follow-up agent run was started.`;
-      return `${base} The agent could not fix it after ${outcome.followUpCount} follow-up run(s) (AGENT_MAX_FOLLOW_UPS=${maxFollowUps}): needs a human.`;
+      return `${base} ${followUpSentence(outcome, maxFollowUps, followUp)}`;
     }
     case 'superseded':
       return `⏭️ Superseded: someone else pushed${sha} before the agent's commit was judged.`;
@@ -351,6 +437,23 @@ export function outcomeLine(
       return "➖ No change: the agent pushed no commit and opened no pull request within the outcome window after the run's end.";
     case 'run_failed':
       return '⚠️ Run failed: the agent run ended without success.';
+  }
+}
+
+/** What follows a `still_failing` judgement, in the comment's words. */
+function followUpSentence(
+  outcome: StoredAgentRunOutcome,
+  maxFollowUps: number,
+  followUp: FollowUpState,
+): string {
+  switch (followUp.kind) {
+    case 'asked':
+      return 'A follow-up agent run was asked for.';
+    case 'spent':
+      return `The agent could not fix it after ${outcome.followUpCount} follow-up run(s) (AGENT_MAX_FOLLOW_UPS=${maxFollowUps}): needs a human.`;
+    case 'refused':
+      // The reason may quote a label or a ref: neutralised like the check names.
+      return `The agent could not fix it and no follow-up run started (${commentText(followUp.reason, 300)}): needs a human.`;
   }
 }
 

@@ -80,6 +80,13 @@ export class CodegenTriggerHandler implements TaskHandler {
     const refusal = await this.policy.refusal(task, event);
     if (refusal) {
       this.logger.info('agent run skipped by policy', { task_id: task.taskId, reason: refusal });
+      // A refused follow-up leaves the failure to a human: the run it follows up says so.
+      await this.outcomes.followUpRefused(task, refusal).catch((error: unknown) =>
+        this.logger.warn('could not tell that the follow-up agent run was refused', {
+          task_id: task.taskId,
+          error: String(error),
+        }),
+      );
       return { outputData: { skipped: true, reason: refusal, prompt }, cancel: refusal };
     }
     if (this.config.codegen.dryRun || !this.codegen) {

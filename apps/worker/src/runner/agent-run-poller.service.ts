@@ -9,7 +9,7 @@ import {
   TaskLifecycleRepository,
   WorkflowTaskEntity,
 } from '@app/persistence';
-import { JobName, PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
+import { JobName, PollAgentRunJob, QueueName, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
 import { AgentRun, agentRunStatusKind, CodegenClient } from '@app/codegen';
 import { GithubClient } from '@app/github';
 import { WORKER_CONFIG, WorkerConfig } from '../config/worker.config';
@@ -44,6 +44,7 @@ export class AgentRunPoller {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: TaskTelemetry,
+    private readonly enqueuer: TaskEnqueuer,
   ) {}
 
   /** Lease that outlives the gap to the next poll, so the relay leaves a waiting task alone. */
@@ -285,7 +286,11 @@ export class AgentRunPoller {
     // where one that finished the task first would leave the comment saying "started" for good.
     // The outcome first (run_failed, or the agent's pull requests to judge later), so the
     // comment can say how the run was judged when that is already known.
-    const outcomeLine = await this.outcomes
+    // A `still_failing` judged right here (the agent's commit failed before the run reported its
+    // pull request) asks for its follow-up like any other judgement: it starts with this end.
+    const installationId =
+      typeof previous.installation_id === 'number' ? previous.installation_id : null;
+    const judged = await this.outcomes
       .runEnded(
         claim.task,
         result.status,
@@ -298,23 +303,30 @@ export class AgentRunPoller {
                 .filter((n): n is number => typeof n === 'number'),
             }
           : null,
+        installationId,
       )
       .catch((error: unknown) => {
         this.logger.warn('could not record the agent run end on its outcome', {
           task_id: claim.task.taskId,
           error: String(error),
         });
-        return null;
+        return { line: null, followUps: [] };
       });
-    await this.commenter.runEnded(claim.task, outputData, result.headline, outcomeLine);
+    await this.commenter.runEnded(claim.task, outputData, result.headline, judged.line);
     const error = result.error ?? 'agent run failed';
     const finished =
       result.status === 'completed'
-        ? await this.tasks.finish(claim, { kind: 'completed', outputData })
+        ? await this.tasks.finish(claim, { kind: 'completed', outputData }, judged.followUps)
         : result.status === 'cancelled'
           ? await this.tasks.finish(claim, { kind: 'cancelled', reason: error, outputData })
           : await this.tasks.finish(claim, { kind: 'failed', error, outputData });
     if (!finished) return 'skipped';
+    if (finished.children.length > 0) {
+      // The relay enqueues them anyway if this add misses.
+      await this.enqueuer.enqueue(
+        finished.children.map((c) => ({ ...c, attemptsLeft: claim.task.maxRetries + 1 })),
+      );
+    }
     this.telemetry.taskFinished(claim.task.taskType, result.status);
     this.logger.info('agent run ended', {
       task_id: claim.task.taskId,

@@ -131,7 +131,8 @@ describe('judgeAgentRun', () => {
   });
 
   it('checks on commits no run touched, on the run head, of other names or scopes change nothing', () => {
-    const pushed = record({ agentHeadSha: 'bbb' });
+    // Once the run has ended its pull requests are known: another PR's check is not the agent's.
+    const pushed = record({ agentHeadSha: 'bbb', finishedAt: FAILED_AT });
     expect(
       judgeAgentRun(pushed, check('success', { prNumbers: [9], headSha: 'ddd' }), RULES, NOW),
     ).toBeNull();
@@ -220,6 +221,42 @@ describe('judgeAgentRun', () => {
       at: NOW,
     };
     expect(replay(record(), [early, finished]).current.outcome).toBe('fixed');
+  });
+
+  it("the agent's new pull request fails before the run reports it: kept, then still_failing at the run's end", () => {
+    const early = check('failure', { prNumbers: [12], headSha: 'eee' });
+    const kept = judgeAgentRun(record(), early, RULES, NOW);
+    expect(kept).toMatchObject({ outcome: 'pending', observations: [{ sha: 'eee' }] });
+    const finished: OutcomeEvent = {
+      kind: 'run_finished',
+      succeeded: true,
+      agentPrNumbers: [12],
+      at: NOW,
+    };
+    const { current } = replay(record(), [
+      early,
+      check('failure', { prNumbers: [12], headSha: 'eee' }),
+      finished,
+    ]);
+    expect(current).toMatchObject({
+      outcome: 'still_failing',
+      judgedSha: 'eee',
+      failedAgain: [{ name: 'ci / test', sha: 'eee' }],
+    });
+  });
+
+  it("a kept check of a pull request the run does not report is dropped at the run's end and judges nothing", () => {
+    const other = check('success', { prNumbers: [13], headSha: 'fff' });
+    const finished: OutcomeEvent = {
+      kind: 'run_finished',
+      succeeded: true,
+      agentPrNumbers: [12],
+      at: NOW,
+    };
+    const { current } = replay(record(), [other, finished]);
+    expect(current).toMatchObject({ outcome: 'pending', agentPrNumbers: [12], observations: [] });
+    // Nor does it judge later, once the run's pull requests are known.
+    expect(judgeAgentRun(current, other, RULES, NOW)).toBeNull();
   });
 
   it('the pull request the run was sent to is never counted as the agent own', () => {

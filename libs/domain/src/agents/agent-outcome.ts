@@ -120,12 +120,18 @@ export function judgeAgentRun(
     case 'run_finished': {
       if (record.finishedAt !== null) return null;
       if (!event.succeeded) return judged(base, 'run_failed', now, { finishedAt: event.at });
+      // The PR the run was sent to is not the agent's own, even when Codegen lists it.
+      const agentPrNumbers = union(base.agentPrNumbers, event.agentPrNumbers).filter(
+        (n) => n !== record.prNumber,
+      );
       const next: OutcomeDecision = {
         ...base,
         finishedAt: event.at,
-        // The PR the run was sent to is not the agent's own, even when Codegen lists it.
-        agentPrNumbers: union(base.agentPrNumbers, event.agentPrNumbers).filter(
-          (n) => n !== record.prNumber,
+        agentPrNumbers,
+        // Checks kept while the run worked judge it now if they were on its pull requests; the
+        // rest were someone else's and are dropped.
+        observations: base.observations.filter((o) =>
+          concerns({ ...record, agentPrNumbers }, o.sha, o.prNumbers),
         ),
       };
       return evaluate(record, next, rules, now) ?? next;
@@ -143,9 +149,11 @@ export function judgeAgentRun(
       if (event.scope !== record.checkScope) return null;
       if (!record.failingChecks.includes(event.name)) return null;
       if (event.headSha === record.headSha) return null;
-      const relevant =
-        event.headSha === record.agentHeadSha || event.prNumbers.some((n) => touchesPr(record, n));
-      if (!relevant) return null;
+      // While the run works, a check on another pull request may be on one the agent just
+      // opened and Codegen has not reported yet: it is kept, and judges once the run's end
+      // names that pull request (or is dropped then).
+      const maybeAgentPr = record.finishedAt === null && event.prNumbers.length > 0;
+      if (!concerns(record, event.headSha, event.prNumbers) && !maybeAgentPr) return null;
       const observation: CheckObservation = {
         sha: event.headSha,
         name: event.name,
@@ -204,8 +212,20 @@ function judged(
   return { ...base, ...changes, outcome, judgedAt: now, observations: [] };
 }
 
-function touchesPr(record: AgentRunRecord, prNumber: number): boolean {
+function touchesPr(
+  record: Pick<AgentRunRecord, 'prNumber' | 'agentPrNumbers'>,
+  prNumber: number,
+): boolean {
   return prNumber === record.prNumber || record.agentPrNumbers.includes(prNumber);
+}
+
+/** Whether a check on `sha` for `prNumbers` is about the run: its PR, its own PRs or commit. */
+function concerns(
+  record: Pick<AgentRunRecord, 'prNumber' | 'agentPrNumbers' | 'agentHeadSha'>,
+  sha: string,
+  prNumbers: readonly number[],
+): boolean {
+  return sha === record.agentHeadSha || prNumbers.some((n) => touchesPr(record, n));
 }
 
 /**

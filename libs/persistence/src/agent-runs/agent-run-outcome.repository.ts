@@ -132,19 +132,37 @@ export class AgentRunOutcomeRepository {
 
   /**
    * Task ids of the pending outcomes a check or synchronize delivery may concern: those of the
-   * repository whose pull request, agent pull request or agent head commit it names.
+   * repository whose pull request, agent pull request or agent head commit it names; and, for a
+   * completed check of a pull request, those whose run is still working and failed that check
+   * (it may be on a pull request the agent opened and Codegen has not reported yet).
    */
   async pendingFor(
     repository: string,
-    touching: { sha?: string | null; prNumbers: readonly number[] },
+    touching: {
+      sha?: string | null;
+      prNumbers: readonly number[];
+      event?: { kind: string; scope?: string; name?: string };
+    },
   ): Promise<string[]> {
+    const check =
+      touching.event?.kind === 'check_completed' && touching.prNumbers.length > 0
+        ? touching.event
+        : null;
     const rows = await this.dataSource.query<Array<{ task_id: string }>>(
       `SELECT task_id FROM agent_run_outcomes
        WHERE outcome = 'pending' AND repository = $1
          AND (pr_number = ANY($2::int[]) OR agent_pr_numbers && $2::int[]
-              OR ($3::text IS NOT NULL AND agent_head_sha = $3))
+              OR ($3::text IS NOT NULL AND agent_head_sha = $3)
+              OR ($4::text IS NOT NULL AND finished_at IS NULL AND check_scope = $4
+                  AND $5::text = ANY(failing_checks)))
        ORDER BY id`,
-      [repository.toLowerCase(), [...touching.prNumbers], touching.sha ?? null],
+      [
+        repository.toLowerCase(),
+        [...touching.prNumbers],
+        touching.sha ?? null,
+        check?.scope ?? null,
+        check?.name ?? null,
+      ],
     );
     return rows.map((r) => r.task_id);
   }

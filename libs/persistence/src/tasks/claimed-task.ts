@@ -18,6 +18,8 @@ export interface ChildTaskDraft {
   /** When the child concerns another PR than its parent (a PR found by head SHA). */
   prNumber?: number;
   branch?: string | null;
+  /** When the child concerns another commit than its parent (a follow-up of the agent's commit). */
+  commitSha?: string;
 }
 
 export type FinishOutcome =

@@ -358,7 +358,7 @@ export class TaskLifecycleRepository {
           parent.repository,
           child.prNumber ?? parent.prNumber,
           child.branch !== undefined ? child.branch : parent.branch,
-          parent.commitSha,
+          child.commitSha ?? parent.commitSha,
           JSON.stringify(child.inputData),
           parent.maxRetries,
           child.dedupeKey,
