@@ -5,6 +5,9 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.e2e-spec\\.ts$',
+  // The static deployment specs (test/deploy/deploy-*.e2e-spec.ts) need no PostgreSQL, Redis or
+  // build: `npm run check:deploy` runs them (test/deploy/jest.static.config.js), once per `npm test`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/deploy-[^/]*\\.e2e-spec\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   testEnvironment: 'node',
   moduleNameMapper,

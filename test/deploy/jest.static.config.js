@@ -2,7 +2,8 @@ const { moduleNameMapper } = require('../../jest.config');
 /**
  * The static deployment checks (test/deploy/deploy-*.e2e-spec.ts) without the e2e global setup:
  * they read files and run local tools, and need no PostgreSQL or Redis. Used by
- * scripts/check-deploy.sh; `npm run test:e2e` runs the same specs too.
+ * scripts/check-deploy.sh (`npm run check:deploy`, part of `npm test`); `npm run test:e2e` leaves them
+ * to it.
  */
 module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
