@@ -65,6 +65,22 @@ function synchronize(after: string, pusher: { login: string; type: string }) {
   return payload;
 }
 
+/** A `pull_request` delivery of the check run's repository (opened, labeled, …) for `number`. */
+function pullRequestEvent(action: string, number: number, head: string, labels: string[] = []) {
+  const payload = example('pull_request', (p) => p.action === 'opened');
+  payload.action = action;
+  payload.repository = example('check_run').repository;
+  payload.number = number;
+  payload.pull_request.number = number;
+  payload.pull_request.head.sha = head;
+  payload.pull_request.draft = false;
+  payload.pull_request.head.repo = payload.repository;
+  payload.pull_request.base.repo = payload.repository;
+  payload.pull_request.author_association = 'FIRST_TIME_CONTRIBUTOR';
+  payload.pull_request.labels = labels.map((name, i) => ({ id: i + 1, name }));
+  return payload;
+}
+
 async function outcomes(): Promise<Row[]> {
   const { rows } = await db().query(`SELECT * FROM agent_run_outcomes ORDER BY id`);
   return rows;
@@ -493,6 +509,90 @@ describe('agent run outcomes', () => {
     );
     expect(comment).not.toContain('was asked for');
     expect(codegen.createdRuns).toHaveLength(1);
+  });
+
+  it("a failure the pull request's analysis starts a run for (the opt-in label releasing it) gets its outcome; a review run gets none", async () => {
+    // An outside contributor's pull request: the trust gate holds the failing check's run back.
+    github.setPullRequest(repo, PR, {
+      headSha: FAILING,
+      headRef: 'feature',
+      authorAssociation: 'FIRST_TIME_CONTRIBUTOR',
+    });
+    await deliver(orch.url, 'check_run', checkRun(FAILING, 'failure', FAILED_AT));
+    const held = await waitFor(
+      async () =>
+        (await taskRows("task_type = 'codegen_trigger' AND status = 'cancelled'"))[0] as
+          Row | undefined,
+      { what: 'the trigger held back', timeoutMs: 20_000 },
+    );
+    expect(held.error_message).toMatch(/^untrusted:/);
+    expect(await outcomes()).toHaveLength(0);
+
+    // A maintainer adds the opt-in label: the pull request's analysis releases the held run.
+    github.setPullRequest(repo, PR, {
+      headSha: FAILING,
+      headRef: 'feature',
+      authorAssociation: 'FIRST_TIME_CONTRIBUTOR',
+      labels: ['agent:allow'],
+    });
+    const label = pullRequestEvent('labeled', PR, FAILING, ['agent:allow']);
+    label.label = { id: 99, name: 'agent:allow', color: 'ededed', default: false };
+    expect((await deliver(orch.url, 'pull_request', label)).status).toBe(200);
+    await waitFor(async () => codegen.createdRuns.length === 1, {
+      what: 'the released run',
+      timeoutMs: 20_000,
+    });
+    await waitFor(async () => (await outcomes()).length === 1, { what: 'the pending outcome' });
+    expect((await outcomes())[0]).toMatchObject({
+      task_id: held.task_id,
+      outcome: 'pending',
+      trigger_kind: 'check_failure',
+      failing_checks: ['unit tests'],
+      head_sha: FAILING,
+      failing_check_completed_at: new Date(FAILED_AT),
+    });
+    github.setPullRequest(repo, PR, {
+      headSha: AGENT,
+      headRef: 'feature',
+      authorAssociation: 'FIRST_TIME_CONTRIBUTOR',
+      labels: ['agent:allow'],
+    });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    await waitFor(async () => (await outcomes())[0]?.agent_head_sha === AGENT, {
+      what: 'the agent commit recorded',
+    });
+    await deliver(orch.url, 'check_run', checkRun(AGENT, 'success', '2026-12-01T10:09:00Z'));
+    expect(await outcomeOf(held.task_id, 'fixed')).toMatchObject({ time_to_green_seconds: 540 });
+
+    // A review of a new pull request targets no failure: its run gets no outcome.
+    const reviewed = 8;
+    const head = '1'.repeat(40);
+    github.setPullRequest(repo, reviewed, { headSha: head, headRef: 'review-me' });
+    github.setPullRequestFiles(repo, reviewed, [
+      { filename: 'src/a.ts', status: 'modified', additions: 3, deletions: 1 },
+    ]);
+    const opened = pullRequestEvent('opened', reviewed, head);
+    opened.pull_request.author_association = 'MEMBER';
+    await deliver(orch.url, 'pull_request', opened);
+    await waitFor(async () => codegen.createdRuns.length === 2, {
+      what: 'the review run',
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      async () =>
+        (
+          await taskRows(
+            "task_type = 'codegen_trigger' AND pr_number = $1 AND output_data->>'agent_run_id' IS NOT NULL",
+            [reviewed],
+          )
+        ).length === 1,
+      { what: 'the review run followed' },
+    );
+    expect(await outcomes()).toHaveLength(1);
   });
 
   it('checks on commits no agent run touched create nothing and start no run', async () => {
