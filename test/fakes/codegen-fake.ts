@@ -1,12 +1,6 @@
-import {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  Server,
-  ServerResponse,
-  createServer,
-} from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { codegenContract, CodegenSchemaName } from '../contracts/codegen/codegen-schemas';
+import { FakeFailure, FakeRequest, FakeServer, templatePattern } from './fake-server';
 
 /**
  * Codegen agent API fake, written from Codegen's published contract (not from our client): a
@@ -20,32 +14,17 @@ import { codegenContract, CodegenSchemaName } from '../contracts/codegen/codegen
  * error bodies `{message, status_code}` (422 as FastAPI's `{detail: [...]}`).
  */
 
-/** A request as received. */
-export interface CodegenFakeRequest {
-  method: string;
-  /** Path with query string. */
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
-  body: unknown;
-  /** When it arrived (epoch milliseconds). */
-  at: number;
-}
+/** A request as received (path with query string, parsed JSON body, arrival time). */
+export type CodegenFakeRequest = FakeRequest;
 
 /** The fake's routes, for targeting failures and counting calls. */
 export type CodegenRoute =
   'create' | 'get' | 'list' | 'repos' | 'resume' | 'remove_from_pr' | 'ban' | 'logs';
 
 /** An answer that replaces the normal one (see `failNext`). */
-export interface CodegenFakeFailure {
-  status: number;
-  /** Sent as `Retry-After`. */
-  retryAfterSeconds?: number;
-  /** Wait before answering (on top of `setLatency`). */
-  delayMs?: number;
+export interface CodegenFakeFailure extends FakeFailure {
   /** Body; default the published error body for the status. A string is sent as is. */
   body?: unknown;
-  headers?: Record<string, string>;
   /** Only requests to this route take the failure (default: the next request, any route). */
   route?: CodegenRoute;
   /**
@@ -118,22 +97,34 @@ export interface CodegenFakeOptions {
   statusScript?: Array<string | null>;
 }
 
-const ROUTES: Array<[CodegenRoute, 'GET' | 'POST', RegExp]> = [
-  ['create', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run$/],
-  ['resume', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/resume$/],
-  ['remove_from_pr', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/remove-from-pr$/],
-  ['ban', 'POST', /^\/v1\/organizations\/([^/]+)\/agent\/run\/ban$/],
-  ['get', 'GET', /^\/v1\/organizations\/([^/]+)\/agent\/run\/([^/]+)$/],
-  ['list', 'GET', /^\/v1\/organizations\/([^/]+)\/agent\/runs$/],
-  ['repos', 'GET', /^\/v1\/organizations\/([^/]+)\/repos$/],
-  ['logs', 'GET', /^\/v1\/alpha\/organizations\/([^/]+)\/agent\/run\/([^/]+)\/logs$/],
-];
+/** The route table: Codegen's published paths, by route name. */
+const ROUTES: Array<[CodegenRoute, 'GET' | 'POST', RegExp]> = (
+  [
+    ['create', 'POST', '/v1/organizations/{org_id}/agent/run'],
+    ['resume', 'POST', '/v1/organizations/{org_id}/agent/run/resume'],
+    ['remove_from_pr', 'POST', '/v1/organizations/{org_id}/agent/run/remove-from-pr'],
+    ['ban', 'POST', '/v1/organizations/{org_id}/agent/run/ban'],
+    ['get', 'GET', '/v1/organizations/{org_id}/agent/run/{agent_run_id}'],
+    ['list', 'GET', '/v1/organizations/{org_id}/agent/runs'],
+    ['repos', 'GET', '/v1/organizations/{org_id}/repos'],
+    ['logs', 'GET', '/v1/alpha/organizations/{org_id}/agent/run/{agent_run_id}/logs'],
+  ] as const
+).map(([route, method, template]) => [route, method, templatePattern(template)]);
+
+/** The route a path belongs to (whatever the method), or undefined. */
+function routeOf(
+  path: string,
+): { route: CodegenRoute; method: string; match: RegExpExecArray } | undefined {
+  for (const [route, method, pattern] of ROUTES) {
+    const match = pattern.exec(path);
+    if (match) return { route, method, match };
+  }
+  return undefined;
+}
 
 const RUNNING = new Set(['PENDING', 'ACTIVE', 'RUNNING', 'EVALUATION']);
 
-export class CodegenFake {
-  /** Every request received since start or the last `reset()`, in arrival order. */
-  readonly requests: CodegenFakeRequest[] = [];
+export class CodegenFake extends FakeServer<CodegenFakeFailure> {
   /** Runs created since start or the last `reset()`, in creation order. */
   readonly createdRuns: FakeAgentRun[] = [];
   /** Requests that did not match the published request schemas (the test that sent one fails). */
@@ -148,22 +139,15 @@ export class CodegenFake {
   readonly orgId: number;
   private autoCompleteAfterGets: number | undefined;
   private statusScript: Array<string | null>;
-  private failures: CodegenFakeFailure[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
   private repositories: FakeRepository[] = [];
-  private latencyMs = 0;
   private createAnswerDelayMs = 0;
   private planLimitReached = false;
   private cutCreates = 0;
   private nextId = 1;
   private readonly initialRepositories: string[];
 
-  private constructor(
-    private readonly server: Server,
-    /** Base URL, e.g. `http://127.0.0.1:54321`; use it as the client's `baseUrl`. */
-    readonly url: string,
-    options: CodegenFakeOptions,
-  ) {
+  private constructor(options: CodegenFakeOptions) {
+    super();
     this.token = options.token ?? 'codegen-test-token';
     this.orgId = options.orgId ?? 42;
     this.autoCompleteAfterGets = options.autoCompleteAfterGets;
@@ -172,43 +156,26 @@ export class CodegenFake {
     this.setRepositories(this.initialRepositories);
   }
 
-  /** Starts the fake on `options.port` (default: a free port) on 127.0.0.1. */
+  /**
+   * Starts the fake on `options.port` (default: a free port) on 127.0.0.1; its `url` is the
+   * client's `baseUrl`.
+   */
   static async start(options: CodegenFakeOptions = {}): Promise<CodegenFake> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    const fake = new CodegenFake(server, `http://127.0.0.1:${port}`, options);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      fake.handle(req, res).catch((error: unknown) => {
-        send(res, 500, { message: `fake error: ${String(error)}`, status_code: 500 });
-      });
-    });
+    const fake = new CodegenFake(options);
+    await fake.listen(options.port ?? 0);
     return fake;
-  }
-
-  /** Stops the server, dropping open connections and pending delayed answers. */
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   /**
    * Forgets requests, runs, violations, failures, latency, scripts and the plan limit; ids restart
    * at 1 and the repositories are those given at start.
    */
-  reset(): void {
-    this.requests.length = 0;
+  override reset(): void {
+    super.reset();
     this.createdRuns.length = 0;
     this.violations.length = 0;
     this.answerViolations.length = 0;
     Object.assign(this.counters, emptyCounters());
-    this.failures = [];
-    this.latencyMs = 0;
     this.createAnswerDelayMs = 0;
     this.planLimitReached = false;
     this.cutCreates = 0;
@@ -282,22 +249,17 @@ export class CodegenFake {
    */
   failNext(count: number, failure: CodegenFakeFailure): void {
     const queued = failure.afterCreate ? { ...failure, route: 'create' as const } : failure;
-    for (let i = 0; i < count; i++) this.failures.push(queued);
-  }
-
-  /** Drops the failures still queued by `failNext` (an outage that ends). */
-  clearFailures(): void {
-    this.failures = [];
+    const route = queued.route;
+    this.queueFailures(
+      count,
+      queued,
+      route === undefined ? null : (_method, path) => routeOf(path)?.route === route,
+    );
   }
 
   /** Creates runs at once but answers the creating request `ms` later (a request in flight). */
   setCreateAnswerDelay(ms: number): void {
     this.createAnswerDelayMs = ms;
-  }
-
-  /** Delays every answer by `ms`. */
-  setLatency(ms: number): void {
-    this.latencyMs = ms;
   }
 
   /** Runs whose metadata names this task id. */
@@ -311,34 +273,24 @@ export class CodegenFake {
     return run;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const body = await readBody(req);
-    this.requests.push({
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body,
-      at,
-    });
-    const url = new URL(req.url ?? '/', this.url);
-    const matched = ROUTES.map(([route, method, pattern]) => ({
-      route,
-      method,
-      match: pattern.exec(url.pathname),
-    })).find((r) => r.match !== null);
-    const route = matched?.route ?? 'unknown';
-    this.counters[route]++;
+  protected async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: FakeRequest,
+  ): Promise<void> {
+    const { body } = request;
+    const url = new URL(request.path || '/', this.url);
+    const matched = routeOf(url.pathname);
+    this.counters[matched?.route ?? 'unknown']++;
 
-    const index = this.failures.findIndex((f) => f.route === undefined || f.route === route);
-    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
-    await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
+    const failure = this.takeFailure(request.method, url.pathname);
+    await this.waitLatency(failure?.delayMs ?? 0);
     if (failure && !failure.afterCreate) return this.sendFailure(res, failure);
 
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       return this.error(res, 401, 'Invalid or missing API token');
     }
-    if (!matched?.match) return this.error(res, 404, 'Not Found');
+    if (!matched) return this.error(res, 404, 'Not Found');
     if (req.method !== matched.method) return this.error(res, 405, 'Method Not Allowed');
     const org = matched.match[1];
     if (!/^-?\d+$/.test(org)) {
@@ -477,13 +429,20 @@ export class CodegenFake {
     if (!run) return this.error(res, 404, 'Agent run not found');
     if (route === 'remove_from_pr') run.removedFromPr++;
     // Not documented beyond "a success message".
-    send(res, 200, { message: 'ok', status_code: 200 });
+    this.writeJson(res, 200, { message: 'ok', status_code: 200 });
   }
 
   private logs(res: ServerResponse, id: string): void {
     const run = this.createdRuns.find((candidate) => String(candidate.id) === id);
     if (!run) return this.error(res, 404, 'Agent run not found');
-    send(res, 200, { ...this.runJson(run), logs: [], total_logs: 0, page: 1, size: 100, pages: 0 });
+    this.writeJson(res, 200, {
+      ...this.runJson(run),
+      logs: [],
+      total_logs: 0,
+      page: 1,
+      size: 100,
+      pages: 0,
+    });
   }
 
   /** skip ≥ 0, 1 ≤ limit ≤ 100, as published; a 422 otherwise. */
@@ -522,7 +481,7 @@ export class CodegenFake {
   private sendChecked(res: ServerResponse, schema: CodegenSchemaName, body: unknown): void {
     const problems = codegenContract(schema, body);
     this.answerViolations.push(...problems);
-    send(res, 200, body);
+    this.writeJson(res, 200, body);
   }
 
   private runJson(run: FakeAgentRun): Record<string, unknown> {
@@ -547,35 +506,25 @@ export class CodegenFake {
   }
 
   private sendFailure(res: ServerResponse, failure: CodegenFakeFailure): void {
-    const headers: Record<string, string> = { ...failure.headers };
-    if (failure.retryAfterSeconds !== undefined)
-      headers['retry-after'] = String(failure.retryAfterSeconds);
     const body =
       failure.body !== undefined
         ? failure.body
         : failure.status === 422
           ? { detail: [{ loc: ['body'], msg: 'Injected failure', type: 'value_error' }] }
           : { message: 'Injected failure', status_code: failure.status };
-    send(res, failure.status, body, headers);
+    this.writeJson(res, failure.status, body, this.failureHeaders(failure));
+  }
+
+  protected answerError(res: ServerResponse, status: number, message: string): void {
+    this.error(res, status, message);
   }
 
   private error(res: ServerResponse, status: number, message: string): void {
-    send(res, status, { message, status_code: status });
+    this.writeJson(res, status, { message, status_code: status });
   }
 
   private validationError(res: ServerResponse, loc: string[], msg: string): void {
-    send(res, 422, { detail: [{ loc, msg, type: 'value_error' }] });
-  }
-
-  private delay(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
+    this.writeJson(res, 422, { detail: [{ loc, msg, type: 'value_error' }] });
   }
 }
 
@@ -609,28 +558,4 @@ function pageOf(
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

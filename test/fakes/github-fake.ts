@@ -1,42 +1,25 @@
-import {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  Server,
-  ServerResponse,
-  createServer,
-} from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { AddressInfo } from 'node:net';
 import { GithubAppFake, GithubAppFakeOptions, HookDeliveriesFake } from './github-app-fake';
 import { githubExample, githubListExample, GithubOpenApi } from './github-openapi';
+import {
+  FakeFailure,
+  FakeRequest,
+  FakeServer,
+  RecordedRequest,
+  RouteTable,
+  routeFilter,
+} from './fake-server';
 
-/** A request the fake received. Header names are lower case. */
-export interface RecordedRequest {
-  method: string;
-  /** Path with query string, e.g. `/repos/o/r/pulls/1/files?per_page=100&page=2`. */
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
-  body: unknown;
-}
+export type { RecordedRequest };
 
 /** A request the GitHub fake received, and when. */
-export interface GithubRecordedRequest extends RecordedRequest {
-  /** When it arrived, epoch milliseconds. */
-  at: number;
-}
+export type GithubRecordedRequest = FakeRequest;
 
 /** Answer that replaces the normal one for the next requests (see `failNext`). */
-export interface InjectedFailure {
-  status: number;
-  /** Sent as `Retry-After`. */
-  retryAfterSeconds?: number;
-  /** Wait before answering (on top of `setLatency`). */
-  delayMs?: number;
+export interface InjectedFailure extends FakeFailure {
   /** JSON body; default `{ message: 'Injected failure' }`. Status 200 + body fakes a bad answer. */
   body?: unknown;
-  /** Extra headers, e.g. `{ 'x-ratelimit-remaining': '0' }`. */
-  headers?: Record<string, string>;
   /**
    * Only requests to this route take the failure (default: the next request, any route): a
    * method and a path in GitHub's template form, each `{name}` one path segment, e.g.
@@ -111,7 +94,7 @@ const NOT_FOUND = { message: 'Not Found', documentation_url: 'https://docs.githu
  * harness fails the test that caused it (see test/support/github-contract.ts). Injected answers
  * (`failNext`) are sent as given, unchecked: they are how tests fake a misbehaving GitHub.
  */
-export class GithubFake {
+export class GithubFake extends FakeServer<InjectedFailure> {
   /** Fakes running now, for the harness's after-each check. */
   private static readonly running = new Set<GithubFake>();
 
@@ -120,29 +103,81 @@ export class GithubFake {
     return [...GithubFake.running].flatMap((fake) => fake.takeViolations());
   }
 
-  /** Every request received since start or the last `reset()`, in arrival order. */
-  readonly requests: GithubRecordedRequest[] = [];
   /** Value of `x-ratelimit-remaining` on the next answer; decremented per answer. */
   rateLimitRemaining = RATE_LIMIT;
   /** Seconds from each answer to the `x-ratelimit-reset` it reports. */
   rateLimitResetInSeconds = 3600;
+  /** Webhook delivery logs (App hook, repository and organisation hooks) and redeliveries. */
+  readonly deliveries = new HookDeliveriesFake();
+  /** Comments posted to PRs, in order, with their current bodies. */
+  readonly comments: Array<{
+    id: number;
+    repo: string;
+    issue: number;
+    body: string;
+    edits: number;
+  }> = [];
   private readonly files = new Map<string, FakePullRequestFile[]>();
   private readonly pullRequests = new Map<string, FakePullRequest>();
   private readonly checkRuns = new Map<string, FakeCheckRun[]>();
-  private readonly failures: Array<{
-    failure: InjectedFailure;
-    matches: (method: string, path: string) => boolean;
-  }> = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private latencyMs = 0;
+  private readonly commits = new Map<string, FakeCommit>();
+  private readonly commitPulls = new Map<string, number[]>();
+  private readonly repositoryFiles = new Map<string, Buffer>();
+  private readonly checkRunDetails = new Map<string, FakeCheckRunDetails>();
   private readonly problems: string[] = [];
-  /** Webhook delivery logs (App hook, repository and organisation hooks) and redeliveries. */
-  readonly deliveries = new HookDeliveriesFake();
   private appFake: GithubAppFake | null | undefined;
   /** Who each answer is for (installation / App), so it reports that identity's budget. */
   private readonly identities = new WeakMap<ServerResponse, string | null>();
   /** The operation each answer is for, to check it against its response schema. */
   private readonly operations = new WeakMap<ServerResponse, ReturnType<GithubOpenApi['find']>>();
+  /** GitHub's routes the fake serves (after the App, token and hook-delivery checks). */
+  private readonly routes = new RouteTable<RouteContext>([
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/files$/,
+      answer: (p, c) => this.pullRequestFiles(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/,
+      answer: (p, c) => this.pullRequest(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/check-suites\/(\d+)\/check-runs$/,
+      answer: (p, c) => this.suiteRuns(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})$/,
+      answer: (p, c) => this.commit(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})\/pulls$/,
+      answer: (p, c) => this.pullsOfCommit(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/,
+      answer: (p, c) => this.content(p, c),
+    },
+    {
+      method: 'GET',
+      path: /^\/repos\/([^/]+\/[^/]+)\/check-runs\/(\d+)(\/annotations)?$/,
+      answer: (p, c) => this.checkRun(p, c),
+    },
+    {
+      method: 'POST',
+      path: /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/,
+      answer: (p, c) => this.postComment(p, c),
+    },
+    {
+      method: 'PATCH',
+      path: /^\/repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/,
+      answer: (p, c) => this.editComment(p, c),
+    },
+  ]);
 
   /** The GitHub App side (JWT check, installation tokens); null without `options.app`. */
   get app(): GithubAppFake | null {
@@ -151,47 +186,31 @@ export class GithubFake {
     return this.appFake;
   }
 
-  private constructor(
-    private readonly server: Server,
-    /** Base URL, e.g. `http://127.0.0.1:54321`; use it as the client's `apiUrl`. */
-    readonly url: string,
-    private readonly options: GithubFakeOptions,
-  ) {}
+  private constructor(private readonly options: GithubFakeOptions) {
+    super();
+  }
 
-  /** Starts the fake on a free port. */
+  /** Starts the fake on a free port; its `url` is the client's `apiUrl`. */
   static async start(options: GithubFakeOptions = {}): Promise<GithubFake> {
     GithubOpenApi.load().prepare(SERVED);
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const fake = new GithubFake(server, `http://127.0.0.1:${port}`, options);
+    const fake = new GithubFake(options);
+    await fake.listen();
     GithubFake.running.add(fake);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      fake.handle(req, res).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: String(error) }));
-      });
-    });
     return fake;
   }
 
   /** Stops the server, dropping open connections and pending delayed answers. */
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     GithubFake.running.delete(this);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await super.stop();
   }
 
   /** Forgets recorded requests, programmed data, failures and latency. */
-  reset(): void {
-    this.requests.length = 0;
+  override reset(): void {
+    super.reset();
     this.files.clear();
     this.pullRequests.clear();
     this.checkRuns.clear();
-    this.failures.length = 0;
-    this.latencyMs = 0;
     this.rateLimitRemaining = RATE_LIMIT;
     this.rateLimitResetInSeconds = 3600;
     this.deliveries.reset();
@@ -239,58 +258,61 @@ export class GithubFake {
     this.checkRuns.set(`${repo}@${suiteId}`, runs);
   }
 
+  /** Commit authors served by GET /repos/:repo/commits/:sha (default: a human). */
+  setCommit(repo: string, sha: string, commit: FakeCommit): void {
+    this.commits.set(`${repo}@${sha}`, commit);
+  }
+
+  /** PRs served by GET /repos/:repo/commits/:sha/pulls (how fork PRs are found). */
+  setPullRequestsForCommit(repo: string, sha: string, numbers: number[]): void {
+    this.commitPulls.set(`${repo}@${sha}`, numbers);
+  }
+
+  /** Output and annotations of a check run (GET /repos/:repo/check-runs/:id[/annotations]). */
+  setCheckRunDetails(repo: string, id: number, details: FakeCheckRunDetails): void {
+    this.checkRunDetails.set(`${repo}@${id}`, details);
+  }
+
   /**
    * The next `count` requests (of `failure.route`, or any) get `failure` instead of their answer.
    * A status 200 with a body fakes a malformed answer.
    */
   failNext(count: number, failure: InjectedFailure): void {
-    const matches = failure.route === undefined ? () => true : routeMatcher(failure.route);
-    for (let i = 0; i < count; i++) this.failures.push({ failure, matches });
+    this.queueFailures(
+      count,
+      failure,
+      failure.route === undefined ? null : routeFilter(failure.route),
+    );
   }
 
-  /** Delays every answer by `ms`. */
-  setLatency(ms: number): void {
-    this.latencyMs = ms;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const recorded = {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body,
-      at: Date.now(),
-    };
-    this.requests.push(recorded);
+  protected async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    recorded: FakeRequest,
+  ): Promise<void> {
     const openapi = GithubOpenApi.load();
     for (const problem of openapi.checkRequest({ ...recorded, url: recorded.path }))
       this.problems.push(`request ${recorded.method} ${recorded.path}: ${problem}`);
-    const operation = openapi.find(recorded.method, new URL(recorded.path, this.url).pathname);
-    this.operations.set(res, operation);
-    const requestPath = new URL(recorded.path, this.url).pathname.replace(/^\/api\/v3(?=\/)/, '');
-    const index = this.failures.findIndex((f) => f.matches(recorded.method, requestPath));
-    const failure = index >= 0 ? this.failures.splice(index, 1)[0].failure : undefined;
-    await this.delay(this.latencyMs + (failure?.delayMs ?? 0));
+    const url = new URL(recorded.path || '/', this.url);
+    this.operations.set(res, openapi.find(recorded.method, url.pathname));
+    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
+    const method = recorded.method || 'GET';
+    const failure = this.takeFailure(recorded.method, path);
+    await this.waitLatency(failure?.delayMs ?? 0);
 
     if (failure) {
-      const headers: Record<string, string> = { ...failure.headers };
-      if (failure.retryAfterSeconds !== undefined)
-        headers['retry-after'] = String(failure.retryAfterSeconds);
       this.operations.delete(res);
       return this.send(
         res,
         failure.status,
         failure.body ?? { message: 'Injected failure' },
-        headers,
+        this.failureHeaders(failure),
       );
     }
-    const url = new URL(req.url ?? '/', this.url);
-    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
     const identity = this.app?.identify(req.headers.authorization) ?? null;
     this.identities.set(res, identity);
     const appAnswer = this.app?.route(
-      req.method ?? 'GET',
+      method,
       path,
       req.headers.authorization,
       this.deliveries,
@@ -305,182 +327,109 @@ export class GithubFake {
     ) {
       return this.send(res, 401, { message: 'Bad credentials' });
     }
-    const hookAnswer = this.deliveries.route(req.method ?? 'GET', path, url);
+    const hookAnswer = this.deliveries.route(method, path, url);
     if (hookAnswer) return this.send(res, hookAnswer.status, hookAnswer.body, hookAnswer.headers);
-    const workflow = this.workflowRoute(req.method ?? 'GET', path, body, url.searchParams);
-    if (workflow) return this.send(res, workflow.status, workflow.body);
-    if (req.method !== 'GET') return this.notFound(res);
+    const route = this.routes.find(method, path);
+    if (!('answer' in route)) return this.send(res, 404, NOT_FOUND);
+    return route.answer(route.params, { res, url, body: recorded.body });
+  }
 
-    const filesMatch = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/files$/.exec(path);
-    if (filesMatch) {
-      const files = this.files.get(`${filesMatch[1]}#${filesMatch[2]}`);
-      if (!files) return this.notFound(res);
+  protected answerError(res: ServerResponse, status: number, message: string): void {
+    this.operations.delete(res);
+    this.send(res, status, { message });
+  }
+
+  private pullRequestFiles([repo, n]: string[], { res, url }: RouteContext): void {
+    const files = this.files.get(`${repo}#${n}`);
+    if (!files) return this.send(res, 404, NOT_FOUND);
+    this.send(
+      res,
+      200,
+      paginate(files, url).map((file) => fileJson(file, repo)),
+    );
+  }
+
+  private pullRequest([repo, n]: string[], { res }: RouteContext): void {
+    const pr = this.pullRequests.get(`${repo}#${n}`);
+    if (!pr) return this.send(res, 404, NOT_FOUND);
+    // A pull request programmed off the contract on purpose (no author_association, a deleted
+    // fork's null head.repo) is how a test fakes a surprising answer: sent unchecked.
+    if (pr.authorAssociation === null || pr.headRepository === null) this.operations.delete(res);
+    this.send(res, 200, pullRequestJson(repo, Number(n), pr));
+  }
+
+  private suiteRuns([repo, suite]: string[], { res, url }: RouteContext): void {
+    const runs = this.checkRuns.get(`${repo}@${suite}`);
+    if (!runs) return this.send(res, 404, NOT_FOUND);
+    const all = runs.map((run, i) => checkRunJson(repo, Number(suite), run, i));
+    this.send(res, 200, { total_count: runs.length, check_runs: paginate(all, url) });
+  }
+
+  private commit([repo, commitSha]: string[], { res }: RouteContext): void {
+    this.send(
+      res,
+      200,
+      commitJson(repo, commitSha, this.commits.get(`${repo}@${commitSha}`) ?? {}),
+    );
+  }
+
+  private pullsOfCommit([repo, commitSha]: string[], { res }: RouteContext): void {
+    const numbers = this.commitPulls.get(`${repo}@${commitSha}`) ?? [];
+    this.send(
+      res,
+      200,
+      numbers.map((n) =>
+        pullRequestSimpleJson(
+          repo,
+          n,
+          this.pullRequests.get(`${repo}#${n}`) ?? { headSha: commitSha },
+        ),
+      ),
+    );
+  }
+
+  private content([repo, encodedPath]: string[], { res, url }: RouteContext): void {
+    const ref = url.searchParams.get('ref') ?? 'main';
+    const filePath = decodeURIComponent(encodedPath);
+    const content = this.repositoryFiles.get(`${repo}@${ref}:${filePath}`);
+    if (!content) return this.send(res, 404, { message: 'Not Found' });
+    this.send(res, 200, contentFileJson(repo, filePath, ref, content));
+  }
+
+  private checkRun([repo, id, annotations]: string[], { res }: RouteContext): void {
+    const d = this.checkRunDetails.get(`${repo}@${id}`);
+    if (!d) return this.send(res, 404, NOT_FOUND);
+    if (annotations)
       return this.send(
         res,
         200,
-        paginate(files, url).map((file) => fileJson(file, filesMatch[1])),
+        (d.annotations ?? []).map((a) => annotationJson(repo, a)),
       );
-    }
-    const prMatch = /^\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/.exec(path);
-    if (prMatch) {
-      const pr = this.pullRequests.get(`${prMatch[1]}#${prMatch[2]}`);
-      if (!pr) return this.notFound(res);
-      // A pull request programmed off the contract on purpose (no author_association, a deleted
-      // fork's null head.repo) is how a test fakes a surprising answer: sent unchecked.
-      if (pr.authorAssociation === null || pr.headRepository === null) this.operations.delete(res);
-      return this.send(res, 200, pullRequestJson(prMatch[1], Number(prMatch[2]), pr));
-    }
-    const runsMatch = /^\/repos\/([^/]+\/[^/]+)\/check-suites\/(\d+)\/check-runs$/.exec(path);
-    if (runsMatch) {
-      const runs = this.checkRuns.get(`${runsMatch[1]}@${runsMatch[2]}`);
-      if (!runs) return this.notFound(res);
-      const all = runs.map((run, i) => checkRunJson(runsMatch[1], Number(runsMatch[2]), run, i));
-      return this.send(res, 200, { total_count: runs.length, check_runs: paginate(all, url) });
-    }
-    return this.notFound(res);
+    this.send(res, 200, checkRunDetailJson(repo, Number(id), d));
   }
 
-  /** Commit authors served by GET /repos/:repo/commits/:sha (default: a human). */
-  setCommit(
-    repo: string,
-    sha: string,
-    commit: {
-      authorLogin?: string;
-      authorType?: string;
-      committerLogin?: string;
-      committerType?: string;
-    },
-  ): void {
-    this.commits.set(`${repo}@${sha}`, commit);
+  private postComment([repo, issue]: string[], { res, body }: RouteContext): void {
+    const text = (body as { body?: unknown } | undefined)?.body;
+    const comment = {
+      id: 5000 + this.comments.length,
+      repo,
+      issue: Number(issue),
+      body: String(text),
+      edits: 0,
+    };
+    this.comments.push(comment);
+    this.send(res, 201, commentJson(ISSUE_COMMENTS, 201, repo, comment));
   }
 
-  /** PRs served by GET /repos/:repo/commits/:sha/pulls (how fork PRs are found). */
-  setPullRequestsForCommit(repo: string, sha: string, numbers: number[]): void {
-    this.commitPulls.set(`${repo}@${sha}`, numbers);
+  private editComment([repo, id]: string[], { res, body }: RouteContext): void {
+    const comment = this.comments.find((c) => c.id === Number(id));
+    if (!comment) return this.send(res, 404, NOT_FOUND);
+    comment.body = String((body as { body?: unknown } | undefined)?.body);
+    comment.edits++;
+    this.send(res, 200, commentJson(ISSUE_COMMENT, 200, repo, comment));
   }
 
-  /** Output and annotations of a check run (GET /repos/:repo/check-runs/:id[/annotations]). */
-  setCheckRunDetails(
-    repo: string,
-    id: number,
-    details: {
-      name?: string;
-      title?: string;
-      summary?: string;
-      annotations?: Array<{
-        path: string;
-        start_line?: number;
-        annotation_level?: string;
-        message: string;
-      }>;
-    },
-  ): void {
-    this.checkRunDetails.set(`${repo}@${id}`, details);
-  }
-
-  /** Comments posted to PRs, in order, with their current bodies. */
-  readonly comments: Array<{
-    id: number;
-    repo: string;
-    issue: number;
-    body: string;
-    edits: number;
-  }> = [];
-
-  private readonly commits = new Map<
-    string,
-    { authorLogin?: string; authorType?: string; committerLogin?: string; committerType?: string }
-  >();
-  private readonly commitPulls = new Map<string, number[]>();
-  private readonly repositoryFiles = new Map<string, Buffer>();
-  private readonly checkRunDetails = new Map<
-    string,
-    {
-      name?: string;
-      title?: string;
-      summary?: string;
-      annotations?: Array<{
-        path: string;
-        start_line?: number;
-        annotation_level?: string;
-        message: string;
-      }>;
-    }
-  >();
-
-  private workflowRoute(
-    method: string,
-    path: string,
-    body: unknown,
-    query?: URLSearchParams,
-  ): { status: number; body: unknown } | null {
-    let m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})$/.exec(path);
-    if (m && method === 'GET') {
-      return {
-        status: 200,
-        body: commitJson(m[1], m[2], this.commits.get(`${m[1]}@${m[2]}`) ?? {}),
-      };
-    }
-    m = /^\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40,64})\/pulls$/.exec(path);
-    if (m && method === 'GET') {
-      const repo = m[1];
-      const numbers = this.commitPulls.get(`${repo}@${m[2]}`) ?? [];
-      return {
-        status: 200,
-        body: numbers.map((n) =>
-          pullRequestSimpleJson(
-            repo,
-            n,
-            this.pullRequests.get(`${repo}#${n}`) ?? { headSha: m?.[2] },
-          ),
-        ),
-      };
-    }
-    m = /^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/.exec(path);
-    if (m && method === 'GET') {
-      const ref = query?.get('ref') ?? 'main';
-      const filePath = decodeURIComponent(m[2]);
-      const content = this.repositoryFiles.get(`${m[1]}@${ref}:${filePath}`);
-      if (!content) return { status: 404, body: { message: 'Not Found' } };
-      return { status: 200, body: contentFileJson(m[1], filePath, ref, content) };
-    }
-    m = /^\/repos\/([^/]+\/[^/]+)\/check-runs\/(\d+)(\/annotations)?$/.exec(path);
-    if (m && method === 'GET') {
-      const d = this.checkRunDetails.get(`${m[1]}@${m[2]}`);
-      if (!d) return { status: 404, body: NOT_FOUND };
-      const repo = m[1];
-      if (m[3])
-        return { status: 200, body: (d.annotations ?? []).map((a) => annotationJson(repo, a)) };
-      return { status: 200, body: checkRunDetailJson(repo, Number(m[2]), d) };
-    }
-    m = /^\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(path);
-    if (m && method === 'POST') {
-      const text = (body as { body?: unknown } | undefined)?.body;
-      const comment = {
-        id: 5000 + this.comments.length,
-        repo: m[1],
-        issue: Number(m[2]),
-        body: String(text),
-        edits: 0,
-      };
-      this.comments.push(comment);
-      return { status: 201, body: commentJson(ISSUE_COMMENTS, 201, m[1], comment) };
-    }
-    m = /^\/repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/.exec(path);
-    if (m && method === 'PATCH') {
-      const comment = this.comments.find((c) => c.id === Number(m?.[2]));
-      if (!comment) return { status: 404, body: NOT_FOUND };
-      comment.body = String((body as { body?: unknown } | undefined)?.body);
-      comment.edits++;
-      return { status: 200, body: commentJson(ISSUE_COMMENT, 200, m[1], comment) };
-    }
-    return null;
-  }
-
-  private notFound(res: ServerResponse): void {
-    this.send(res, 404, NOT_FOUND);
-  }
-
+  /** An answer with GitHub's headers, its body checked against the operation's schema. */
   private send(
     res: ServerResponse,
     status: number,
@@ -501,7 +450,7 @@ export class GithubFake {
     // Installations and the App have budgets of their own; tokens and anonymous share this one.
     const own = this.app?.spend(this.identities.get(res) ?? null);
     if (own === undefined) this.rateLimitRemaining = Math.max(0, this.rateLimitRemaining - 1);
-    res.writeHead(status, {
+    this.writeJson(res, status, JSON.stringify(body), {
       'content-type': 'application/json; charset=utf-8',
       'x-ratelimit-limit': String(RATE_LIMIT),
       'x-ratelimit-remaining': String(own ?? this.rateLimitRemaining),
@@ -509,50 +458,35 @@ export class GithubFake {
       'x-github-api-version-selected': '2022-11-28',
       ...headers,
     });
-    res.end(JSON.stringify(body));
-  }
-
-  private delay(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+/** What a route's answer gets besides its path parameters. */
+interface RouteContext {
+  res: ServerResponse;
+  url: URL;
+  body: unknown;
 }
 
-/**
- * `METHOD /path/{param}/...` as a test of a request's method and path (without query string);
- * each `{name}` stands for one path segment, everything else is literal.
- */
-function routeMatcher(route: string): (method: string, path: string) => boolean {
-  const match = /^([A-Z]+) (\/\S*)$/.exec(route);
-  if (!match) throw new Error(`GithubFake: route "${route}" is not "METHOD /path"`);
-  const [, method, template] = match;
-  const pattern = new RegExp(
-    `^${template
-      .split(/(\{[^/{}]+\})/)
-      .map((part) =>
-        /^\{[^/{}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-      )
-      .join('')}$`,
-  );
-  return (m, path) => m === method && pattern.test(path);
+/** A commit's author and committer (see `setCommit`). */
+interface FakeCommit {
+  authorLogin?: string;
+  authorType?: string;
+  committerLogin?: string;
+  committerType?: string;
+}
+
+/** A check run's output and annotations (see `setCheckRunDetails`). */
+interface FakeCheckRunDetails {
+  name?: string;
+  title?: string;
+  summary?: string;
+  annotations?: Array<{
+    path: string;
+    start_line?: number;
+    annotation_level?: string;
+    message: string;
+  }>;
 }
 
 /** GitHub's pagination: `per_page` (default 30, max 100) and 1-based `page`. */
