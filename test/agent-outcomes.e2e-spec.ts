@@ -466,6 +466,53 @@ describe('agent run outcomes', () => {
     expect(commentOf(taskId)).not.toContain('needs a human');
   });
 
+  it("the agent's commit fails while its run still works: the run's end keeps telling the follow-up that was asked for", async () => {
+    const first = await failingCheckStartsRun();
+    github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });
+    await deliver(
+      orch.url,
+      'pull_request',
+      synchronize(AGENT, { login: AGENT_LOGIN, type: 'Bot' }),
+    );
+    await waitFor(async () => (await outcomes())[0]?.agent_head_sha === AGENT, {
+      what: 'the agent commit recorded',
+    });
+    await deliver(
+      orch.url,
+      'check_run',
+      checkRun(AGENT, 'failure', '2026-12-01T10:20:00Z', [PR], 6363),
+    );
+    await outcomeOf(first.taskId, 'still_failing');
+    await waitFor(async () => codegen.createdRuns.length === 2, {
+      what: 'the follow-up run',
+      timeoutMs: 20_000,
+    });
+    const [second] = await taskRows(
+      "task_type = 'codegen_trigger' AND input_data->>'follow_up_of' = $1",
+      [first.taskId],
+    );
+    // The follow-up took over the one comment; then the first run ends and edits it again.
+    await waitFor(
+      async () => github.comments.some((c) => c.body.includes(`task=${second.task_id}`)),
+      {
+        what: "the follow-up's comment",
+      },
+    );
+    codegen.completeRun(first.runId, { status: 'COMPLETE' });
+    await triggerEnded(first.taskId);
+    const ended = await waitFor(
+      async () =>
+        github.comments.find(
+          (c) => c.body.includes(`task=${first.taskId}`) && c.body.includes('finished.'),
+        )?.body,
+      { what: "the first run's end told" },
+    );
+    expect(ended).toContain('Still failing: unit tests');
+    expect(ended).toContain('A follow-up agent run was asked for.');
+    expect(ended).not.toContain('needs a human');
+    expect(codegen.createdRuns).toHaveLength(2);
+  });
+
   it('a follow-up refused by a budget: the comment says the agent could not fix it, a human is needed, and why', async () => {
     const first = await failingCheckStartsRun();
     github.setPullRequest(repo, PR, { headSha: AGENT, headRef: 'feature' });

@@ -59,6 +59,27 @@ describe('outcomeLine (the PR comment)', () => {
     expect(outcomeLine(outcome({ outcome: 'run_failed' }), 1)).toMatch(/^⚠️ Run failed/);
   });
 
+  it('a refused follow-up asks for a human with the reason, whose hostile text renders as plain text', () => {
+    const line = outcomeLine(
+      outcome({ outcome: 'still_failing', failedAgain: ['unit tests'], judgedSha: 'c'.repeat(40) }),
+      1,
+      {
+        kind: 'refused',
+        reason:
+          'label "@octo/admins ![i](https://evil.example/p.png) [go](https://evil.example) <img src=x>\nx" turns agent runs off',
+      },
+    ) as string;
+    expect(line).toMatch(
+      /^❌ Still failing: unit tests on `cccccccccccc`\. The agent could not fix it and no follow-up run started \(label .* turns agent runs off\): needs a human\.$/,
+    );
+    expect(line).not.toMatch(/@[A-Za-z]/);
+    expect(line).not.toContain('<img');
+    expect(line).not.toMatch(/(^|[^\\])\[go\]/);
+    expect(line).not.toMatch(/(^|[^\\])!\[/);
+    expect(line).not.toContain('\n');
+    expect(line).not.toContain('asked for');
+  });
+
   it('a hostile check name renders as plain text: no mention, link, image, HTML or code span', () => {
     const line = outcomeLine(
       outcome({
