@@ -12,6 +12,7 @@ export * from './events/intake-store';
 export * from './events/event-partitions';
 export * from './tasks/workflow-task.entity';
 export * from './tasks/claimed-task';
+export * from './tasks/task-creation.repository';
 export * from './tasks/task-lifecycle.repository';
 export * from './tasks/task-relay.repository';
 export * from './executions/task-execution.entity';

@@ -13,6 +13,7 @@ import {
   AuditLogRepository,
   InstallationRepository,
   IntakeStore,
+  TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
@@ -91,6 +92,7 @@ function buildIntake(
     db.dataSource,
     events,
     new TaskExecutionRepository(db.dataSource),
+    new TaskCreationRepository(),
   );
   const store = new IntakeStore(db.dataSource, events, new InstallationRepository(), lifecycle);
   const enqueuer = new TaskEnqueuer(queues, new TaskRelayRepository(db.dataSource), logger, 5000);

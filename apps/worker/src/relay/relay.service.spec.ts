@@ -4,6 +4,7 @@ import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import {
   ExclusiveRunRepository,
+  TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
@@ -42,6 +43,7 @@ beforeEach(async () => {
     db.dataSource,
     events,
     new TaskExecutionRepository(db.dataSource),
+    new TaskCreationRepository(),
   );
   const enqueuer = new TaskEnqueuer(
     {

@@ -5,6 +5,7 @@ import { WebhookEventRepository } from '../events/webhook-event.repository';
 import { TaskExecutionRepository } from '../executions/task-execution.repository';
 import { TaskLifecycleRepository } from '../tasks/task-lifecycle.repository';
 import { AgentRunRepository } from './agent-run.repository';
+import { TaskCreationRepository } from '../tasks/task-creation.repository';
 
 const db = useUnitDatabase();
 let agentRuns: AgentRunRepository;
@@ -18,6 +19,7 @@ beforeAll(() => {
     db.dataSource,
     events,
     new TaskExecutionRepository(db.dataSource),
+    new TaskCreationRepository(),
   );
 });
 

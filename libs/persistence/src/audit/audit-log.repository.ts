@@ -75,4 +75,18 @@ export class AuditLogRepository {
       .offset(page.offset)
       .getMany();
   }
+
+  /** Retention: up to `limit` records that occurred before `cutoff`, oldest first. */
+  async deleteBefore(cutoff: Date, limit: number): Promise<number> {
+    const rows = await this.dataSource.query<Array<{ deleted: string }>>(
+      `WITH victims AS (
+         SELECT id FROM audit_log WHERE occurred_at < $1 ORDER BY occurred_at, id LIMIT $2
+       ), deleted AS (
+         DELETE FROM audit_log WHERE id IN (SELECT id FROM victims) RETURNING id
+       )
+       SELECT count(*) AS deleted FROM deleted`,
+      [cutoff, limit],
+    );
+    return Number(rows[0].deleted);
+  }
 }

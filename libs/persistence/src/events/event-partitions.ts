@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { Queryable } from '../database/sql-results';
 
 /**
@@ -171,6 +171,53 @@ async function createMonthPartition(
     await run.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Retention's DDL on a month that ended: detaches it and renames it `webhook_events_retired_*`
+ * in a short transaction, once no task points into it (checked under its lock, so a reprocess
+ * that raced retention's task deletes keeps the month). False when it must stay for now (a task
+ * points into it, or the lock wait timed out: its rows are still served).
+ */
+export async function detachEventPartition(
+  runner: QueryRunner,
+  name: string,
+  retiredName: string,
+): Promise<boolean> {
+  await runner.startTransaction();
+  try {
+    await runner.query(`SET LOCAL lock_timeout = '${PARTITION_LOCK_TIMEOUT}'`);
+    await runner.query(`LOCK TABLE ${name} IN ACCESS EXCLUSIVE MODE`);
+    const [{ referenced }] = await sql<Array<{ referenced: boolean }>>(
+      runner,
+      `SELECT EXISTS (SELECT 1 FROM ${name} e JOIN workflow_tasks t ON t.webhook_event_id = e.id)
+         AS referenced`,
+    );
+    if (referenced) {
+      await runner.rollbackTransaction();
+      return false;
+    }
+    await runner.query(`ALTER TABLE ${EVENTS_TABLE} DETACH PARTITION ${name}`);
+    await runner.query(`ALTER TABLE ${name} RENAME TO ${retiredName}`);
+    await runner.commitTransaction();
+    return true;
+  } catch (error) {
+    await runner.rollbackTransaction();
+    // 55P03: a lock wait timed out; the month stays for the next run.
+    if ((error as { code?: string }).code === '55P03') return false;
+    throw error;
+  }
+}
+
+/** Drops a month retention detached (its guard rows already deleted). */
+export async function dropRetiredEventPartition(
+  run: Queryable,
+  retiredName: string,
+): Promise<void> {
+  if (!retiredName.startsWith(RETIRED_PARTITION_PREFIX)) {
+    throw new Error(`${retiredName} is not a retired partition of ${EVENTS_TABLE}`);
+  }
+  await run.query(`DROP TABLE ${retiredName}`);
 }
 
 /** A typed query on a runner whose `query` is untyped (TypeORM's QueryRunner). */

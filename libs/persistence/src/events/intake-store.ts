@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { InstallationChange } from '@app/domain';
 import { InstallationRepository } from '../installations/installation.repository';
+import type { NewTask } from '../tasks/task-creation.repository';
 import { TaskLifecycleRepository } from '../tasks/task-lifecycle.repository';
 import {
   InsertResult,
   NewEvent,
-  NewTask,
   pgPoolOf,
   PreparedStatements,
   WebhookEventRepository,

@@ -13,6 +13,7 @@ import {
   UnstorableJsonError,
   WebhookEventRepository,
 } from './webhook-event.repository';
+import { TaskCreationRepository } from '../tasks/task-creation.repository';
 
 const db = useUnitDatabase();
 const events = new WebhookEventRepository();
@@ -116,6 +117,7 @@ describe('IntakeStore', () => {
         db.dataSource,
         events,
         new TaskExecutionRepository(db.dataSource),
+        new TaskCreationRepository(),
       ),
     );
   });
@@ -287,7 +289,17 @@ describe('IntakeStore', () => {
 describe('OperatorCommands', () => {
   let commands: OperatorCommands;
   beforeAll(() => {
-    commands = new OperatorCommands(db.dataSource, events);
+    commands = new OperatorCommands(
+      db.dataSource,
+      events,
+      new TaskLifecycleRepository(
+        db.dataSource,
+        events,
+        new TaskExecutionRepository(db.dataSource),
+        new TaskCreationRepository(),
+      ),
+      new TaskCreationRepository(),
+    );
   });
 
   it('retryTask puts a failed task back to pending and its event live; refuses the rest with a reason', async () => {

@@ -3,8 +3,12 @@ import type { Pool } from 'pg';
 import { Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { TaskType } from '@app/domain';
 import type { Queryable } from '../database/sql-results';
+import {
+  eventTasksInsertSql,
+  eventTasksParameter,
+  NewTask,
+} from '../tasks/task-creation.repository';
 
 /** The pg pool behind a TypeORM postgres DataSource: same size, timeouts and instrumentation. */
 export function pgPoolOf(dataSource: DataSource): Pool {
@@ -32,18 +36,6 @@ export class PreparedStatements implements Queryable {
     const result = await this.pool().query({ name, text: sql, values: parameters });
     return result.rows as T;
   }
-}
-
-/** A task to be stored with its event, in the same statement. */
-export interface NewTask {
-  taskId: string;
-  taskType: TaskType;
-  repository: string | null;
-  prNumber: number | null;
-  branch: string | null;
-  commitSha: string | null;
-  inputData: Record<string, unknown>;
-  maxRetries: number;
 }
 
 export interface NewEvent {
@@ -89,8 +81,52 @@ const UNSTORABLE_JSON = new Set(['22003', '54001']);
 export class UnstorableJsonError extends Error {}
 
 /**
- * The one writer of `webhook_events`: the intake's insert (with its tasks, in one statement), and
- * the bookkeeping of whether an event is fully processed. Methods that take a `db` run on the
+ * The intake's one statement: payload guard, delivery-id guard, the event and its tasks. The
+ * task rows are written by the task owner's part ({@link eventTasksInsertSql}) composed into
+ * this statement, not by a second statement: one round trip and one implicit transaction per
+ * delivery is the measured hot path, and splitting it would add a round trip and an explicit
+ * transaction. Built once, so the prepared statement's text (and name) never changes.
+ */
+const INTAKE_STATEMENT = `WITH digest AS (
+     INSERT INTO webhook_payload_digests AS d (digest, delivery_id, stored_at)
+     SELECT $12::bytea, $1::varchar, now()
+      WHERE $12::bytea IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1)
+     ON CONFLICT (digest) DO UPDATE
+       SET delivery_id = EXCLUDED.delivery_id,
+           stored_at = CASE WHEN d.delivery_id = EXCLUDED.delivery_id THEN d.stored_at
+                            ELSE EXCLUDED.stored_at END
+     WHERE d.delivery_id = EXCLUDED.delivery_id
+        OR d.stored_at < now() - $13::int * interval '1 hour'
+     RETURNING 1
+   ), payload_ok AS (
+     SELECT $12::bytea IS NULL OR EXISTS (SELECT 1 FROM digest)
+            OR EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1) AS ok
+   ), guard AS (
+     INSERT INTO webhook_deliveries (delivery_id, event_id, received_at)
+     SELECT $1, nextval('webhook_events_id_seq'), now()
+       FROM payload_ok WHERE payload_ok.ok
+     ON CONFLICT (delivery_id) DO NOTHING
+     RETURNING event_id, received_at
+   ), ev AS (
+     INSERT INTO webhook_events (id, delivery_id, event_type, action, repository,
+       installation_id, sender_login, payload, headers, processed, processing_started_at,
+       processing_completed_at, received_via, created_at, updated_at)
+     SELECT guard.event_id, $1, $2::text, $3::text, $4::text, $5::bigint, $6::text,
+       $7::jsonb, $8::jsonb, $9::boolean, now(), CASE WHEN $9 THEN now() END, $10::text,
+       guard.received_at, guard.received_at
+     FROM guard
+     RETURNING id
+   ), t AS (
+     ${eventTasksInsertSql('ev', '$11')}
+   )
+   SELECT (SELECT id FROM ev) AS event_id, (SELECT ok FROM payload_ok) AS payload_ok,
+     (SELECT count(*) FROM t) AS task_count`;
+
+/**
+ * The one writer of `webhook_events` and of its replay guards (`webhook_deliveries`,
+ * `webhook_payload_digests`): the intake's insert (with its tasks, in one statement), the
+ * bookkeeping of whether an event is fully processed, and retention's deletes. Methods that take a `db` run on the
  * caller's transaction, so an event's state changes with the tasks that decide it.
  */
 @Injectable()
@@ -122,65 +158,13 @@ export class WebhookEventRepository {
       JSON.stringify(event.headers),
       event.processedAtIntake,
       event.receivedVia,
-      JSON.stringify(
-        tasks.map((t) => ({
-          task_id: t.taskId,
-          task_type: t.taskType,
-          repository: t.repository,
-          pr_number: t.prNumber,
-          branch: t.branch,
-          commit_sha: t.commitSha,
-          input_data: t.inputData,
-          max_retries: t.maxRetries,
-        })),
-      ),
+      eventTasksParameter(tasks),
       guard?.sha256 ?? null,
       guard?.windowHours ?? 0,
     ];
     try {
       const rows: Array<{ event_id: string | null; payload_ok: boolean }> = await db.query(
-        `WITH digest AS (
-           INSERT INTO webhook_payload_digests AS d (digest, delivery_id, stored_at)
-           SELECT $12::bytea, $1::varchar, now()
-            WHERE $12::bytea IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1)
-           ON CONFLICT (digest) DO UPDATE
-             SET delivery_id = EXCLUDED.delivery_id,
-                 stored_at = CASE WHEN d.delivery_id = EXCLUDED.delivery_id THEN d.stored_at
-                                  ELSE EXCLUDED.stored_at END
-           WHERE d.delivery_id = EXCLUDED.delivery_id
-              OR d.stored_at < now() - $13::int * interval '1 hour'
-           RETURNING 1
-         ), payload_ok AS (
-           SELECT $12::bytea IS NULL OR EXISTS (SELECT 1 FROM digest)
-                  OR EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.delivery_id = $1) AS ok
-         ), guard AS (
-           INSERT INTO webhook_deliveries (delivery_id, event_id, received_at)
-           SELECT $1, nextval('webhook_events_id_seq'), now()
-             FROM payload_ok WHERE payload_ok.ok
-           ON CONFLICT (delivery_id) DO NOTHING
-           RETURNING event_id, received_at
-         ), ev AS (
-           INSERT INTO webhook_events (id, delivery_id, event_type, action, repository,
-             installation_id, sender_login, payload, headers, processed, processing_started_at,
-             processing_completed_at, received_via, created_at, updated_at)
-           SELECT guard.event_id, $1, $2::text, $3::text, $4::text, $5::bigint, $6::text,
-             $7::jsonb, $8::jsonb, $9::boolean, now(), CASE WHEN $9 THEN now() END, $10::text,
-             guard.received_at, guard.received_at
-           FROM guard
-           RETURNING id
-         ), t AS (
-           INSERT INTO workflow_tasks (task_id, webhook_event_id, task_type, status, repository,
-             pr_number, branch, commit_sha, input_data, max_retries)
-           SELECT x.task_id, ev.id, x.task_type, 'pending', x.repository, x.pr_number, x.branch,
-             x.commit_sha, x.input_data, x.max_retries
-           FROM ev, jsonb_to_recordset($11::jsonb) AS x(task_id uuid, task_type text,
-             repository text, pr_number int, branch text, commit_sha text, input_data jsonb,
-             max_retries int)
-           RETURNING id
-         )
-         SELECT (SELECT id FROM ev) AS event_id, (SELECT ok FROM payload_ok) AS payload_ok,
-           (SELECT count(*) FROM t) AS task_count`,
+        INTAKE_STATEMENT,
         params,
       );
       const id = rows[0]?.event_id;
@@ -242,4 +226,97 @@ export class WebhookEventRepository {
       [eventId, !live],
     );
   }
+
+  /**
+   * Retention's choice of events: up to `limit` created before `cutoff` with no live task,
+   * oldest first, locked until the caller's transaction ends (a reprocess adding tasks to one
+   * of them waits, then finds it gone). Run with {@link deleteEvents} in one transaction.
+   */
+  async lockEndedBefore(m: Queryable, cutoff: Date, limit: number): Promise<EventRef[]> {
+    const rows = await m.query<Array<{ id: string; delivery_id: string }>>(
+      `SELECT e.id, e.delivery_id FROM webhook_events e
+        WHERE e.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM workflow_tasks t
+                          WHERE t.webhook_event_id = e.id AND t.status IN ('pending', 'queued', 'running'))
+        ORDER BY e.id LIMIT $2
+        FOR UPDATE OF e`,
+      [cutoff, limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), deliveryId: r.delivery_id }));
+  }
+
+  /** Deletes these events with their delivery-id guard rows; returns how many events went. */
+  async deleteEvents(db: Queryable, events: readonly EventRef[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const rows = await db.query<Array<{ events: string }>>(
+      `WITH victims AS (
+         SELECT * FROM unnest($1::bigint[], $2::varchar[]) AS v(id, delivery_id)
+       ), guards_deleted AS (
+         DELETE FROM webhook_deliveries g USING victims v
+          WHERE g.delivery_id = v.delivery_id AND g.event_id = v.id
+       ), deleted AS (
+         DELETE FROM webhook_events WHERE id IN (SELECT id FROM victims) RETURNING id
+       )
+       SELECT count(*) AS events FROM deleted`,
+      [events.map((e) => e.id), events.map((e) => e.deliveryId)],
+    );
+    return Number(rows[0].events);
+  }
+
+  /** Up to `limit` event ids of one partition (or detached month) after `afterId`, in order. */
+  async idsIn(db: Queryable, table: string, afterId: number, limit: number): Promise<number[]> {
+    const rows = await db.query<Array<{ id: string }>>(
+      `SELECT id FROM ${table} WHERE id > $1 ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /**
+   * Deletes the delivery-id guard rows of up to `limit` events of a detached month after
+   * `afterId` (the month is dropped whole afterwards); returns the last event id seen and how
+   * many events the batch covered.
+   */
+  async deleteGuardsOfRetired(
+    db: Queryable,
+    table: string,
+    afterId: number,
+    limit: number,
+  ): Promise<{ last: number; events: number }> {
+    const rows = await db.query<Array<{ last: string | null; n: string }>>(
+      `WITH events AS (
+         SELECT id, delivery_id FROM ${table} WHERE id > $1 ORDER BY id LIMIT $2
+       ), deleted AS (
+         DELETE FROM webhook_deliveries g USING events e
+          WHERE g.delivery_id = e.delivery_id AND g.event_id = e.id
+       )
+       SELECT max(id) AS last, count(*) AS n FROM events`,
+      [afterId, limit],
+    );
+    return { last: Number(rows[0].last ?? afterId), events: Number(rows[0].n) };
+  }
+
+  /**
+   * Up to `limit` payload replay guard rows stored before `cutoff`. The guard's window is at most
+   * MIN_RETENTION_DAYS, so a row older than any retention cutoff guards nothing any more.
+   */
+  async deletePayloadDigestsBefore(db: Queryable, cutoff: Date, limit: number): Promise<number> {
+    const rows = await db.query<Array<{ deleted: string }>>(
+      `WITH victims AS (
+         SELECT digest FROM webhook_payload_digests WHERE stored_at < $1 LIMIT $2
+       ), deleted AS (
+         DELETE FROM webhook_payload_digests d USING victims v
+          WHERE d.digest = v.digest AND d.stored_at < $1 RETURNING 1
+       )
+       SELECT count(*) AS deleted FROM deleted`,
+      [cutoff, limit],
+    );
+    return Number(rows[0].deleted);
+  }
+}
+
+/** An event as retention deletes it: its id and the delivery id of its guard row. */
+export interface EventRef {
+  id: number;
+  deliveryId: string;
 }

@@ -1,17 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ExclusiveRunRepository } from '../jobs/exclusive-run.repository';
-import { TaskType } from '@app/domain';
 import { returnedRows } from '../database/sql-results';
+import { DeliveryRecoveryTrigger, TaskCreationRepository } from '../tasks/task-creation.repository';
 
 /** Advisory lock held for a whole recovery pass, so one worker at a time walks the log. */
 export const DELIVERY_RECOVERY_RUN_LOCK_KEY = '8122019431770004601';
 /** Advisory lock held while deciding whether a scheduled pass is due (one task per interval). */
 export const DELIVERY_RECOVERY_SCHEDULE_LOCK_KEY = '8122019431770004602';
-
-/** How a recovery task was asked for. */
-export type DeliveryRecoveryTrigger = 'schedule' | 'operator';
 
 /** Progress through one webhook's delivery log. Ids are GitHub's delivery (attempt) ids. */
 export interface DeliveryRecoveryCursor {
@@ -35,48 +31,34 @@ export interface RedeliveryClaim {
   taskId: string | null;
 }
 
-/** Persistence of delivery recovery: its tasks, its cursor, and the redeliveries it asked for. */
+/**
+ * Persistence of delivery recovery: its cursor and the redeliveries it asked for (the tables
+ * `delivery_recovery_state` and `delivery_redelivery_requests`); its tasks are created by the
+ * task owner, under this repository's schedule lock.
+ */
 @Injectable()
 export class DeliveryRecoveryRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tasks: TaskCreationRepository,
+  ) {}
 
   /** A tracked `delivery_recovery` task (pending; the caller enqueues it). */
-  async createTask(trigger: DeliveryRecoveryTrigger, requestedBy: string): Promise<string> {
-    const taskId = randomUUID();
-    const rows = returnedRows(
-      await this.dataSource.query(
-        `INSERT INTO workflow_tasks (task_id, task_type, status, input_data, max_retries)
-         VALUES ($1, $2, 'pending', $3::jsonb, 2) RETURNING id`,
-        [taskId, TaskType.DeliveryRecovery, inputData(trigger, requestedBy)],
-      ),
-    );
-    if (rows.length !== 1) throw new Error('could not create the delivery recovery task');
-    return taskId;
+  createTask(trigger: DeliveryRecoveryTrigger, requestedBy: string): Promise<string> {
+    return this.tasks.createRecovery(this.dataSource, trigger, requestedBy);
   }
 
   /**
    * Creates a scheduled task unless one is live or one was created less than `intervalMs` ago;
-   * several workers ticking at once create one task between them. Returns its id, or null.
+   * several workers ticking at once create one task between them (the schedule lock, held for
+   * the transaction, serialises them). Returns its id, or null.
    */
   async createScheduledTaskIfDue(intervalMs: number): Promise<string | null> {
     return this.dataSource.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1::bigint)', [
         DELIVERY_RECOVERY_SCHEDULE_LOCK_KEY,
       ]);
-      const taskId = randomUUID();
-      const rows = returnedRows<{ task_id: string }>(
-        await m.query(
-          `INSERT INTO workflow_tasks (task_id, task_type, status, input_data, max_retries)
-           SELECT $1::uuid, $2::varchar, 'pending', $3::jsonb, 2
-           WHERE NOT EXISTS (
-             SELECT 1 FROM workflow_tasks
-             WHERE task_type = $2::varchar AND (status IN ('pending', 'queued', 'running')
-               OR created_at > now() - ($4::bigint * interval '1 millisecond')))
-           RETURNING task_id`,
-          [taskId, TaskType.DeliveryRecovery, inputData('schedule', 'scheduler'), intervalMs],
-        ),
-      );
-      return rows[0]?.task_id ?? null;
+      return this.tasks.createScheduledRecoveryIfDue(m, intervalMs);
     });
   }
 
@@ -221,10 +203,6 @@ export class DeliveryRecoveryRepository {
     );
     return rows.length;
   }
-}
-
-function inputData(trigger: DeliveryRecoveryTrigger, requestedBy: string): string {
-  return JSON.stringify({ trigger, requested_by: requestedBy.slice(0, 255) });
 }
 
 function toNumber(value: string | null | undefined): number | null {

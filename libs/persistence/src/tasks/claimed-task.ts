@@ -36,3 +36,10 @@ export interface FinishResult {
   children: Array<{ taskId: string; taskType: TaskType }>;
   joined: string[];
 }
+
+/** Why an operator's retry was refused. */
+export type RetryRefusal = 'not_found' | 'not_retryable' | 'exhausted' | 'duplicate';
+
+export type OperatorRetryResult =
+  | { ok: true; taskType: TaskType; attemptsLeft: number }
+  | { ok: false; reason: RetryRefusal; status?: string };

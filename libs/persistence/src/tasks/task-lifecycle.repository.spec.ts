@@ -5,6 +5,7 @@ import { WebhookEventRepository } from '../events/webhook-event.repository';
 import { TaskExecutionRepository } from '../executions/task-execution.repository';
 import { ClaimedTask } from './claimed-task';
 import { TaskLifecycleRepository } from './task-lifecycle.repository';
+import { TaskCreationRepository } from './task-creation.repository';
 
 const db = useUnitDatabase();
 let lifecycle: TaskLifecycleRepository;
@@ -14,6 +15,7 @@ beforeAll(() => {
     db.dataSource,
     new WebhookEventRepository(),
     new TaskExecutionRepository(db.dataSource),
+    new TaskCreationRepository(),
   );
 });
 

@@ -6,11 +6,20 @@ import { isUniqueViolation, returnedRows, updatedCount } from '../database/sql-r
 import { WebhookEventRepository } from '../events/webhook-event.repository';
 import { TaskExecutionRepository } from '../executions/task-execution.repository';
 import { accessLossOf } from '../installations/installation-access';
-import { ChildTaskDraft, ClaimedTask, FinishOutcome, FinishResult } from './claimed-task';
+import {
+  ChildTaskDraft,
+  ClaimedTask,
+  FinishOutcome,
+  FinishResult,
+  OperatorRetryResult,
+} from './claimed-task';
+import { TaskCreationRepository } from './task-creation.repository';
 import { WorkflowTaskEntity } from './workflow-task.entity';
 
 /**
- * The attempt lifecycle of a task: claim, wait, retry, hold, and every way a task ends. This is
+ * The attempt lifecycle of a task: claim, wait, retry (an attempt's, or an operator's), hold, and
+ * every way a task ends. Tasks are created by TaskCreationRepository (children through it, in
+ * the finishing transaction). This is
  * the one place a task reaches `completed`, `failed` or `cancelled` (the runner, the agent-run
  * poller, the relay, supersession and lost installation access all end tasks through it), and
  * each ending settles its event's processed state in the same transaction. Every change is a
@@ -23,6 +32,7 @@ export class TaskLifecycleRepository {
     private readonly dataSource: DataSource,
     private readonly events: WebhookEventRepository,
     private readonly executions: TaskExecutionRepository,
+    private readonly creation: TaskCreationRepository,
   ) {}
 
   findByTaskId(taskId: string): Promise<WorkflowTaskEntity | null> {
@@ -99,7 +109,7 @@ export class TaskLifecycleRepository {
         const output: Record<string, unknown> = { ...(outcome.outputData ?? {}) };
         if (status === TaskStatus.Completed) {
           for (const child of children) {
-            const childId = await this.insertChild(m, claim.task, child);
+            const childId = await this.creation.createChild(m, claim.task, child);
             if (childId) created.push({ taskId: childId, taskType: child.taskType });
             else if (child.dedupeKey) joined.push(child.dedupeKey);
           }
@@ -274,6 +284,58 @@ export class TaskLifecycleRepository {
   }
 
   /**
+   * An operator's retry: failed/cancelled → pending, keeping its history (retry count,
+   * executions); exhausted retries need `force`. The row is locked while deciding, so two
+   * operators at once cannot both win; its event is live again until the task ends.
+   */
+  async retryByOperator(taskId: string, force: boolean): Promise<OperatorRetryResult> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = await m.query<
+        Array<{
+          id: string;
+          status: string;
+          retry_count: number;
+          max_retries: number;
+          task_type: TaskType;
+          webhook_event_id: string | null;
+        }>
+      >(
+        `SELECT id, status, retry_count, max_retries, task_type, webhook_event_id
+           FROM workflow_tasks WHERE task_id = $1 FOR UPDATE`,
+        [taskId],
+      );
+      const task = rows[0];
+      if (!task) return { ok: false, reason: 'not_found' };
+      if (task.status !== 'failed' && task.status !== 'cancelled') {
+        return { ok: false, reason: 'not_retryable', status: task.status };
+      }
+      if (task.retry_count >= task.max_retries && !force)
+        return { ok: false, reason: 'exhausted', status: task.status };
+      try {
+        await m.query('SAVEPOINT retry_task');
+        await m.query(
+          `UPDATE workflow_tasks SET status = 'pending', completed_at = NULL, claim_token = NULL,
+             lease_expires_at = NULL, updated_at = now()
+           WHERE id = $1`,
+          [task.id],
+        );
+      } catch (error) {
+        // A cancelled agent trigger whose commit already has another live or finished trigger.
+        if (!isUniqueViolation(error)) throw error;
+        await m.query('ROLLBACK TO SAVEPOINT retry_task');
+        return { ok: false, reason: 'duplicate', status: task.status };
+      }
+      if (task.webhook_event_id !== null)
+        await this.events.reopen(m, Number(task.webhook_event_id));
+      return {
+        ok: true,
+        taskType: task.task_type,
+        attemptsLeft: Math.max(1, task.max_retries + 1 - task.retry_count),
+      };
+    });
+  }
+
+  /**
    * A newer head SHA makes older work on the same PR pointless: live analyses and agent
    * triggers not yet started are cancelled (`superseded by <sha>`). Agent runs already running
    * are left alone. Returns the cancelled task ids.
@@ -335,42 +397,6 @@ export class TaskLifecycleRepository {
     );
     await this.events.markProcessedIfDone(m, eventIdsOf(rows));
     return rows.length;
-  }
-
-  private async insertChild(
-    m: EntityManager,
-    parent: WorkflowTaskEntity,
-    child: ChildTaskDraft,
-  ): Promise<string | null> {
-    const taskId = randomUUID();
-    // A savepoint keeps a dedupe conflict from aborting the whole transaction.
-    await m.query('SAVEPOINT child_insert');
-    try {
-      await m.query(
-        `INSERT INTO workflow_tasks (task_id, webhook_event_id, parent_task_id, task_type, status,
-           repository, pr_number, branch, commit_sha, input_data, max_retries, dedupe_key)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9::jsonb, $10, $11)`,
-        [
-          taskId,
-          parent.webhookEventId,
-          parent.id,
-          child.taskType,
-          parent.repository,
-          child.prNumber ?? parent.prNumber,
-          child.branch !== undefined ? child.branch : parent.branch,
-          child.commitSha ?? parent.commitSha,
-          JSON.stringify(child.inputData),
-          parent.maxRetries,
-          child.dedupeKey,
-        ],
-      );
-      await m.query('RELEASE SAVEPOINT child_insert');
-      return taskId;
-    } catch (error) {
-      await m.query('ROLLBACK TO SAVEPOINT child_insert');
-      if (isUniqueViolation(error) && child.dedupeKey) return null;
-      throw error;
-    }
   }
 }
 
