@@ -5,9 +5,14 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.e2e-spec\\.ts$',
-  // The static deployment specs (test/deploy/deploy-*.e2e-spec.ts) need no PostgreSQL, Redis or
-  // build: `npm run check:deploy` runs them (test/deploy/jest.static.config.js), once per `npm test`.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/deploy-[^/]*\\.e2e-spec\\.ts$'],
+  // Suites a check of `npm test` runs itself, so they run once per `npm test`: the static
+  // deployment specs (`npm run check:deploy`, test/deploy/jest.static.config.js) and the two
+  // monitoring suites (`npm run check:observability`, which also lints what they scraped).
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/deploy/deploy-[^/]*\\.e2e-spec\\.ts$',
+    '<rootDir>/test/(observability|metrics-from-start)\\.e2e-spec\\.ts$',
+  ],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   testEnvironment: 'node',
   moduleNameMapper,
