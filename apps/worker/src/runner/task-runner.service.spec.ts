@@ -7,6 +7,7 @@ import {
   AgentRunOutcomeRepository,
   AgentRunRepository,
   CodegenCreateLogRepository,
+  TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
@@ -84,6 +85,7 @@ function buildRunner(env: Record<string, string> = {}): TaskRunner {
     db.dataSource,
     events,
     new TaskExecutionRepository(db.dataSource),
+    new TaskCreationRepository(),
   );
   const agentRuns = new AgentRunRepository(db.dataSource, events);
   const relay = new TaskRelayRepository(db.dataSource);
