@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger } from 'winston';
+import { currentLogContext, scrubLogSecrets } from '@app/platform';
 
 /** The shapes the intake accepts; any other header value is left out of the line, not echoed. */
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -16,11 +18,19 @@ export type RouteOf = (req: IncomingMessage) => string | null;
  * event, plus the correlation id an operator can search both apps' logs for. Headers, bodies and
  * query strings are never written. Installed as the server's first `request` listener, so the
  * webhook lane (served ahead of Express) and every Express route are logged alike.
+ *
+ * The line is the one the process logger would write for `logger.info('http request', fields)`
+ * (same fields, the log context's ids and the active trace's, the timestamp, the service, and
+ * registered secret values cut out), serialised here in one step and handed to the logger's transports (stdout): the
+ * logger's generic pipeline (copies for key redaction, format chain, streams) cost about twice
+ * the line itself per request (docs/performance.md). None of its fields is a redacted key.
  */
 export function accessLog(
   logger: Logger,
   routeOf: RouteOf,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const out = infoLineWriter(logger);
+  const service = (logger.defaultMeta as { service?: unknown } | undefined)?.service;
   return (req, res) => {
     const started = performance.now();
     let written = false;
@@ -29,7 +39,12 @@ export function accessLog(
       written = true;
       res.off('finish', write);
       res.off('close', write);
+      if (logger.silent || !logger.isInfoEnabled()) return;
       const line: Record<string, unknown> = {
+        level: 'info',
+        message: 'http request',
+        service,
+        timestamp: new Date().toISOString(),
         method: req.method,
         route: routeOf(req),
         path: pathOf(req.url),
@@ -43,11 +58,56 @@ export function accessLog(
       if (event !== undefined) line.event = event;
       // 'close' before 'finish': the client went away before the whole answer was written.
       if (!res.writableFinished) line.aborted = true;
-      logger.info('http request', line);
+      addContext(line);
+      out(scrubLogSecrets(JSON.stringify(line)));
     };
     res.once('finish', write);
     res.once('close', write);
   };
+}
+
+/** What the logger's context format adds: the scope's ids and the active trace's, if unset. */
+function addContext(line: Record<string, unknown>): void {
+  const fields = currentLogContext();
+  if (fields) {
+    for (const [key, value] of Object.entries(fields)) {
+      if (line[key] === undefined) line[key] = value;
+    }
+  }
+  const span = trace.getActiveSpan();
+  if (span) {
+    const context = span.spanContext();
+    if (isSpanContextValid(context)) {
+      line.trace_id = context.traceId;
+      line.span_id = context.spanId;
+    }
+  }
+}
+
+// winston's keys (triple-beam) for a line's level and its serialized text.
+const LEVEL = Symbol.for('level');
+const MESSAGE = Symbol.for('message');
+
+/**
+ * Hands a serialized `info` line to the logger's transports (stdout in production), as the
+ * logger's own stream would after its formats: each transport's level and silence are honoured,
+ * and a transport with a format of its own gets the line through its usual path.
+ */
+function infoLineWriter(logger: Logger): (line: string) => void {
+  return (line) => {
+    const info = { level: 'info', message: 'http request', [LEVEL]: 'info', [MESSAGE]: line };
+    for (const transport of logger.transports) {
+      if (transport.silent) continue;
+      const level = transport.level ?? logger.level;
+      if ((logger.levels[level] ?? -1) < logger.levels.info) continue;
+      if (transport.format) transport.write(info);
+      else transport.log?.(info, noop);
+    }
+  };
+}
+
+function noop(): void {
+  return undefined;
 }
 
 function header(req: IncomingMessage, name: string, shape: RegExp): string | undefined {

@@ -43,14 +43,22 @@ export function registerLogSecrets(values: ReadonlyArray<string | undefined>): v
   }
 }
 
-const scrubSecretValues = format((info) => {
-  const line = (info as Record<symbol, unknown>)[SERIALIZED];
-  if (typeof line !== 'string' || secretValues.size === 0) return info;
+/**
+ * `line` with every registered secret value cut out: what the logger does to each serialized
+ * line, for the few lines written without it (the access log's pre-serialised line).
+ */
+export function scrubLogSecrets(line: string): string {
   let clean = line;
   for (const secret of secretValues) {
     if (clean.includes(secret)) clean = clean.split(secret).join('[redacted]');
   }
-  (info as Record<symbol, unknown>)[SERIALIZED] = clean;
+  return clean;
+}
+
+const scrubSecretValues = format((info) => {
+  const line = (info as Record<symbol, unknown>)[SERIALIZED];
+  if (typeof line !== 'string' || secretValues.size === 0) return info;
+  (info as Record<symbol, unknown>)[SERIALIZED] = scrubLogSecrets(line);
   return info;
 });
 
