@@ -102,7 +102,6 @@ function buildIntake(
   const service = new WebhookIntakeService(
     config,
     store,
-    new AgentRunOutcomeRepository(db.dataSource),
     enqueuer,
     logger,
     new IntakeTelemetry(registry, new TaskTelemetry(registry, Object.values(TaskType))),

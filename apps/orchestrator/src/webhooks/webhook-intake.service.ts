@@ -12,11 +12,11 @@ import {
 } from '@app/domain';
 import { AuditTrail, AuditType, DomainError, ErrorCode, LOGGER } from '@app/platform';
 import {
-  AgentRunOutcomeRepository,
   IntakeStore,
   InvalidStoredJsonError,
   NewEvent,
   NewTask,
+  PendingOutcomeTask,
   UnstorableJsonError,
 } from '@app/persistence';
 import type { InsertResult } from '@app/persistence';
@@ -59,9 +59,6 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
  * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
  * acknowledged that is not committed; nothing unverified is stored.
  */
-/** What storing a delivery came to: stored, or refused by one of the replay guards. */
-type StoreOutcome = InsertResult['kind'];
-
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
@@ -71,7 +68,6 @@ export class WebhookIntakeService {
   constructor(
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
     private readonly intakeStore: IntakeStore,
-    private readonly outcomes: AgentRunOutcomeRepository,
     private readonly enqueuer: TaskEnqueuer,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly telemetry: IntakeTelemetry,
@@ -154,8 +150,9 @@ export class WebhookIntakeService {
             maxRetries: this.config.task.maxRetries,
           }))
         : [];
-    const judging = await this.outcomeTask(eventType, payload);
-    const tasks = judging ? [...routed, judging] : routed;
+    // Stored only if a pending agent-run outcome waits on this delivery: looked up in the store
+    // statement itself, so a delivery no run touched costs no extra query.
+    const judging = this.outcomeTask(eventType, payload);
 
     const stored = await this.store(
       {
@@ -167,24 +164,27 @@ export class WebhookIntakeService {
         senderLogin: facts.senderLogin,
         payloadJson: json,
         headers: pickHeaders(req),
-        processedAtIntake: tasks.length === 0,
+        // A judging task, if stored, makes it unprocessed (decided in the statement).
+        processedAtIntake: routed.length === 0,
         receivedVia: 'webhook',
         // GitHub's pings for one hook can be byte-identical; one that creates no task is exempt.
+        // (A ping never has a judging task.)
         payloadGuard:
-          eventType === 'ping' && tasks.length === 0
+          eventType === 'ping' && routed.length === 0
             ? null
             : {
                 sha256: createHash('sha256').update(raw).digest(),
                 windowHours: this.config.webhookPayloadReplayWindowHours,
               },
       },
-      tasks,
+      routed,
+      judging,
       outcome,
     );
-    if (stored === 'duplicate_delivery') {
+    if (stored.kind === 'duplicate_delivery') {
       throw new DomainError(ErrorCode.Duplicate, `delivery ${deliveryId} was already received`);
     }
-    if (stored === 'duplicate_payload') {
+    if (stored.kind === 'duplicate_payload') {
       // A signed body replayed under a fresh delivery id: aggregated like the other failures.
       this.audit.record({
         type: AuditType.WebhookDuplicatePayload,
@@ -196,6 +196,7 @@ export class WebhookIntakeService {
       });
       throw new DomainError(ErrorCode.Duplicate, 'duplicate payload');
     }
+    const tasks = stored.judged && judging ? [...routed, judging.task] : routed;
     if (tasks.length > 0) {
       this.telemetry.tasksCreated(tasks);
       void this.enqueuer.enqueue(
@@ -216,32 +217,33 @@ export class WebhookIntakeService {
   }
 
   /**
-   * A task judging agent-run outcomes, when the delivery is a completed check or a synchronize
-   * for a pull request or commit a pending outcome waits on. Deliveries about commits no run
-   * touched create nothing. A failed look-up never costs the delivery: it is logged and skipped.
+   * A task judging agent-run outcomes, for a completed check or a synchronize: stored only when
+   * a pending outcome of the repository is about its pull requests or commit, which the store
+   * statement looks up. Deliveries about commits no run touched create nothing.
    */
-  private async outcomeTask(eventType: string, payload: unknown): Promise<NewTask | null> {
+  private outcomeTask(eventType: string, payload: unknown): PendingOutcomeTask | null {
     const facts = agentOutcomeFacts(eventType, payload);
     if (!facts) return null;
-    try {
-      const pending = await this.outcomes.pendingFor(facts.repository, facts);
-      if (pending.length === 0) return null;
-    } catch (error) {
-      this.logger.warn('could not look for agent runs waiting on this delivery', {
-        event_type: eventType,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return null;
-    }
+    const { event } = facts;
     return {
-      taskType: TaskType.AgentOutcome,
-      taskId: randomUUID(),
-      maxRetries: this.config.task.maxRetries,
       repository: facts.repository,
-      prNumber: facts.prNumbers[0] ?? null,
-      branch: null,
-      commitSha: facts.sha,
-      inputData: outcomeFactsToInput(facts),
+      prNumbers: facts.prNumbers,
+      sha: facts.sha,
+      // A completed check of a pull request also finds a working run that failed that check.
+      check:
+        event.kind === 'check_completed' && facts.prNumbers.length > 0
+          ? { scope: event.scope, name: event.name }
+          : null,
+      task: {
+        taskType: TaskType.AgentOutcome,
+        taskId: randomUUID(),
+        maxRetries: this.config.task.maxRetries,
+        repository: facts.repository,
+        prNumber: facts.prNumbers[0] ?? null,
+        branch: null,
+        commitSha: facts.sha,
+        inputData: outcomeFactsToInput(facts),
+      },
     };
   }
 
@@ -271,15 +273,17 @@ export class WebhookIntakeService {
   private async store(
     event: NewEvent,
     tasks: NewTask[],
+    judging: PendingOutcomeTask | null,
     outcome: RouteOutcome,
-  ): Promise<StoreOutcome> {
-    const writeOnce = (e: NewEvent): Promise<StoreOutcome> =>
-      this.intakeStore.storeDelivery(
+  ): Promise<InsertResult> {
+    const writeOnce = (e: NewEvent): Promise<InsertResult> =>
+      this.intakeStore.store(
         e,
         tasks,
         outcome.kind === 'installation' ? outcome.change : null,
+        judging,
       );
-    const write = async (): Promise<StoreOutcome> => {
+    const write = async (): Promise<InsertResult> => {
       try {
         return await writeOnce(event);
       } catch (error) {

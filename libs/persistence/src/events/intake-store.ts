@@ -7,6 +7,7 @@ import { TaskLifecycleRepository } from '../tasks/task-lifecycle.repository';
 import {
   InsertResult,
   NewEvent,
+  PendingOutcomeTask,
   pgPoolOf,
   PreparedStatements,
   WebhookEventRepository,
@@ -39,15 +40,28 @@ export class IntakeStore {
     tasks: NewTask[],
     installationChange: InstallationChange | null = null,
   ): Promise<InsertResult['kind']> {
+    return (await this.store(event, tasks, installationChange)).kind;
+  }
+
+  /**
+   * As storeDelivery, with `ifPending` stored as one more task when a pending agent-run outcome
+   * matches it (looked up in the same statement; `judged` in the result tells).
+   */
+  async store(
+    event: NewEvent,
+    tasks: NewTask[],
+    installationChange: InstallationChange | null = null,
+    ifPending: PendingOutcomeTask | null = null,
+  ): Promise<InsertResult> {
     if (installationChange === null) {
-      return (await this.events.insertWithTasks(this.statements, event, tasks)).kind;
+      return this.events.insertWithTasks(this.statements, event, tasks, ifPending);
     }
     return this.dataSource.transaction(async (m) => {
-      const stored = await this.events.insertWithTasks(m, event, tasks);
-      if (stored.kind !== 'stored') return stored.kind;
+      const stored = await this.events.insertWithTasks(m, event, tasks, ifPending);
+      if (stored.kind !== 'stored') return stored;
       await this.installations.recordChange(m, installationChange);
       await this.lifecycle.cancelForLostAccess(m, installationChange);
-      return stored.kind;
+      return stored;
     });
   }
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TaskType } from '@app/domain';
 import { useUnitDatabase } from '../../../../test/support/unit-database';
 import { storeEvent } from '../../../../test/support/task-fixtures';
+import { AgentRunOutcomeRepository } from '../agent-runs/agent-run-outcome.repository';
 import { InstallationRepository } from '../installations/installation.repository';
 import { TaskExecutionRepository } from '../executions/task-execution.repository';
 import { OperatorCommands } from '../queries/operator-commands';
@@ -186,6 +187,112 @@ describe('IntakeStore', () => {
     );
     expect(ok).toBe('stored');
     expect(await count('workflow_tasks')).toBe(1);
+  });
+
+  it('stores the judging task only when a pending agent-run outcome matches, in the same statement', async () => {
+    const trigger = await storeEvent(db.dataSource, { tasks: [{}] });
+    await new AgentRunOutcomeRepository(db.dataSource).createPending({
+      taskId: trigger.taskIds[0],
+      repository: 'octo-org/app',
+      prNumber: 7,
+      triggerKind: 'check_failure',
+      checkScope: 'check_run',
+      failingChecks: ['ci / test'],
+      failingCheckCompletedAt: null,
+      headSha: 'a'.repeat(40),
+      codegenRunId: null,
+      codegenStatus: null,
+      webUrl: null,
+      followUpOf: null,
+      followUpCount: 0,
+    });
+    const judging = (
+      prNumbers: number[],
+      sha: string | null,
+      repository = 'Octo-Org/App',
+      check: { scope: string; name: string } | null = null,
+    ) => ({
+      repository,
+      prNumbers,
+      sha,
+      check,
+      task: {
+        taskId: randomUUID(),
+        taskType: TaskType.AgentOutcome,
+        repository,
+        prNumber: prNumbers[0] ?? null,
+        branch: null,
+        commitSha: sha,
+        inputData: { kind: 'check_completed' },
+        maxRetries: 3,
+      },
+    });
+    const check = (): NewEvent => newEvent({ eventType: 'check_run', processedAtIntake: true });
+    const tasksOf = async (eventId: number): Promise<string[]> =>
+      (
+        await db.rows<{ task_type: string }>(
+          'SELECT task_type FROM workflow_tasks WHERE webhook_event_id = $1',
+          [eventId],
+        )
+      ).map((r) => r.task_type);
+
+    // The outcome's pull request (the repository in any case): stored, the event is live.
+    const byPr = judging([7], 'b'.repeat(40));
+    const matched = await store.store(check(), [], null, byPr);
+    expect(matched).toMatchObject({ kind: 'stored', judged: true });
+    const matchedId = matched.kind === 'stored' ? matched.eventId : 0;
+    expect(await tasksOf(matchedId)).toEqual([TaskType.AgentOutcome]);
+    expect((await eventRow(matchedId)).processed).toBe(false);
+
+    // Nothing pending about that pull request, commit or repository: no task, event processed.
+    for (const miss of [
+      judging([8], 'c'.repeat(40)),
+      judging([7], 'a'.repeat(40), 'octo-org/other'),
+    ]) {
+      const result = await store.store(check(), [], null, miss);
+      expect(result).toMatchObject({ kind: 'stored', judged: false });
+      const id = result.kind === 'stored' ? result.eventId : 0;
+      expect(await tasksOf(id)).toEqual([]);
+      expect((await eventRow(id)).processed).toBe(true);
+    }
+
+    // A completed check of another pull request that the still-working run failed (the agent's
+    // pull request Codegen has not reported yet); not when the run failed another check.
+    const failedCheck = await store.store(
+      check(),
+      [],
+      null,
+      judging([9], 'e'.repeat(40), 'octo-org/app', { scope: 'check_run', name: 'ci / test' }),
+    );
+    expect(failedCheck).toMatchObject({ kind: 'stored', judged: true });
+    const otherCheck = await store.store(
+      check(),
+      [],
+      null,
+      judging([9], 'e'.repeat(40), 'octo-org/app', { scope: 'check_run', name: 'ci / lint' }),
+    );
+    expect(otherCheck).toMatchObject({ kind: 'stored', judged: false });
+
+    // Found by the agent's head commit, next to the routed tasks.
+    await db.rows(`UPDATE agent_run_outcomes SET agent_head_sha = $1`, ['d'.repeat(40)]);
+    const withRouted = await store.store(
+      newEvent({ eventType: 'check_run', processedAtIntake: false }),
+      [{ ...byPr.task, taskId: randomUUID(), taskType: TaskType.CheckFailureAnalysis }],
+      null,
+      judging([], 'd'.repeat(40)),
+    );
+    expect(withRouted).toMatchObject({ kind: 'stored', judged: true });
+    const routedId = withRouted.kind === 'stored' ? withRouted.eventId : 0;
+    expect((await tasksOf(routedId)).sort()).toEqual(
+      [TaskType.AgentOutcome, TaskType.CheckFailureAnalysis].sort(),
+    );
+
+    // A replayed delivery id stores neither.
+    const event = check();
+    expect(await store.store(event, [], null, judging([7], null))).toMatchObject({ judged: true });
+    expect(await store.store(event, [], null, judging([7], null))).toEqual({
+      kind: 'duplicate_delivery',
+    });
   });
 
   describe('payload replay guard', () => {

@@ -63,9 +63,28 @@ export interface PayloadGuard {
   windowHours: number;
 }
 
-/** What the intake's insert did: stored, or refused by one of the two replay guards. */
+/**
+ * A task stored with the event only when a pending agent-run outcome of `repository` is about
+ * one of `prNumbers` (its pull request or one the agent opened) or about the commit `sha`, or,
+ * for a completed check of a pull request (`check`), its run is still working and failed that
+ * check (it may be on a pull request the agent opened and Codegen has not reported yet): the
+ * conditions of AgentRunOutcomeRepository.pendingFor, looked up in the intake's own statement, so
+ * a delivery no run touched costs no extra round trip and creates nothing.
+ */
+export interface PendingOutcomeTask {
+  task: NewTask;
+  repository: string;
+  prNumbers: readonly number[];
+  sha: string | null;
+  check: { scope: string; name: string } | null;
+}
+
+/**
+ * What the intake's insert did: stored (`judged`: the pending-outcome task was stored with it),
+ * or refused by one of the two replay guards.
+ */
 export type InsertResult =
-  | { kind: 'stored'; eventId: number }
+  | { kind: 'stored'; eventId: number; judged: boolean }
   | { kind: 'duplicate_delivery' }
   | { kind: 'duplicate_payload' };
 
@@ -108,20 +127,30 @@ const INTAKE_STATEMENT = `WITH digest AS (
        FROM payload_ok WHERE payload_ok.ok
      ON CONFLICT (delivery_id) DO NOTHING
      RETURNING event_id, received_at
+   ), judging AS (
+     SELECT $14::jsonb AS task
+      WHERE $14::jsonb IS NOT NULL AND EXISTS (
+        SELECT 1 FROM agent_run_outcomes o
+         WHERE o.outcome = 'pending' AND o.repository = $15::text
+           AND (o.pr_number = ANY($16::int[]) OR o.agent_pr_numbers && $16::int[]
+                OR ($17::text IS NOT NULL AND o.agent_head_sha = $17::text)
+                OR ($18::text IS NOT NULL AND o.finished_at IS NULL
+                    AND o.check_scope = $18::text AND $19::text = ANY(o.failing_checks))))
    ), ev AS (
      INSERT INTO webhook_events (id, delivery_id, event_type, action, repository,
        installation_id, sender_login, payload, headers, processed, processing_started_at,
        processing_completed_at, received_via, created_at, updated_at)
      SELECT guard.event_id, $1, $2::text, $3::text, $4::text, $5::bigint, $6::text,
-       $7::jsonb, $8::jsonb, $9::boolean, now(), CASE WHEN $9 THEN now() END, $10::text,
-       guard.received_at, guard.received_at
-     FROM guard
+       $7::jsonb, $8::jsonb, done.processed, now(), CASE WHEN done.processed THEN now() END,
+       $10::text, guard.received_at, guard.received_at
+     FROM guard,
+       (SELECT $9::boolean AND NOT EXISTS (SELECT 1 FROM judging) AS processed) AS done
      RETURNING id
    ), t AS (
-     ${eventTasksInsertSql('ev', '$11')}
+     ${eventTasksInsertSql('ev', "($11::jsonb || coalesce((SELECT task FROM judging), '[]'))")}
    )
    SELECT (SELECT id FROM ev) AS event_id, (SELECT ok FROM payload_ok) AS payload_ok,
-     (SELECT count(*) FROM t) AS task_count`;
+     EXISTS (SELECT 1 FROM judging) AS judged, (SELECT count(*) FROM t) AS task_count`;
 
 /**
  * The one writer of `webhook_events` and of its replay guards (`webhook_deliveries`,
@@ -144,8 +173,17 @@ export class WebhookEventRepository {
    * redelivery) lets the delivery-id guard decide, as without the payload guard. A concurrent
    * intake of the same body waits on the digest row, so exactly one of them is stored. No digest
    * row is written for a delivery id that is already stored.
+   *
+   * `ifPending` is stored as one more task when a pending agent-run outcome matches it (looked up
+   * in the same statement); the event then counts as having a task (`processedAtIntake` is
+   * overridden to false).
    */
-  async insertWithTasks(db: Queryable, event: NewEvent, tasks: NewTask[]): Promise<InsertResult> {
+  async insertWithTasks(
+    db: Queryable,
+    event: NewEvent,
+    tasks: NewTask[],
+    ifPending: PendingOutcomeTask | null = null,
+  ): Promise<InsertResult> {
     const guard = event.payloadGuard ?? null;
     const params = [
       event.deliveryId,
@@ -161,14 +199,20 @@ export class WebhookEventRepository {
       eventTasksParameter(tasks),
       guard?.sha256 ?? null,
       guard?.windowHours ?? 0,
+      ifPending === null ? null : eventTasksParameter([ifPending.task]),
+      ifPending?.repository.toLowerCase() ?? null,
+      ifPending === null ? null : [...ifPending.prNumbers],
+      ifPending?.sha ?? null,
+      ifPending?.check?.scope ?? null,
+      ifPending?.check?.name ?? null,
     ];
     try {
-      const rows: Array<{ event_id: string | null; payload_ok: boolean }> = await db.query(
-        INTAKE_STATEMENT,
-        params,
-      );
+      const rows: Array<{ event_id: string | null; payload_ok: boolean; judged: boolean }> =
+        await db.query(INTAKE_STATEMENT, params);
       const id = rows[0]?.event_id;
-      if (id !== null && id !== undefined) return { kind: 'stored', eventId: Number(id) };
+      if (id !== null && id !== undefined) {
+        return { kind: 'stored', eventId: Number(id), judged: rows[0].judged === true };
+      }
       return rows[0]?.payload_ok === false
         ? { kind: 'duplicate_payload' }
         : { kind: 'duplicate_delivery' };
