@@ -1,11 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { assertBuilt } from './deploy/support/app-process';
-import { waitFor } from './support/harness';
+import { AppProcess, assertBuilt, startApp } from './support/app-process';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -40,8 +38,7 @@ async function admin(sql: string): Promise<void> {
  */
 describe('npm run demo', () => {
   const database = `${process.env.TEST_DATABASE_NAME}_demo`;
-  let child: ChildProcess | undefined;
-  let out = '';
+  let child: AppProcess | undefined;
   let dir: string;
 
   beforeAll(() => {
@@ -50,9 +47,7 @@ describe('npm run demo', () => {
     dir = mkdtempSync(join(tmpdir(), 'demo-'));
   });
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      process.kill(-(child.pid as number), 'SIGKILL');
-    }
+    if (child?.running) child.signalGroup('SIGKILL');
     await admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -62,11 +57,9 @@ describe('npm run demo', () => {
     const workerPort = await freePort();
     const databaseUrl = new URL(process.env.TEST_DATABASE_URL as string);
     databaseUrl.pathname = `/${database}`;
-    child = spawn('npm', ['run', '-s', 'demo', '--', '--no-build'], {
-      cwd: ROOT,
-      detached: true,
-      env: {
-        PATH: process.env.PATH,
+    child = startApp(
+      ['npm', 'run', '-s', 'demo', '--', '--no-build'],
+      {
         HOME: process.env.HOME,
         TMPDIR: dir,
         PORT: String(port),
@@ -75,17 +68,12 @@ describe('npm run demo', () => {
         DEMO_QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_demo`,
         REDIS_URL: process.env.TEST_REDIS_URL,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((done) => child?.once('exit', (code) => done(code)));
+      { cwd: ROOT, detached: true },
+    );
+    const demo = child;
 
-    await waitFor(async () => out.includes('Ctrl-C stops the demo.'), {
-      timeoutMs: 180_000,
-      intervalMs: 250,
-      what: `the demo's report; output so far:\n${out}`,
-    });
+    await demo.waitForLog('Ctrl-C stops the demo.', 180_000);
+    let out = demo.log;
 
     expect(out).toContain('DEMO MODE');
     // Each example delivery was accepted and its tasks queued.
@@ -113,16 +101,16 @@ describe('npm run demo', () => {
     expect(report).toContain(`http://127.0.0.1:${port}/console`);
     expect(report).toContain(`http://127.0.0.1:${port}/docs`);
 
-    process.kill(-(child.pid as number), 'SIGINT');
-    const code = await Promise.race([
-      exited,
+    demo.signalGroup('SIGINT');
+    const exit = await Promise.race([
+      demo.exited.then((e) => e.code),
       new Promise<'timeout'>((done) => setTimeout(() => done('timeout'), 60_000)),
     ]);
-    expect(code).toBe(0);
+    expect(exit).toBe(0);
+    out = demo.log;
     expect(out).toContain('up: both apps stopped cleanly');
     // Nothing of the demo is left running: its process group is empty.
-    expect(() => process.kill(-(child?.pid as number), 0)).toThrow(/ESRCH/);
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    expect(() => demo.signalGroup(0)).toThrow(/ESRCH/);
+    demo.closeOutput();
   }, 300_000);
 });

@@ -1,8 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { signGithubPayload } from '@app/github';
 import { CodegenFake, GithubFake } from './fakes';
 import {
@@ -18,37 +15,13 @@ import {
   WEBHOOK_SECRET,
 } from './support/harness';
 import { get, sample } from './support/observability';
+import { assertBuilt, ORCHESTRATOR_MAIN, startApp, WORKER_MAIN } from './support/app-process';
 
-const ROOT = join(__dirname, '..');
-const ORCHESTRATOR = join(ROOT, 'dist/apps/orchestrator/src/main.js');
-const WORKER = join(ROOT, 'dist/apps/worker/src/main.js');
 const GITHUB_TOKEN = 'ghp_processSuiteToken0123456789abcdef';
 const API_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.not-a-valid-api-token.c2lnbmF0dXJlLXNlY3JldA';
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(script: string, env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, output: () => out, exited };
-}
-
-/** Log lines and OTLP JSON are asserted field by field, so they are loosely typed. */
+/** OTLP JSON is asserted field by field, so it is loosely typed. */
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
-
-function jsonLines(text: string): Loose[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** An OTLP/HTTP (JSON) trace collector standing in for Jaeger. */
 interface OtlpSpan {
@@ -117,11 +90,7 @@ async function startCollector(): Promise<{
 
 // The built apps as processes (what `npm run start:*` runs), with tracing on and debug logs.
 describe('observability of the built apps as processes', () => {
-  beforeAll(() => {
-    if (!existsSync(ORCHESTRATOR) || !existsSync(WORKER)) {
-      throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-    }
-  });
+  beforeAll(assertBuilt);
   afterAll(closeDb);
 
   it('exports one trace over OTLP from intake to the Codegen request, logs correlated lines, and never logs a secret', async () => {
@@ -149,21 +118,12 @@ describe('observability of the built apps as processes', () => {
       }),
       PATH: process.env.PATH,
     };
-    const orch = run(ORCHESTRATOR, env);
-    const worker = run(WORKER, env);
+    const orch = startApp(ORCHESTRATOR_MAIN, env);
+    const worker = startApp(WORKER_MAIN, env);
     let signature = '';
     try {
-      const port = await waitFor(
-        async () =>
-          jsonLines(orch.output()).find((l) => l.message === 'orchestrator listening')?.port,
-        { what: 'orchestrator to listen' },
-      );
-      const listenerPort = await waitFor(
-        async () =>
-          jsonLines(worker.output()).find((l) => l.message === 'worker health and metrics listener')
-            ?.port,
-        { what: 'worker listener' },
-      );
+      const { port } = await orch.waitForLog('orchestrator listening');
+      const { port: listenerPort } = await worker.waitForLog('worker health and metrics listener');
       const base = `http://127.0.0.1:${port}`;
       const listener = `http://127.0.0.1:${listenerPort}`;
       await waitFor(async () => (await get(`${listener}/health/ready`)).status === 200, {
@@ -292,23 +252,23 @@ describe('observability of the built apps as processes', () => {
       expect(String(create?.headers.traceparent)).toContain(intake.traceId);
 
       // The delivery's correlation id is on the worker's lines for both tasks.
-      const workerLines = jsonLines(worker.output());
+      const workerLines = worker.lines();
       const triggerLines = workerLines.filter((l) => l.task_id === trigger.task_id);
       expect(triggerLines.length).toBeGreaterThan(0);
       expect(triggerLines.every((l) => l.correlation_id === 'proc-corr-0001')).toBe(true);
       expect(triggerLines.every((l) => l.trace_id === intake.traceId)).toBe(true);
     } finally {
-      orch.child.kill('SIGTERM');
-      worker.child.kill('SIGTERM');
+      orch.terminate();
+      worker.terminate();
       await github.stop();
       await codegen.stop();
     }
-    expect(await orch.exited).toBe(0);
-    expect(await worker.exited).toBe(0);
+    expect((await orch.exited).code).toBe(0);
+    expect((await worker.exited).code).toBe(0);
     await collector.stop();
 
     // Everything both processes wrote, at debug level, from start to exit.
-    const logs = orch.output() + worker.output();
+    const logs = orch.log + worker.log;
     for (const line of logs.split('\n').filter(Boolean))
       expect(() => JSON.parse(line)).not.toThrow();
     expect(logs).toContain('[redacted]');

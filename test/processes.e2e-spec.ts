@@ -1,6 +1,6 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { assertBuilt, DIST, ORCHESTRATOR_MAIN, startApp, WORKER_MAIN } from './support/app-process';
 import {
   closeDb,
   deliver,
@@ -11,54 +11,27 @@ import {
   waitFor,
 } from './support/harness';
 
-const ROOT = join(__dirname, '..');
-const ORCHESTRATOR = join(ROOT, 'dist/apps/orchestrator/src/main.js');
-const WORKER = join(ROOT, 'dist/apps/worker/src/main.js');
-const TOKEN_CLI = join(ROOT, 'dist/apps/orchestrator/src/auth/mint-token.cli.js');
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(script: string, env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, [script], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, output: () => out, exited };
-}
+const TOKEN_CLI = join(DIST, 'apps/orchestrator/src/auth/mint-token.cli.js');
 
 // These run the built output (`npm run build`), exactly what `npm run start:*` starts.
 describe('the built apps as processes', () => {
-  beforeAll(() => {
-    if (!existsSync(ORCHESTRATOR) || !existsSync(WORKER)) {
-      throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-    }
-  });
+  beforeAll(assertBuilt);
   afterAll(closeDb);
 
   it('stops at start-up with a message naming each missing setting', async () => {
-    const proc = run(ORCHESTRATOR, { PATH: process.env.PATH });
-    expect(await proc.exited).toBe(1);
-    expect(proc.output()).toContain('DATABASE_URL is required');
-    expect(proc.output()).toContain('GITHUB_WEBHOOK_SECRET is required');
-    expect(proc.output()).toContain('SECRET_KEY is required');
+    const proc = startApp(ORCHESTRATOR_MAIN, { PATH: process.env.PATH });
+    expect((await proc.exited).code).toBe(1);
+    expect(proc.log).toContain('DATABASE_URL is required');
+    expect(proc.log).toContain('GITHUB_WEBHOOK_SECRET is required');
+    expect(proc.log).toContain('SECRET_KEY is required');
 
-    const worker = run(WORKER, {
+    const worker = startApp(WORKER_MAIN, {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://x@127.0.0.1/x',
     });
-    expect(await worker.exited).toBe(1);
-    expect(worker.output()).toContain('CODEGEN_TOKEN is required in production');
+    expect((await worker.exited).code).toBe(1);
+    expect(worker.log).toContain('CODEGEN_TOKEN is required in production');
   });
 
   it('takes a delivery to a completed task across two processes, and both stop cleanly on SIGTERM', async () => {
@@ -71,23 +44,12 @@ describe('the built apps as processes', () => {
       }),
       PATH: process.env.PATH,
     };
-    const orch = run(ORCHESTRATOR, env);
-    const worker = run(WORKER, env);
+    const orch = startApp(ORCHESTRATOR_MAIN, env);
+    const worker = startApp(WORKER_MAIN, env);
     try {
-      const port = await waitFor(
-        async () => {
-          const line = orch
-            .output()
-            .split('\n')
-            .find((l) => l.includes('"orchestrator listening"'));
-          return line ? (JSON.parse(line) as { port: number }).port : null;
-        },
-        { what: 'orchestrator to listen' },
-      );
-      await waitFor(async () => worker.output().includes('"worker started"'), {
-        what: 'worker to start',
-      });
-      expect(worker.output()).toContain('dry-run');
+      const { port } = await orch.waitForLog('orchestrator listening');
+      await worker.waitForLog('worker started');
+      expect(worker.log).toContain('dry-run');
 
       const payload = example('push');
       payload.ref = `refs/heads/${payload.repository.default_branch}`;
@@ -113,13 +75,13 @@ describe('the built apps as processes', () => {
       });
       expect(tasks.status).toBe(200);
       // Logs are JSON lines.
-      for (const line of worker.output().split('\n').filter(Boolean))
+      for (const line of worker.log.split('\n').filter(Boolean))
         expect(() => JSON.parse(line)).not.toThrow();
     } finally {
-      orch.child.kill('SIGTERM');
-      worker.child.kill('SIGTERM');
+      orch.terminate();
+      worker.terminate();
     }
-    expect(await orch.exited).toBe(0);
-    expect(await worker.exited).toBe(0);
+    expect((await orch.exited).code).toBe(0);
+    expect((await worker.exited).code).toBe(0);
   });
 });

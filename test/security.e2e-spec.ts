@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import {
   waitFor,
   WEBHOOK_SECRET,
 } from './support/harness';
+import { startApp } from './support/app-process';
 import { makeTestPki, startPostgresTls, startRedisTls, TestPki } from './support/tls-terminators';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_sec`;
@@ -933,9 +933,9 @@ describe('transport security (TLS terminators with a throw-away CA in front of t
 
 describe('production start-up', () => {
   it('refuses to start with development or weak secrets, naming each setting and never its value', async () => {
-    const child = spawn(
-      process.execPath,
+    const child = startApp(
       [
+        process.execPath,
         '-r',
         'ts-node/register',
         '-r',
@@ -943,22 +943,16 @@ describe('production start-up', () => {
         join(__dirname, '../apps/orchestrator/src/main.ts'),
       ],
       {
-        cwd: join(__dirname, '..'),
-        env: {
-          PATH: process.env.PATH,
-          TS_NODE_TRANSPILE_ONLY: 'true',
-          NODE_ENV: 'production',
-          DATABASE_URL: 'postgres://app@127.0.0.1:1/none',
-          GITHUB_WEBHOOK_SECRET: `${randomBytes(32).toString('hex')},${WEBHOOK_SECRET}`,
-          SECRET_KEY: 'changeme-changeme-changeme-changeme',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        TS_NODE_TRANSPILE_ONLY: 'true',
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@127.0.0.1:1/none',
+        GITHUB_WEBHOOK_SECRET: `${randomBytes(32).toString('hex')},${WEBHOOK_SECRET}`,
+        SECRET_KEY: 'changeme-changeme-changeme-changeme',
       },
+      { cwd: join(__dirname, '..') },
     );
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code } = await child.exited;
+    const output = child.log;
     expect(code).toBe(1);
     expect(output).toContain('GITHUB_WEBHOOK_SECRET entry 2 is too weak for production');
     expect(output).toContain('SECRET_KEY is too weak for production');

@@ -1,9 +1,9 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { assertBuilt } from './deploy/support/app-process';
+import { AppProcess, assertBuilt, startApp } from './support/app-process';
 import { waitFor, WEBHOOK_SECRET } from './support/harness';
 
 const ROOT = resolve(__dirname, '..');
@@ -19,29 +19,14 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Up {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** Starts `up` in a process group of its own, as a terminal runs a foreground command. */
-function startUp(command: string[], envFile: string): Up {
-  const [file, ...args] = command;
-  const child = spawn(file, [...args, '--no-build', '--env-file', envFile], {
-    cwd: ROOT,
-    detached: true,
+function startUp(command: string[], envFile: string): AppProcess {
+  return startApp(
+    [...command, '--no-build', '--env-file', envFile],
     // Its own temporary folder: npm and node keep caches there, removed with the test's.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: join(envFile, '..') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('exit', (code, signal) => done({ code, signal })),
+    { HOME: process.env.HOME, TMPDIR: join(envFile, '..') },
+    { cwd: ROOT, detached: true },
   );
-  return { child, output: () => out, exited };
 }
 
 const logLines = (out: string): Array<Record<string, unknown>> =>
@@ -90,12 +75,12 @@ describe('npm run up', () => {
       );
       const up = startUp(command, envFile);
       try {
-        await waitFor(async () => up.output().includes('== ready in'), {
+        await waitFor(async () => up.log.includes('== ready in'), {
           timeoutMs: 120_000,
           intervalMs: 200,
-          what: `the ready block; output so far:\n${up.output()}`,
+          what: `the ready block; output so far:\n${up.log}`,
         });
-        const out = up.output();
+        const out = up.log;
         const ready = out.indexOf('== ready in');
         // Ready is printed after both apps said they were up, never before.
         const lines = out.slice(0, ready);
@@ -130,13 +115,13 @@ describe('npm run up', () => {
         });
 
         // Ctrl-C: the terminal signals the whole foreground process group.
-        process.kill(-(up.child.pid as number), 'SIGINT');
+        up.signalGroup('SIGINT');
         const exit = await Promise.race([
           up.exited,
           new Promise<null>((done) => setTimeout(() => done(null), 60_000)),
         ]);
-        const after = up.output();
-        expect(exit).toEqual({ code: 0, signal: null });
+        const after = up.log;
+        expect(exit).toMatchObject({ code: 0, signal: null });
         for (const service of ['orchestrator', 'worker']) {
           const own = logLines(after).filter((l) => l.service === service);
           expect(own.filter((l) => String(l.message).startsWith('received SIG'))).toHaveLength(1);
@@ -145,8 +130,8 @@ describe('npm run up', () => {
         expect(after).not.toContain('again, exiting now');
         expect(after).toContain('up: both apps stopped cleanly');
       } finally {
-        if (up.child.exitCode === null && up.child.signalCode === null) {
-          process.kill(-(up.child.pid as number), 'SIGTERM');
+        if (up.running) {
+          up.signalGroup('SIGTERM');
           await Promise.race([up.exited, new Promise((done) => setTimeout(done, 30_000))]);
         }
       }

@@ -6,13 +6,12 @@ import { testEnv } from '../support/harness';
 import {
   AppProcess,
   assertBuilt,
+  DIST,
   killAll,
   ORCHESTRATOR_MAIN,
   startApp,
-  waitForLog,
   WORKER_MAIN,
-} from './support/app-process';
-import { DIST } from './support/paths';
+} from '../support/app-process';
 
 /*
  * Migrations in production are their own step (`npm run migration:run`, the k8s Job, the compose
@@ -101,9 +100,9 @@ describe('migrations as a deploy step, and MIGRATE_ON_START for local use', () =
     );
     const [a, b, worker] = procs;
     await Promise.all([
-      waitForLog(a, 'orchestrator listening'),
-      waitForLog(b, 'orchestrator listening'),
-      waitForLog(worker, 'worker started'),
+      a.waitForLog('orchestrator listening'),
+      b.waitForLog('orchestrator listening'),
+      worker.waitForLog('worker started'),
     ]);
     const reports = procs.map(
       (p) => p.lines().find((l) => String(l.message).startsWith('MIGRATE_ON_START'))?.message,
@@ -115,7 +114,7 @@ describe('migrations as a deploy step, and MIGRATE_ON_START for local use', () =
     ).toHaveLength(1);
     expect(reports.filter((m) => m === 'MIGRATE_ON_START: schema is up to date')).toHaveLength(2);
     expect(await appliedNames(url)).toEqual(MIGRATION_NAMES);
-    for (const proc of procs) expect(proc.output()).not.toMatch(/already exists|duplicate key/);
+    for (const proc of procs) expect(proc.log).not.toMatch(/already exists|duplicate key/);
 
     const stopped = procs.map((p) => (p.terminate(), p.exited));
     expect((await Promise.all(stopped)).map((e) => e.code)).toEqual([0, 0, 0]);
@@ -128,7 +127,7 @@ describe('migrations as a deploy step, and MIGRATE_ON_START for local use', () =
       testEnv({ DATABASE_URL: url, QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_no_migrate` }),
     );
     procs.push(app);
-    await waitForLog(app, 'orchestrator listening');
+    await app.waitForLog('orchestrator listening');
     const [table] = await query<{ exists: boolean }>(
       url,
       "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
@@ -142,21 +141,21 @@ describe('migrations as a deploy step, and MIGRATE_ON_START for local use', () =
     const url = await emptyDatabase();
     const waiting = startApp(WAIT_CLI, { DATABASE_URL: url, SCHEMA_WAIT_TIMEOUT_MS: '30000' });
     procs.push(waiting);
-    await waitForLog(waiting, 'waiting for the migration step');
+    await waiting.waitForLog('waiting for the migration step');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(waiting.child.exitCode).toBeNull();
+    expect(waiting.running).toBe(true);
 
     const migrate = startApp(MIGRATE_CLI, { DATABASE_URL: url });
     procs.push(migrate);
     expect((await migrate.exited).code).toBe(0);
-    expect(migrate.output()).toContain(`applied ${MIGRATION_NAMES.length} migration(s)`);
+    expect(migrate.log).toContain(`applied ${MIGRATION_NAMES.length} migration(s)`);
     expect((await waiting.exited).code).toBe(0);
-    expect(waiting.output()).toContain('schema is up to date');
+    expect(waiting.log).toContain('schema is up to date');
 
     // Running the step again is harmless.
     const again = startApp(MIGRATE_CLI, { DATABASE_URL: url });
     procs.push(again);
     expect((await again.exited).code).toBe(0);
-    expect(again.output()).toContain('schema is up to date');
+    expect(again.log).toContain('schema is up to date');
   });
 });

@@ -16,8 +16,7 @@ import {
   killAll,
   ORCHESTRATOR_MAIN,
   startApp,
-  waitForLog,
-} from './support/app-process';
+} from '../support/app-process';
 
 const DRAIN_DELAY_MS = 2000;
 const GRACE_MS = 15_000;
@@ -124,7 +123,7 @@ describe('orchestrator graceful shutdown (the built app as a process)', () => {
         SHUTDOWN_GRACE_MS: String(GRACE_MS),
       }),
     });
-    const port = Number((await waitForLog(app, 'orchestrator listening')).port);
+    const port = Number((await app.waitForLog('orchestrator listening')).port);
     const baseUrl = `http://127.0.0.1:${port}`;
     const ready = () => fetch(`${baseUrl}/health/ready`).then((r) => r.status);
     // The readiness route comes with the observability work; assert it once it is there.
@@ -139,7 +138,7 @@ describe('orchestrator graceful shutdown (the built app as a process)', () => {
 
     const signalledAt = app.terminate();
     // The signal is handled on the process's next turn; its first log line marks that moment.
-    await waitForLog(app, 'received SIGTERM');
+    await app.waitForLog('received SIGTERM');
     if (hasReadiness) {
       // The load balancer sees "not ready" at once, while the process keeps serving.
       expect(await ready()).toBe(503);

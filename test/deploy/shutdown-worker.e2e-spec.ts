@@ -13,14 +13,7 @@ import {
   truncateAll,
   waitFor,
 } from '../support/harness';
-import {
-  AppProcess,
-  assertBuilt,
-  killAll,
-  startApp,
-  WORKER_MAIN,
-  waitForLog,
-} from './support/app-process';
+import { AppProcess, assertBuilt, killAll, startApp, WORKER_MAIN } from '../support/app-process';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_shutdown_worker`;
 const GITHUB_LATENCY_MS = 2500;
@@ -86,7 +79,7 @@ describe('worker graceful shutdown (the built app as a process)', () => {
     github.setLatency(GITHUB_LATENCY_MS);
 
     first = startApp(WORKER_MAIN, workerEnv('worker-first'));
-    await waitForLog(first, 'worker started');
+    await first.waitForLog('worker started');
     const taskIds: string[] = [];
     for (const n of [101, 102, 103]) {
       const res = await deliver(orchestrator.url, 'pull_request', openedPullRequest(n));

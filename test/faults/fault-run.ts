@@ -5,7 +5,7 @@ import { runMigrations } from '@app/persistence';
 import { CodegenFake, GithubFake } from '../fakes';
 import { ScratchRedis } from '../support/redis-server';
 import { exampleRepositories } from '../support/example-repositories';
-import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
+import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from '../support/app-process';
 import { LoadResult, percentile } from './load';
 import { FAULT_PRS } from './payloads';
 
@@ -152,7 +152,7 @@ export async function startFaultRun(
         i === 0 ? 'orchestrator' : `orchestrator-${i + 1}`,
         ORCHESTRATOR_MAIN,
         { ...env, PORT: String(p) },
-        '"orchestrator listening"',
+        { ready: 'orchestrator listening', boundOutput: true },
       ),
   );
   const orchestrator = orchestrators[0];
@@ -179,7 +179,7 @@ export async function startFaultRun(
         `worker-${workers.length + 1}`,
         WORKER_MAIN,
         { ...env, ...extra },
-        '"worker started"',
+        { ready: 'worker started', boundOutput: true },
       );
       workers.push(w);
       return w;

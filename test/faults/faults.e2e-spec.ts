@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
+import { ORCHESTRATOR_MAIN, WORKER_MAIN } from '../support/app-process';
 import {
   checkInvariants,
   FAULT_SECRET,

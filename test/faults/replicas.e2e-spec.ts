@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from './app-process';
+import { AppProcess, ORCHESTRATOR_MAIN, WORKER_MAIN } from '../support/app-process';
 import { RoundRobinBalancer } from './balancer';
 import { checkInvariants, FaultRun, startFaultRun } from './fault-run';
 import {

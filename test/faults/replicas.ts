@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AppProcess } from './app-process';
+import { AppProcess } from '../support/app-process';
 import { RoundRobinBalancer } from './balancer';
 import { FAULT_SECRET, FaultRun } from './fault-run';
 import {

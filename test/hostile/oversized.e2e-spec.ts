@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { signGithubPayload } from '@app/github';
 import { closeDb, db, testEnv, WEBHOOK_SECRET } from '../support/harness';
-import {
-  BuiltOrchestrator,
-  memoryOf,
-  resetPeak,
-  startBuiltOrchestrator,
-  upload,
-  UploadResult,
-} from './support/built-app';
-import { closeHttpAgent, sendRaw } from './support/http';
+import { AppProcess, ORCHESTRATOR_MAIN } from '../support/app-process';
+import { closeHttpAgent, sendRaw, upload, UploadResult } from './support/http';
 import { LeakWatch } from './support/leak-watch';
 
 const LIMIT = 1_048_576; // the default WEBHOOK_MAX_PAYLOAD_SIZE
@@ -47,19 +40,23 @@ interface Refused extends UploadResult {
 
 // The built app as its own process: its memory is measured from /proc, not from inside jest.
 describe('hostile input: oversized bodies against the built orchestrator', () => {
-  let orch: BuiltOrchestrator;
+  let orch: AppProcess;
   const leaks = new LeakWatch();
 
   beforeAll(async () => {
-    orch = await startBuiltOrchestrator({
-      ...testEnv({
-        QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_hostile_size`,
-        LOG_LEVEL: 'debug',
-      }),
-      // Every refused upload counts against the failure limit; this suite is about memory.
-      WEBHOOK_RATE_LIMIT_BURST: '100000',
-      WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
-    });
+    orch = await AppProcess.start(
+      ORCHESTRATOR_MAIN,
+      {
+        ...testEnv({
+          QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_hostile_size`,
+          LOG_LEVEL: 'debug',
+        }),
+        // Every refused upload counts against the failure limit; this suite is about memory.
+        WEBHOOK_RATE_LIMIT_BURST: '100000',
+        WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
+      },
+      { ready: 'orchestrator listening' },
+    );
     leaks.secret('webhook secret', WEBHOOK_SECRET);
     leaks.secret('SECRET_KEY', testEnv().SECRET_KEY as string);
   });
@@ -125,15 +122,15 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     // young generation to the allocation rate (with --max-semi-space-size=1 it is ~10 MB), then
     // stays there. Two rounds reach that plateau; the third is measured: a server that buffered
     // an upload would peak 30 MB higher, and one that leaked would settle higher.
-    const cold = memoryOf(orch.pid);
+    const cold = orch.memory();
     const warmUp = [...(await oversizedRound()), ...(await oversizedRound())];
     await new Promise((r) => setTimeout(r, 500));
 
-    const before = memoryOf(orch.pid);
-    resetPeak(orch.pid);
+    const before = orch.memory();
+    orch.resetPeak();
     let peakSampled = before.rssKb;
     const sampler = setInterval(() => {
-      peakSampled = Math.max(peakSampled, memoryOf(orch.pid).rssKb);
+      peakSampled = Math.max(peakSampled, orch.memory().rssKb);
     }, 10);
     let measured: Array<Refused>;
     try {
@@ -142,7 +139,7 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
       clearInterval(sampler);
     }
     await new Promise((r) => setTimeout(r, 500));
-    const after = memoryOf(orch.pid);
+    const after = orch.memory();
 
     const results = [...warmUp, ...measured];
     // Every client got its 413, including those that kept sending after it.
@@ -182,7 +179,7 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     });
     expect(res.status).toBe(200);
     expect(await orch.stop()).toBe(0);
-    for (const line of orch.lines()) leaks.check('orchestrator output', line);
+    for (const line of orch.rawLines()) leaks.check('orchestrator output', line);
     expect(leaks.found()).toEqual([]);
   });
 });

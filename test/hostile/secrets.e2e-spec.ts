@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { closeDb, db, testEnv, WEBHOOK_SECRET } from '../support/harness';
 import { authorizations, seed } from './support/api-fixtures';
 import { ApiContext, apiCaseArb, checkApiCase } from './support/api-model';
-import { BuiltOrchestrator, startBuiltOrchestrator } from './support/built-app';
+import { AppProcess, ORCHESTRATOR_MAIN } from '../support/app-process';
 import { closeHttpAgent, sendRaw } from './support/http';
 import { checkDelivery, deliveryArb, IntakeTarget } from './support/intake-model';
 import { LeakWatch } from './support/leak-watch';
@@ -36,7 +36,7 @@ async function databaseUrlWithPassword(): Promise<{ url: string; password?: stri
 
 // The built app as a process at LOG_LEVEL=debug: every line it writes, start to exit, is read.
 describe('hostile input: no secret in any response or log line of the built orchestrator', () => {
-  let orch: BuiltOrchestrator;
+  let orch: AppProcess;
   let intake: IntakeTarget;
   let api: ApiContext;
   const leaks = new LeakWatch();
@@ -44,18 +44,22 @@ describe('hostile input: no secret in any response or log line of the built orch
 
   beforeAll(async () => {
     const database = await databaseUrlWithPassword();
-    orch = await startBuiltOrchestrator({
-      ...testEnv({
-        QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_hostile_secrets`,
-        LOG_LEVEL: 'debug',
-        DATABASE_URL: database.url,
-        GITHUB_WEBHOOK_SECRET: SECRETS.join(','),
-      }),
-      WEBHOOK_RATE_LIMIT_BURST: '100000',
-      WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
-      API_RATE_LIMIT_BURST: '1000000',
-      API_RATE_LIMIT_PER_MINUTE: '1000000',
-    });
+    orch = await AppProcess.start(
+      ORCHESTRATOR_MAIN,
+      {
+        ...testEnv({
+          QUEUE_PREFIX: `${process.env.TEST_QUEUE_PREFIX}_hostile_secrets`,
+          LOG_LEVEL: 'debug',
+          DATABASE_URL: database.url,
+          GITHUB_WEBHOOK_SECRET: SECRETS.join(','),
+        }),
+        WEBHOOK_RATE_LIMIT_BURST: '100000',
+        WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
+        API_RATE_LIMIT_BURST: '1000000',
+        API_RATE_LIMIT_PER_MINUTE: '1000000',
+      },
+      { ready: 'orchestrator listening' },
+    );
     // A control that must be found: a client's own X-Request-ID is echoed as the correlation id
     // (in the 401 and in the audit log line), which proves the check reads real answers and logs.
     const canaryRes = await sendRaw(orch.url, {
@@ -132,7 +136,7 @@ describe('hostile input: no secret in any response or log line of the built orch
 
   it('wrote no secret, token or Authorization value in any line from start to exit', async () => {
     expect(await orch.stop()).toBe(0);
-    const lines = orch.lines();
+    const lines = orch.rawLines();
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) {
       leaks.check('orchestrator output', line);
