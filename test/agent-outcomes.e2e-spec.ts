@@ -1,19 +1,14 @@
 import { CodegenFake, GithubFake } from './fakes';
-import { exampleRepositories } from './support/example-repositories';
 import {
-  closeDb,
-  CODEGEN_TOKEN,
   db,
   deliver,
   example,
   RunningOrchestrator,
-  RunningWorker,
-  startOrchestrator,
-  startWorker,
   taskRows,
   truncateAll,
   waitFor,
 } from './support/harness';
+import { Stack, startStack } from './support/stack';
 
 /**
  * Agent run outcomes end to end: a failing check starts a run, and the deliveries that follow
@@ -103,40 +98,24 @@ describe('agent run outcomes', () => {
   let github: GithubFake;
   let codegen: CodegenFake;
   let orch: RunningOrchestrator;
-  let worker: RunningWorker;
+  let stack: Stack;
   let repo: string;
-  const prefix = `${process.env.TEST_QUEUE_PREFIX}_outcomes`;
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: exampleRepositories(),
+    stack = await startStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_outcomes`,
+      worker: {
+        AGENT_OUTCOME_WINDOW: '1500ms',
+        AGENT_MAX_RUNS_PER_PR_PER_DAY: '50',
+        // Eight tests start about ten runs within a minute; Codegen's create limit is not tested here.
+        CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
+      },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-      AGENT_OUTCOME_WINDOW: '1500ms',
-      AGENT_MAX_RUNS_PER_PR_PER_DAY: '50',
-      // Eight tests start about ten runs within a minute; Codegen's create limit is not tested here.
-      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
-    });
+    ({ github, codegen, orch } = stack);
     repo = example('check_run').repository.full_name;
   });
 
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
 
   beforeEach(async () => {
     // A run a failed test left working ends, so the next test starts from a drained queue.

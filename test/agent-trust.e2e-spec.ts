@@ -7,21 +7,18 @@ import { Role } from '../apps/orchestrator/src/auth/role';
 import { CodegenFake, GithubFake } from './fakes';
 import { exampleRepositories } from './support/example-repositories';
 import {
-  closeDb,
-  CODEGEN_TOKEN,
   db,
   deliver,
   example,
   RunningOrchestrator,
   RunningWorker,
-  startOrchestrator,
-  startWorker,
   taskRows,
   testEnv,
   truncateAll,
   waitFor,
 } from './support/harness';
 import { listenerUrl } from './support/observability';
+import { Stack, startStack } from './support/stack';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
 
@@ -97,38 +94,21 @@ describe('agent trust and spend', () => {
   let worker: RunningWorker;
   let repo: string;
   let defaultBranch: string;
-  const prefix = `${process.env.TEST_QUEUE_PREFIX}_trust`;
+  let stack: Stack;
   const viewer = () =>
     mintAccessToken(testEnv().SECRET_KEY as string, { sub: 'vera', role: Role.Viewer }, 600);
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: [...exampleRepositories(), 'octo/race'],
+    stack = await startStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_trust`,
+      codegen: { repositories: [...exampleRepositories(), 'octo/race'] },
+      worker: { CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000', AGENT_MAX_RUNS_PER_PR_PER_DAY: '50' },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
-      AGENT_MAX_RUNS_PER_PR_PER_DAY: '50',
-    });
+    ({ github, codegen, orch, worker } = stack);
     repo = example('pull_request').repository.full_name;
     defaultBranch = example('pull_request').repository.default_branch;
   });
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
   beforeEach(async () => {
     await waitFor(
       async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,

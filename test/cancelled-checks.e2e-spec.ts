@@ -1,18 +1,5 @@
-import { CodegenFake, GithubFake } from './fakes';
-import { exampleRepositories } from './support/example-repositories';
-import {
-  closeDb,
-  CODEGEN_TOKEN,
-  deliver,
-  example,
-  RunningOrchestrator,
-  RunningWorker,
-  startOrchestrator,
-  startWorker,
-  taskRows,
-  truncateAll,
-  waitFor,
-} from './support/harness';
+import { closeDb, deliver, example, taskRows, truncateAll, waitFor } from './support/harness';
+import { useStack } from './support/stack';
 
 /**
  * `include_cancelled_checks` (CHECK_INCLUDE_CANCELLED) end to end: the routing, the analysis and
@@ -65,40 +52,13 @@ async function finished(taskId: string): Promise<Row> {
 
 /** Orchestrator and worker with the same CHECK_INCLUDE_CANCELLED, as a deployment runs them. */
 function stack(includeCancelled: boolean) {
-  const prefix = `${process.env.TEST_QUEUE_PREFIX}_cancelled_${includeCancelled ? 'on' : 'off'}`;
-  const ctx = {} as {
-    github: GithubFake;
-    codegen: CodegenFake;
-    orch: RunningOrchestrator;
-    worker: RunningWorker;
-    repo: string;
-  };
-  beforeAll(async () => {
-    ctx.github = await GithubFake.start();
-    ctx.codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: exampleRepositories(),
-    });
-    const setting = { CHECK_INCLUDE_CANCELLED: String(includeCancelled) };
-    ctx.orch = await startOrchestrator({ QUEUE_PREFIX: prefix, ...setting });
-    ctx.worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      ...setting,
-      GITHUB_API_URL: ctx.github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: ctx.codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-    });
-    ctx.repo = example('check_run').repository.full_name;
-  });
-  afterAll(async () => {
-    await ctx.worker.close();
-    await ctx.orch.close();
-    await ctx.github.stop();
-    await ctx.codegen.stop();
-  });
+  const ctx = Object.assign(
+    useStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_cancelled_${includeCancelled ? 'on' : 'off'}`,
+      env: { CHECK_INCLUDE_CANCELLED: String(includeCancelled) },
+    }),
+    { repo: example('check_run').repository.full_name as string },
+  );
   beforeEach(async () => {
     await waitFor(
       async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,

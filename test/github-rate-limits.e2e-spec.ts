@@ -3,15 +3,13 @@ import { GithubClient } from '@app/github';
 import { DeliveryRecoveryService } from '../apps/worker/src/recovery/delivery-recovery.service';
 import { GithubFake } from './fakes';
 import { captureLogs, get, listenerUrl, sample, scrape } from './support/observability';
+import { Env, Stack, startStack } from './support/stack';
 import {
-  closeDb,
   db,
   deliver,
   example,
   RunningOrchestrator,
   RunningWorker,
-  startOrchestrator,
-  startWorker,
   taskRows,
   truncateAll,
   waitFor,
@@ -46,25 +44,23 @@ describe('GitHub rate limits in the worker: the identity waits, the task spends 
   let worker: RunningWorker;
   let client: GithubClient;
 
+  let stack: Stack<Env, false>;
+
   beforeAll(async () => {
-    github = await GithubFake.start({ token: TOKEN });
-    orch = await startOrchestrator({ QUEUE_PREFIX: PREFIX });
-    worker = await startWorker({
-      QUEUE_PREFIX: PREFIX,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: TOKEN,
-      GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS: String(MIN_WAIT_MS),
-      DELIVERY_RECOVERY_HOOK: HOOK,
-      DELIVERY_RECOVERY_INTERVAL_MS: '0',
+    stack = await startStack({
+      prefix: PREFIX,
+      github: { token: TOKEN },
+      codegen: false,
+      worker: {
+        GITHUB_SECONDARY_LIMIT_MIN_WAIT_MS: String(MIN_WAIT_MS),
+        DELIVERY_RECOVERY_HOOK: HOOK,
+        DELIVERY_RECOVERY_INTERVAL_MS: '0',
+      },
     });
+    ({ github, orch, worker } = stack);
     client = worker.app.get(GithubClient, { strict: false });
   });
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
   beforeEach(async () => {
     await truncateAll();
     github.reset();

@@ -8,20 +8,17 @@ import { Role } from '../apps/orchestrator/src/auth/role';
 import { CodegenFake, GithubFake } from './fakes';
 import { exampleRepositories } from './support/example-repositories';
 import {
-  closeDb,
-  CODEGEN_TOKEN,
   deliver,
   example,
   RunningOrchestrator,
   RunningWorker,
-  startOrchestrator,
-  startWorker,
   taskRows,
   testEnv,
   truncateAll,
   waitFor,
 } from './support/harness';
 import { listenerUrl } from './support/observability';
+import { Stack, startStack } from './support/stack';
 
 /**
  * A repository's own `.github/webhook-orchestrator.yml` decides behaviour, not only the dry run:
@@ -137,38 +134,23 @@ describe("a repository's own rules file, applied", () => {
   let orch: RunningOrchestrator;
   let worker: RunningWorker;
   const repo = example('pull_request').repository.full_name as string;
-  const prefix = `${process.env.TEST_QUEUE_PREFIX}_repofile`;
+  let stack: Stack;
   // Both apps read the same server rules and budgets, as a deployment runs them.
   const shared = { RULES_FILE: rulesFile, AGENT_MAX_RUNS_PER_AUTHOR_PER_DAY: '2' };
   const viewer = () =>
     mintAccessToken(testEnv().SECRET_KEY as string, { sub: 'vera', role: Role.Viewer }, 600);
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: [...exampleRepositories(), STRICT],
+    stack = await startStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_repofile`,
+      env: shared,
+      codegen: { repositories: [...exampleRepositories(), STRICT] },
+      worker: { CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000', AGENT_MAX_RUNS_PER_PR_PER_DAY: '50' },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix, ...shared });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      ...shared,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
-      AGENT_MAX_RUNS_PER_PR_PER_DAY: '50',
-    });
+    ({ github, codegen, orch, worker } = stack);
   });
   afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
+    await stack.stop();
     rmSync(rulesDir, { recursive: true, force: true });
   });
   beforeEach(async () => {

@@ -8,13 +8,13 @@ import {
   deliver,
   example,
   RunningOrchestrator,
-  RunningWorker,
   startOrchestrator,
   startWorker,
   taskRows,
   truncateAll,
   waitFor,
 } from './support/harness';
+import { Stack, startStack } from './support/stack';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
 
@@ -86,40 +86,25 @@ describe('workflows: agent runs and their safety rules', () => {
   let github: GithubFake;
   let codegen: CodegenFake;
   let orch: RunningOrchestrator;
-  let worker: RunningWorker;
   let repo: string;
+  let stack: Stack;
   const prefix = `${process.env.TEST_QUEUE_PREFIX}_wf`;
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: exampleRepositories(),
+    stack = await startStack({
+      prefix,
+      worker: {
+        CODEGEN_RUN_DEADLINE_MS: '3000',
+        AGENT_BOT_ALLOWLIST: 'friendly-bot[bot]',
+        AGENT_MAX_RUNS_PER_PR_PER_DAY: '2',
+        // This suite starts more runs than Codegen's default 10 per minute.
+        CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
+      },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-      CODEGEN_RUN_DEADLINE_MS: '3000',
-      AGENT_BOT_ALLOWLIST: 'friendly-bot[bot]',
-      AGENT_MAX_RUNS_PER_PR_PER_DAY: '2',
-      // This suite starts more runs than Codegen's default 10 per minute.
-      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
-    });
+    ({ github, codegen, orch } = stack);
     repo = example('pull_request').repository.full_name;
   });
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
   beforeEach(async () => {
     await waitFor(
       async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,

@@ -1,19 +1,16 @@
 import { CodegenFake, GithubFake } from '../../fakes';
 import {
-  closeDb,
   CODEGEN_TOKEN,
   deliver,
   example,
-  exampleRepositories,
   RunningOrchestrator,
   RunningWorker,
-  startOrchestrator,
-  startWorker,
   taskRows,
   truncateAll,
   waitFor,
 } from '../../support/harness';
 import { captureLogs, get, listenerUrl, sample, scrape } from '../../support/observability';
+import { Stack, startStack } from '../../support/stack';
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
 
@@ -59,39 +56,24 @@ describe('agent runs against Codegen as published', () => {
   let orch: RunningOrchestrator;
   let worker: RunningWorker;
   let repo: string;
-  const prefix = `${process.env.TEST_QUEUE_PREFIX}_cgc`;
+  let stack: Stack;
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: exampleRepositories(),
+    stack = await startStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_cgc`,
+      worker: {
+        CODEGEN_UNKNOWN_STATUS_GRACE_MS: '1000',
+        CODEGEN_RECONCILE_GRACE_MS: '1500',
+        // Every test sets the fake's repositories it wants seen.
+        CODEGEN_REPO_CACHE_MS: '0',
+        CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
+        AGENT_MAX_RUNS_PER_PR_PER_DAY: '1000',
+      },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '150',
-      CODEGEN_UNKNOWN_STATUS_GRACE_MS: '1000',
-      CODEGEN_RECONCILE_GRACE_MS: '1500',
-      // Every test sets the fake's repositories it wants seen.
-      CODEGEN_REPO_CACHE_MS: '0',
-      CODEGEN_CREATE_LIMIT_PER_MINUTE: '1000',
-      AGENT_MAX_RUNS_PER_PR_PER_DAY: '1000',
-    });
+    ({ github, codegen, orch, worker } = stack);
     repo = example('pull_request').repository.full_name;
   });
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
   beforeEach(async () => {
     await waitFor(
       async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
