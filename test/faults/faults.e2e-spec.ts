@@ -20,6 +20,8 @@ import { PrivatePostgres } from './private-postgres';
 jest.setTimeout(300_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Bound on a restart mid-run: a Nest app can take a while to boot on a loaded 2-core box. */
+const RESTART_MS = 60_000;
 /** Fires once when the load passes `fraction` of its deliveries. */
 function at(fraction: number, action: () => Promise<void>) {
   let done = false;
@@ -61,7 +63,7 @@ describe('fault injection: nothing lost, every task ends', () => {
         r.faults.push(`SIGKILL worker pid ${worker.pid}`);
         await worker.signal('SIGKILL');
         // Its supervisor restarts it.
-        restarting = sleep(300).then(() => worker.start());
+        restarting = sleep(300).then(() => worker.start(RESTART_MS));
       });
     const load = await runLoad({
       url: r.url,
@@ -90,7 +92,7 @@ describe('fault injection: nothing lost, every task ends', () => {
     await worker.signal('SIGKILL');
     const unanswered = r.codegen.createdRuns.map((c) => c.id);
     r.codegen.setCreateAnswerDelay(0);
-    await worker.start();
+    await worker.start(RESTART_MS);
     const report = await checkInvariants(r, load, Date.now());
     expect(report.failed).toEqual([]);
     // Each run whose answer the dead worker never saw is the only one for its commit: the
@@ -235,7 +237,7 @@ describe('fault injection: nothing lost, every task ends', () => {
         r.faults.push(`SIGKILL orchestrator pid ${r.orchestrator.pid}`);
         await r.orchestrator.signal('SIGKILL');
         await sleep(200);
-        await r.orchestrator.start();
+        await r.orchestrator.start(RESTART_MS);
       });
     const load = await runLoad({
       url: r.url,
