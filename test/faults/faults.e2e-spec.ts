@@ -208,6 +208,8 @@ describe('fault injection: nothing lost, every task ends', () => {
         secret: FAULT_SECRET,
         total: SIZES.deliveries,
         ratePerSecond: SIZES.rate,
+        // Re-sends for up to 30 s after the load: a restart on a loaded box can outlast it.
+        resendRounds: 30,
         onProgress: all(
           at(0.3, async () => {
             const n = await pg.terminateConnections('faults');
