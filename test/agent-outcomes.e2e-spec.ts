@@ -2,10 +2,10 @@ import { CodegenFake, GithubFake } from './fakes';
 import {
   db,
   deliver,
+  drainAndTruncate,
   example,
   RunningOrchestrator,
   taskRows,
-  truncateAll,
   waitFor,
 } from './support/harness';
 import { Stack, startStack } from './support/stack';
@@ -122,11 +122,7 @@ describe('agent run outcomes', () => {
     for (const run of codegen.createdRuns)
       if (run.status !== 'COMPLETE' && run.status !== 'FAILED')
         codegen.completeRun(run.id, { status: 'COMPLETE' });
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      { what: 'previous test to drain', timeoutMs: 30_000 },
-    );
-    await truncateAll();
+    await drainAndTruncate(30_000);
     github.reset();
     codegen.reset();
     github.setPullRequest(repo, PR, { headSha: FAILING, headRef: 'feature' });

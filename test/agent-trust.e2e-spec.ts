@@ -9,13 +9,12 @@ import { exampleRepositories } from './support/example-repositories';
 import {
   db,
   deliver,
+  drainAndTruncate,
   example,
+  finished,
   RunningOrchestrator,
   RunningWorker,
-  taskRows,
   testEnv,
-  truncateAll,
-  waitFor,
 } from './support/harness';
 import { listenerUrl } from './support/observability';
 import { Stack, startStack } from './support/stack';
@@ -77,16 +76,6 @@ function failedCheckRun(opts: { sha: string; prs: number[]; id?: number }) {
   return payload;
 }
 
-async function finished(taskId: string, timeoutMs = 15_000): Promise<Row> {
-  return waitFor(
-    async () => {
-      const [t] = await taskRows('task_id = $1', [taskId]);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    { what: `task ${taskId}`, timeoutMs },
-  );
-}
-
 describe('agent trust and spend', () => {
   let github: GithubFake;
   let codegen: CodegenFake;
@@ -110,11 +99,7 @@ describe('agent trust and spend', () => {
   });
   afterAll(() => stack.stop());
   beforeEach(async () => {
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      { what: 'previous test to drain', timeoutMs: 20_000 },
-    );
-    await truncateAll();
+    await drainAndTruncate(20_000);
     github.reset();
     codegen.reset();
     codegen.setAutoComplete(1);

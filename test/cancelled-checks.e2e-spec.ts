@@ -1,4 +1,12 @@
-import { closeDb, deliver, example, taskRows, truncateAll, waitFor } from './support/harness';
+import {
+  closeDb,
+  deliver,
+  drainAndTruncate,
+  example,
+  finished,
+  taskRows,
+  waitFor,
+} from './support/harness';
 import { useStack } from './support/stack';
 
 /**
@@ -6,8 +14,6 @@ import { useStack } from './support/stack';
  * both check handlers share one definition of a failing check, so a cancelled check either leads
  * to an agent run or is ignored at intake; it never becomes a task that then finds nothing wrong.
  */
-
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
 
 const SHA = 'c'.repeat(40);
 const PR = 7;
@@ -40,16 +46,6 @@ function completedCheckSuite(conclusion: string) {
   return payload;
 }
 
-async function finished(taskId: string): Promise<Row> {
-  return waitFor(
-    async () => {
-      const [t] = await taskRows('task_id = $1', [taskId]);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    { what: `task ${taskId}`, timeoutMs: 20_000 },
-  );
-}
-
 /** Orchestrator and worker with the same CHECK_INCLUDE_CANCELLED, as a deployment runs them. */
 function stack(includeCancelled: boolean) {
   const ctx = Object.assign(
@@ -60,11 +56,7 @@ function stack(includeCancelled: boolean) {
     { repo: example('check_run').repository.full_name as string },
   );
   beforeEach(async () => {
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      { what: 'previous test to drain', timeoutMs: 20_000 },
-    );
-    await truncateAll();
+    await drainAndTruncate(20_000);
     ctx.github.reset();
     ctx.codegen.reset();
     ctx.github.setPullRequest(ctx.repo, PR, { headSha: SHA });

@@ -10,6 +10,7 @@ import {
   db,
   deliver,
   example,
+  finished,
   RunningOrchestrator,
   RunningWorker,
   startOrchestrator,
@@ -43,16 +44,6 @@ function recover(orch: RunningOrchestrator, token = operator): Promise<Response>
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
   });
-}
-
-async function finished(taskId: string) {
-  return waitFor(
-    async () => {
-      const [task] = await taskRows('task_id = $1', [taskId]);
-      return task && ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
-    },
-    { what: `task ${taskId} to finish`, timeoutMs: 20_000 },
-  );
 }
 
 /** Stores delivery GUIDs as received, the way intake would have. */

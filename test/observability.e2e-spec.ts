@@ -10,16 +10,16 @@ import {
 } from '../scripts/observability/queries';
 import { CodegenFake, GithubFake } from './fakes';
 import {
-  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   deliver,
   example,
+  exampleRepositories,
+  finished,
   RunningOrchestrator,
   RunningWorker,
   startOrchestrator,
   startWorker,
-  taskRows,
   truncateAll,
   waitFor,
 } from './support/harness';
@@ -45,16 +45,6 @@ function push() {
   payload.deleted = false;
   payload.after = randomUUID().replace(/-/g, '').padEnd(40, '0');
   return payload;
-}
-
-async function finished(taskId: string) {
-  return waitFor(
-    async () => {
-      const [task] = await taskRows('task_id = $1', [taskId]);
-      return task && ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
-    },
-    { what: `task ${taskId} to finish`, timeoutMs: 20_000 },
-  );
 }
 
 describe('observability of both apps, end to end', () => {

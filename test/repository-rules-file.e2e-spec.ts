@@ -9,12 +9,13 @@ import { CodegenFake, GithubFake } from './fakes';
 import { exampleRepositories } from './support/example-repositories';
 import {
   deliver,
+  drainAndTruncate,
   example,
+  finished,
   RunningOrchestrator,
   RunningWorker,
   taskRows,
   testEnv,
-  truncateAll,
   waitFor,
 } from './support/harness';
 import { listenerUrl } from './support/observability';
@@ -118,16 +119,6 @@ function pullRequest(number: number, repo?: string, association = 'MEMBER') {
   return payload;
 }
 
-async function finished(taskId: string): Promise<Row> {
-  return waitFor(
-    async () => {
-      const [t] = await taskRows('task_id = $1', [taskId]);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    { what: `task ${taskId}`, timeoutMs: 20_000 },
-  );
-}
-
 describe("a repository's own rules file, applied", () => {
   let github: GithubFake;
   let codegen: CodegenFake;
@@ -154,11 +145,7 @@ describe("a repository's own rules file, applied", () => {
     rmSync(rulesDir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      { what: 'previous test to drain', timeoutMs: 20_000 },
-    );
-    await truncateAll();
+    await drainAndTruncate(20_000);
     github.reset();
     codegen.reset();
     codegen.setAutoComplete(1);

@@ -2,18 +2,17 @@ import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-bas
 import { startTracing, TracingHandle } from '@app/platform/tracing';
 import { CodegenFake, GithubFake } from './fakes';
 import {
-  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   deliver,
   example,
+  exampleRepositories,
+  finished,
   RunningOrchestrator,
   RunningWorker,
   startOrchestrator,
   startWorker,
-  taskRows,
   truncateAll,
-  waitFor,
 } from './support/harness';
 import { captureLogs } from './support/observability';
 
@@ -29,16 +28,6 @@ function ancestors(span: ReadableSpan, all: ReadableSpan[]): ReadableSpan[] {
     chain.push(parent);
   }
   return chain;
-}
-
-async function finished(taskId: string) {
-  return waitFor(
-    async () => {
-      const [task] = await taskRows('task_id = $1', [taskId]);
-      return task && ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
-    },
-    { what: `task ${taskId} to finish`, timeoutMs: 20_000 },
-  );
 }
 
 // The SDK is started the way main.ts starts it, with an in-memory exporter instead of OTLP.

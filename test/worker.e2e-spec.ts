@@ -4,17 +4,18 @@ import Redis from 'ioredis';
 import { bullPrefix } from '@app/runtime';
 import { CodegenFake, GithubFake } from './fakes';
 import {
-  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   db,
   deliver,
+  drainAndTruncate,
   example,
+  exampleRepositories,
+  finished,
   RunningOrchestrator,
   RunningWorker,
   startOrchestrator,
   startWorker,
-  taskRows,
   testEnv,
   truncateAll,
   waitFor,
@@ -53,16 +54,6 @@ function failedCheckRun(name: string, prNumber: number, sha: string) {
     },
   ];
   return payload;
-}
-
-async function finished(taskId: string) {
-  return waitFor(
-    async () => {
-      const [task] = await taskRows('task_id = $1', [taskId]);
-      return task && ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
-    },
-    { what: `task ${taskId} to finish` },
-  );
 }
 
 async function executions(taskPk: number) {
@@ -107,13 +98,7 @@ describe('worker: every task type, end to end', () => {
   });
   beforeEach(async () => {
     // Let work started by the previous test (agent-run children) end before wiping its rows.
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      {
-        what: 'previous test to drain',
-      },
-    );
-    await truncateAll();
+    await drainAndTruncate();
     github.reset();
     codegen.reset();
     // Runs finish on their first poll; the PRs the tests use are open with the head they name.

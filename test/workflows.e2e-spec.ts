@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { CodegenFake, GithubFake } from './fakes';
 import {
-  exampleRepositories,
   closeDb,
   CODEGEN_TOKEN,
   db,
   deliver,
+  drainAndTruncate,
   example,
+  exampleRepositories,
+  finished,
   RunningOrchestrator,
   startOrchestrator,
   startWorker,
@@ -58,16 +60,6 @@ function failedCheckRun(opts: { sha: string; prs: number[]; name?: string; id?: 
   return payload;
 }
 
-async function finished(taskId: string, timeoutMs = 15_000): Promise<Row> {
-  return waitFor(
-    async () => {
-      const [t] = await taskRows('task_id = $1', [taskId]);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    { what: `task ${taskId}`, timeoutMs },
-  );
-}
-
 /** A worker on its own queue prefix, polling the given Codegen fake quickly. */
 function startCrashRecoveryWorker(prefix: string, codegen: CodegenFake) {
   return startWorker({
@@ -106,14 +98,7 @@ describe('workflows: agent runs and their safety rules', () => {
   });
   afterAll(() => stack.stop());
   beforeEach(async () => {
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      {
-        what: 'previous test to drain',
-        timeoutMs: 20_000,
-      },
-    );
-    await truncateAll();
+    await drainAndTruncate(20_000);
     github.reset();
     codegen.reset();
     github.setPullRequest(repo, 7, { headSha: SHA_A });

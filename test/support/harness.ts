@@ -181,3 +181,23 @@ export async function taskRows(where = 'true', params: unknown[] = []): Promise<
   );
   return rows;
 }
+
+/** Waits for a task to reach completed, failed or cancelled, and returns its row. */
+export async function finished(taskId: string, timeoutMs = 20_000): Promise<Row> {
+  return waitFor(
+    async () => {
+      const [task] = await taskRows('task_id = $1', [taskId]);
+      return task && ['completed', 'failed', 'cancelled'].includes(task.status) ? task : null;
+    },
+    { what: `task ${taskId} to finish`, timeoutMs },
+  );
+}
+
+/** Waits until no task is pending, queued or running (a previous test's work), then empties the tables. */
+export async function drainAndTruncate(timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
+    { what: 'previous test to drain', timeoutMs },
+  );
+  await truncateAll();
+}

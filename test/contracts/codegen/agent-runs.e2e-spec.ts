@@ -2,17 +2,15 @@ import { CodegenFake, GithubFake } from '../../fakes';
 import {
   CODEGEN_TOKEN,
   deliver,
+  drainAndTruncate,
   example,
+  finished,
   RunningOrchestrator,
   RunningWorker,
-  taskRows,
-  truncateAll,
   waitFor,
 } from '../../support/harness';
 import { captureLogs, get, listenerUrl, sample, scrape } from '../../support/observability';
 import { Stack, startStack } from '../../support/stack';
-
-type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- rows are asserted field by field
 
 const SHA_A = 'a'.repeat(40);
 const SHA_B = 'b'.repeat(40);
@@ -34,16 +32,6 @@ function pullRequest(action: string, sha: string, number = 7) {
   payload.pull_request.head.sha = sha;
   payload.pull_request.draft = false;
   return payload;
-}
-
-async function finished(taskId: string, timeoutMs = 20_000): Promise<Row> {
-  return waitFor(
-    async () => {
-      const [t] = await taskRows('task_id = $1', [taskId]);
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    { what: `task ${taskId}`, timeoutMs },
-  );
 }
 
 /**
@@ -75,11 +63,7 @@ describe('agent runs against Codegen as published', () => {
   });
   afterAll(() => stack.stop());
   beforeEach(async () => {
-    await waitFor(
-      async () => (await taskRows("status IN ('pending', 'queued', 'running')")).length === 0,
-      { what: 'previous test to drain', timeoutMs: 30_000 },
-    );
-    await truncateAll();
+    await drainAndTruncate(30_000);
     github.reset();
     codegen.reset();
     github.setPullRequest(repo, 7, { headSha: SHA_A });
