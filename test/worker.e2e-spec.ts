@@ -20,6 +20,7 @@ import {
   truncateAll,
   waitFor,
 } from './support/harness';
+import { Stack, startStack } from './support/stack';
 
 const PREFIX = `${process.env.TEST_QUEUE_PREFIX}_worker`;
 /** GitHub's pull request files list: the read the injected failures below are meant for. */
@@ -70,32 +71,22 @@ describe('worker: every task type, end to end', () => {
   let orch: RunningOrchestrator;
   let worker: RunningWorker;
   let repo: string;
+  let stack: Stack;
 
   beforeAll(async () => {
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      repositories: exampleRepositories(),
+    stack = await startStack({
+      prefix: PREFIX,
+      worker: {
+        // The worker reads GitHub without a token here.
+        GITHUB_TOKEN: undefined,
+        GITHUB_TIMEOUT_MS: '2000',
+        CODEGEN_POLL_MAX_INTERVAL_MS: '200',
+      },
     });
-    orch = await startOrchestrator({ QUEUE_PREFIX: PREFIX });
-    worker = await startWorker({
-      QUEUE_PREFIX: PREFIX,
-      GITHUB_API_URL: github.url,
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      GITHUB_TIMEOUT_MS: '2000',
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '200',
-    });
+    ({ github, codegen, orch, worker } = stack);
     repo = example('pull_request').repository.full_name;
   });
-  afterAll(async () => {
-    await worker.close();
-    await orch.close();
-    await github.stop();
-    await codegen.stop();
-    await closeDb();
-  });
+  afterAll(() => stack.stop());
   beforeEach(async () => {
     // Let work started by the previous test (agent-run children) end before wiping its rows.
     await drainAndTruncate();
