@@ -2,19 +2,15 @@ import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-bas
 import { startTracing, TracingHandle } from '@app/platform/tracing';
 import { CodegenFake, GithubFake } from './fakes';
 import {
-  closeDb,
-  CODEGEN_TOKEN,
   deliver,
   example,
-  exampleRepositories,
   finished,
   RunningOrchestrator,
   RunningWorker,
-  startOrchestrator,
-  startWorker,
   truncateAll,
 } from './support/harness';
 import { captureLogs } from './support/observability';
+import { Stack, startStack } from './support/stack';
 
 /** The spans from `span` up to its root, nearest first (within what the exporter holds). */
 function ancestors(span: ReadableSpan, all: ReadableSpan[]): ReadableSpan[] {
@@ -38,34 +34,22 @@ describe('one trace from the delivery to the Codegen request', () => {
   let codegen: CodegenFake;
   let orch: RunningOrchestrator;
   let worker: RunningWorker;
+  let stack: Stack | undefined;
 
   beforeAll(async () => {
     tracing = startTracing({ serviceName: 'e2e', exporter, instrument: false });
-    github = await GithubFake.start();
-    codegen = await CodegenFake.start({
-      token: CODEGEN_TOKEN,
-      autoCompleteAfterGets: 1,
-      repositories: exampleRepositories(),
+    stack = await startStack({
+      prefix: `${process.env.TEST_QUEUE_PREFIX}_trace`,
+      codegen: { autoCompleteAfterGets: 1 },
+      // The worker reads GitHub without a token here.
+      worker: { GITHUB_TOKEN: undefined, CODEGEN_POLL_MAX_INTERVAL_MS: '200' },
     });
-    const prefix = `${process.env.TEST_QUEUE_PREFIX}_trace`;
-    orch = await startOrchestrator({ QUEUE_PREFIX: prefix });
-    worker = await startWorker({
-      QUEUE_PREFIX: prefix,
-      GITHUB_API_URL: github.url,
-      CODEGEN_BASE_URL: codegen.url,
-      CODEGEN_TOKEN,
-      CODEGEN_POLL_INTERVAL_MS: '100',
-      CODEGEN_POLL_MAX_INTERVAL_MS: '200',
-    });
+    ({ github, codegen, orch, worker } = stack);
     await truncateAll();
   });
   afterAll(async () => {
-    await worker?.close();
-    await orch?.close();
-    await github?.stop();
-    await codegen?.stop();
+    await stack?.stop();
     await tracing?.shutdown();
-    await closeDb();
   });
 
   it('makes the intake span an ancestor of both tasks and of the agent-run request', async () => {
