@@ -183,6 +183,24 @@ describe('RelayService.runOnce', () => {
     expect(await (await queues[QueueName.Analysis].getJob(taskIds[0]))!.getState()).toBe('waiting');
   });
 
+  it('re-enqueues a task whose job is in none of Bull\'s lists (it would never run), unless a worker holds its lock', async () => {
+    const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
+    const queue = queues[QueueName.Analysis];
+    for (const id of taskIds) {
+      await queue.add(JobName.RunTask, { taskId: id } as RunTaskJob, { jobId: id });
+      // The job's hash stays, but no list holds it: no worker will ever take it.
+      await queue.client.lrem(queue.toKey('wait'), 0, id);
+      await setState(id, "status = 'queued', updated_at = now() - interval '1 minute'");
+    }
+    // The second one is held by a worker (its lock is there): that is Bull's to sort out.
+    await queue.client.set(`${queue.toKey(taskIds[1])}:lock`, 'a-worker-token', 'PX', 60_000);
+    expect(await (await queue.getJob(taskIds[0]))!.getState()).toBe('stuck');
+    expect((await relay.runOnce()).queuedRestored).toBe(1);
+    expect(await (await queue.getJob(taskIds[0]))!.getState()).toBe('waiting');
+    expect(await (await queue.getJob(taskIds[1]))!.getState()).toBe('stuck');
+    expect(await recovered('queued_lost')).toBe(1);
+  });
+
   it('requeues a running task whose lease expired and whose job is gone, spending an attempt', async () => {
     const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
     for (const id of taskIds)

@@ -123,16 +123,30 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * The task's job when it can still run it. A job Bull already finished or failed (for example
-   * one that stalled twice when its workers died) will never run again: it is removed, so the
-   * task is re-enqueued under the same job id.
+   * one that stalled twice when its workers died) will never run again, and neither will one
+   * whose hash is in none of Bull's lists ('stuck'; seen after a replicated fault run, where
+   * workers were killed and frozen): it is removed, so the task is re-enqueued under the same job
+   * id. Bull reads a job's state list by list, not atomically, so a job moving between two lists
+   * can read as in none: 'stuck' counts only when a second reading agrees. Bull refuses to
+   * remove a job a worker holds the lock of; such a job is left to Bull's stalled-job recovery.
    */
   private async liveJob(name: QueueName, taskId: string): Promise<unknown> {
     const job = await this.queue(name).getJob(taskId);
     if (!job) return null;
-    const state = await job.getState();
-    if (state === 'completed' || state === 'failed') {
-      await job.remove().catch(() => undefined);
-      return null;
+    let state = await job.getState();
+    if (state === 'stuck') state = await job.getState();
+    if (state === 'completed' || state === 'failed' || state === 'stuck') {
+      const removed = await job.remove().then(
+        () => true,
+        () => false,
+      );
+      if (removed && state === 'stuck') {
+        this.logger.warn('task job was in no Bull list; re-enqueueing it', {
+          task_id: taskId,
+          queue: name,
+        });
+      }
+      return removed || state !== 'stuck' ? null : job;
     }
     return job;
   }
