@@ -753,21 +753,33 @@ describe('WebhookIntakeService: storing', () => {
     const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '200' });
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
+    const delivery = {
+      event: 'pull_request',
+      body: JSON.stringify(pullRequestOpened()),
+      deliveryId: randomUUID(),
+    };
     try {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE');
-      const error = await refused(
-        { event: 'pull_request', body: JSON.stringify(pullRequestOpened()) },
-        service,
-      );
+      const error = await refused(delivery, service);
+      // It does not claim the delivery was not stored: the statement is still waiting.
       expect(error).toMatchObject({
         code: ErrorCode.Unavailable,
-        message: 'storage unavailable; the delivery was not stored',
+        message: 'storage did not answer in time; the delivery may not be stored, redeliver it',
         retryAfterSeconds: 5,
       });
     } finally {
       await blocker.query('ROLLBACK');
       await blocker.end();
     }
+    // Once PostgreSQL gets to it the waiting statement commits, which is why the answer says
+    // "may"; the redelivery it asks for is then refused as already received, not stored twice.
+    for (let i = 0; i < 100 && (await count('webhook_events')) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await count('webhook_events')).toBe(1);
+    const again = await refused(delivery, service);
+    expect(again).toMatchObject({ code: ErrorCode.Duplicate });
+    expect(await count('webhook_events')).toBe(1);
   });
 });

@@ -59,6 +59,9 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
  * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
  * acknowledged that is not committed; nothing unverified is stored.
  */
+/** The storing missed INTAKE_STORE_TIMEOUT_MS (the statement itself may still be running). */
+const STORE_DEADLINE = new Error('storage deadline passed');
+
 @Injectable()
 export class WebhookIntakeService {
   private readonly limiter: FailureLimiter;
@@ -304,10 +307,7 @@ export class WebhookIntakeService {
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error('storage deadline passed')),
-          this.config.intakeStoreTimeoutMs,
-        );
+        timer = setTimeout(() => reject(STORE_DEADLINE), this.config.intakeStoreTimeoutMs);
       });
       return await Promise.race([write(), deadline]);
     } catch (error) {
@@ -330,6 +330,16 @@ export class WebhookIntakeService {
         event_type: event.eventType,
         error: error instanceof Error ? error.message : String(error),
       });
+      if (error === STORE_DEADLINE) {
+        // The statement may still commit once PostgreSQL gets to it: say so rather than claim it
+        // was not stored. Redelivering is safe either way (a stored one is answered 409).
+        throw new DomainError(
+          ErrorCode.Unavailable,
+          'storage did not answer in time; the delivery may not be stored, redeliver it',
+          [],
+          5,
+        );
+      }
       throw new DomainError(
         ErrorCode.Unavailable,
         'storage unavailable; the delivery was not stored',
