@@ -459,6 +459,23 @@ describe('TaskRunner: retries and holds', () => {
     });
   });
 
+  it('retries at the deadline even when the handler gives up in the same instant it sees the abort', async () => {
+    runner = buildRunner({ TASK_TIMEOUT_MS: '300' });
+    const { taskId } = await oneTask();
+    // Not an async function: its promise rejects inside the abort itself, with no await between.
+    behaviour = (ctx) =>
+      new Promise((_, reject) => {
+        ctx.signal.addEventListener('abort', () => reject(new Error('attempt aborted')));
+      });
+    const thrown = await outcomeOf(runner.run(taskId, QueueName.Analysis));
+    expect(thrown).toBeInstanceOf(RetryLaterError);
+    expect(await task(taskId)).toMatchObject({
+      status: 'queued',
+      retry_count: 1,
+      error_message: 'worker: attempt exceeded its deadline of 300 ms',
+    });
+  });
+
   it("holds an agent run request once Codegen's creations per minute are spent across workers", async () => {
     runner = buildRunner({ CODEGEN_CREATE_LIMIT_PER_MINUTE: '1' });
     const { taskIds } = await storeEvent(db.dataSource, {

@@ -306,7 +306,8 @@ export class TaskRunner {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // The deadline's error first, then the abort: a handler that rejects inside the abort
+        // itself must not win the race and turn a retryable timeout into a permanent failure.
         reject(
           new ExternalServiceError(
             'worker',
@@ -314,6 +315,7 @@ export class TaskRunner {
             true,
           ),
         );
+        controller.abort();
       }, this.config.task.timeoutMs);
     });
     try {
