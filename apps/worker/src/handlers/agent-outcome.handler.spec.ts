@@ -1,46 +1,26 @@
 import { Registry } from 'prom-client';
-import { createLogger, transports } from 'winston';
 import { agentOutcomeFacts, outcomeFactsToInput, TaskType } from '@app/domain';
 import { DomainError } from '@app/platform';
 import { AgentRunOutcomeRepository, WorkflowTaskEntity } from '@app/persistence';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
 import { AgentOutcomeTelemetry } from '../agents/agent-outcome-telemetry';
 import { AgentOutcomes } from '../agents/agent-outcomes.service';
-import { loadWorkerConfig } from '../config/worker.config';
 import { AgentOutcomeHandler } from './agent-outcome.handler';
 import { PrCommenter } from './pr-commenter';
 import { TaskContext } from './task-handler';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_outcomes';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_outcomes' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const RUN_HEAD = 'a'.repeat(40);
-
-let githubFake: GithubFake;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-});
-
-afterAll(async () => {
-  await githubFake.stop();
-});
 
 let handler: AgentOutcomeHandler;
 
 beforeEach(() => {
-  githubFake.reset();
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-  });
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
-  const commenter = new PrCommenter(github, config, logger);
+  const config = bed.config();
+  const github = bed.github();
+  const commenter = new PrCommenter(github, config, bed.logger);
   handler = new AgentOutcomeHandler(
     new AgentOutcomes(
       new AgentRunOutcomeRepository(db.dataSource),
@@ -49,7 +29,7 @@ beforeEach(() => {
       github,
       new AgentOutcomeTelemetry(new Registry()),
       config,
-      logger,
+      bed.logger,
     ),
   );
 });

@@ -1,74 +1,29 @@
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import { ExternalServiceError } from '@app/platform';
-import {
-  AuditLogRepository,
-  RepositoryRulesFileRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
-  TaskLifecycleRepository,
-  WebhookEventEntity,
-  WebhookEventRepository,
-} from '@app/persistence';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { TaskLifecycleRepository } from '@app/persistence';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent, TaskSeed } from '../../../../test/support/task-fixtures';
-import { RepositoryRulesService } from '../agents/repository-rules.service';
-import { loadWorkerConfig } from '../config/worker.config';
 import { CheckFailureAnalysisHandler } from './check-failure-analysis.handler';
 import { TaskContext } from './task-handler';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_checks';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_checks' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const HEAD = 'c'.repeat(40);
 const CHECK_RUN_ID = 4242;
-
-let githubFake: GithubFake;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-});
-
-afterAll(async () => {
-  await githubFake.stop();
-});
 
 let handler: CheckFailureAnalysisHandler;
 let lifecycle: TaskLifecycleRepository;
 
 /** The handler as the worker builds it, with the real GitHub client pointed at the fake. */
 function buildHandler(env: Record<string, string> = {}): CheckFailureAnalysisHandler {
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-    ...env,
-  });
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    new WebhookEventRepository(),
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
-  return new CheckFailureAnalysisHandler(
-    github,
-    logger,
-    new RepositoryRulesService(
-      github,
-      new RepositoryRulesFileRepository(db.dataSource),
-      new AuditLogRepository(db.dataSource),
-      config,
-      logger,
-    ),
-  );
+  const config = bed.config(env);
+  lifecycle = bed.lifecycle();
+  const github = bed.github();
+  return new CheckFailureAnalysisHandler(github, bed.logger, bed.repositoryRules(github, config));
 }
 
 beforeEach(() => {
-  githubFake.reset();
   handler = buildHandler();
 });
 
@@ -102,23 +57,12 @@ async function analysis(
   });
   const claim = await lifecycle.claimForRun(taskIds[0], 'unit-worker', 'analysis', 60_000);
   if (!claim) throw new Error('could not claim');
-  const event = await db.dataSource
-    .getRepository(WebhookEventEntity)
-    .findOneBy({ id: claim.task.webhookEventId as number });
-  return {
-    task: claim.task,
-    event,
-    signal: new AbortController().signal,
-    attempt: claim.attempt,
-    sendBy: Date.now() + 60_000,
-    checkpoint: () => Promise.resolve(true),
-    markAgentRunRequested: () => Promise.resolve(true),
-  };
+  return bed.context(claim);
 }
 
 describe('CheckFailureAnalysisHandler', () => {
   it("asks for one agent run for the failing test check's pull request, with the check's own words in the prompt", async () => {
-    githubFake.setCheckRunDetails(REPOSITORY, CHECK_RUN_ID, {
+    bed.githubFake.setCheckRunDetails(REPOSITORY, CHECK_RUN_ID, {
       name: 'unit tests',
       title: '2 tests failed',
       summary: 'expected 3, received 4',
@@ -160,7 +104,7 @@ describe('CheckFailureAnalysisHandler', () => {
   });
 
   it('retries when reading the check details fails for a while (5xx)', async () => {
-    githubFake.failNext(3, {
+    bed.githubFake.failNext(3, {
       status: 502,
       route: 'GET /repos/{owner}/{repo}/check-runs/{check_run_id}',
     });
@@ -176,12 +120,12 @@ describe('CheckFailureAnalysisHandler', () => {
   });
 
   it('finds the open pull requests of an unlinked commit (a fork) and asks for a run that opens a new pull request', async () => {
-    githubFake.setPullRequest(REPOSITORY, 12, {
+    bed.githubFake.setPullRequest(REPOSITORY, 12, {
       headSha: HEAD,
       headRef: 'patch-1',
       headRepository: 'stranger/app',
     });
-    githubFake.setPullRequestsForCommit(REPOSITORY, HEAD, [12]);
+    bed.githubFake.setPullRequestsForCommit(REPOSITORY, HEAD, [12]);
     const result = await handler.handle(await analysis({}, { prNumber: null, branch: null }));
     expect(result.outputData).toMatchObject({ pull_requests_found_by_sha: [12] });
     expect(result.children).toHaveLength(1);
@@ -193,7 +137,7 @@ describe('CheckFailureAnalysisHandler', () => {
   });
 
   it('asks for nothing when the unlinked commit heads no open pull request', async () => {
-    githubFake.setPullRequestsForCommit(REPOSITORY, HEAD, []);
+    bed.githubFake.setPullRequestsForCommit(REPOSITORY, HEAD, []);
     const result = await handler.handle(await analysis({}, { prNumber: null, branch: null }));
     expect(result.outputData).toMatchObject({ pull_requests_found_by_sha: [] });
     expect(result.children).toEqual([]);

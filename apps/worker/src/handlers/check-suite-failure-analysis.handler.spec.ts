@@ -1,74 +1,29 @@
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import { DomainError } from '@app/platform';
-import {
-  AuditLogRepository,
-  RepositoryRulesFileRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
-  TaskLifecycleRepository,
-  WebhookEventEntity,
-  WebhookEventRepository,
-} from '@app/persistence';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { TaskLifecycleRepository } from '@app/persistence';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent, TaskSeed } from '../../../../test/support/task-fixtures';
-import { RepositoryRulesService } from '../agents/repository-rules.service';
-import { loadWorkerConfig } from '../config/worker.config';
 import { CheckSuiteFailureAnalysisHandler } from './check-suite-failure-analysis.handler';
 import { TaskContext } from './task-handler';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_suites';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_suites' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const HEAD = 'c'.repeat(40);
 const SUITE_ID = 9001;
-
-let githubFake: GithubFake;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-});
-
-afterAll(async () => {
-  await githubFake.stop();
-});
 
 let handler: CheckSuiteFailureAnalysisHandler;
 let lifecycle: TaskLifecycleRepository;
 
 /** The handler as the worker builds it, with the real GitHub client pointed at the fake. */
 function buildHandler(env: Record<string, string> = {}): CheckSuiteFailureAnalysisHandler {
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-    ...env,
-  });
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    new WebhookEventRepository(),
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
-  return new CheckSuiteFailureAnalysisHandler(
-    github,
-    logger,
-    new RepositoryRulesService(
-      github,
-      new RepositoryRulesFileRepository(db.dataSource),
-      new AuditLogRepository(db.dataSource),
-      config,
-      logger,
-    ),
-  );
+  const config = bed.config(env);
+  lifecycle = bed.lifecycle();
+  const github = bed.github();
+  return new CheckSuiteFailureAnalysisHandler(github, bed.logger, bed.repositoryRules(github, config));
 }
 
 beforeEach(() => {
-  githubFake.reset();
   handler = buildHandler();
 });
 
@@ -101,28 +56,17 @@ async function analysis(
   });
   const claim = await lifecycle.claimForRun(taskIds[0], 'unit-worker', 'analysis', 60_000);
   if (!claim) throw new Error('could not claim');
-  const event = await db.dataSource
-    .getRepository(WebhookEventEntity)
-    .findOneBy({ id: claim.task.webhookEventId as number });
-  return {
-    task: claim.task,
-    event,
-    signal: new AbortController().signal,
-    attempt: claim.attempt,
-    sendBy: Date.now() + 60_000,
-    checkpoint: () => Promise.resolve(true),
-    markAgentRunRequested: () => Promise.resolve(true),
-  };
+  return bed.context(claim);
 }
 
 describe('CheckSuiteFailureAnalysisHandler', () => {
   it("reads the suite's runs and asks for one agent run naming every failed one, with their own words", async () => {
-    githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
+    bed.githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
       { id: 11, name: 'lint', conclusion: 'failure' },
       { id: 12, name: 'coverage upload', conclusion: 'success' },
       { id: 13, name: 'unit tests', conclusion: 'timed_out' },
     ]);
-    githubFake.setCheckRunDetails(REPOSITORY, 11, {
+    bed.githubFake.setCheckRunDetails(REPOSITORY, 11, {
       name: 'lint',
       title: '3 lint errors',
       summary: 'no-unused-vars',
@@ -155,7 +99,7 @@ describe('CheckSuiteFailureAnalysisHandler', () => {
   });
 
   it('asks for no run when none of the suite runs failed', async () => {
-    githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
+    bed.githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
       { id: 21, name: 'unit tests', conclusion: 'success' },
     ]);
     const result = await handler.handle(await analysis());
@@ -164,7 +108,7 @@ describe('CheckSuiteFailureAnalysisHandler', () => {
   });
 
   it('cancels a cancelled suite unless cancelled checks count as failing', async () => {
-    githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
+    bed.githubFake.setCheckRuns(REPOSITORY, SUITE_ID, [
       { id: 31, name: 'unit tests', conclusion: 'cancelled' },
     ]);
     const off = await handler.handle(await analysis({ conclusion: 'cancelled' }));

@@ -1,46 +1,16 @@
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
-import {
-  TaskCreationRepository,
-  TaskExecutionRepository,
-  TaskLifecycleRepository,
-  WebhookEventRepository,
-  WorkflowTaskEntity,
-} from '@app/persistence';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { WorkflowTaskEntity } from '@app/persistence';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
-import { loadWorkerConfig } from '../config/worker.config';
 import { PrCommenter } from './pr-commenter';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_comments';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_comments' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const HEAD = 'b'.repeat(40);
 
-let githubFake: GithubFake;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-});
-
-afterAll(async () => {
-  await githubFake.stop();
-});
-
-beforeEach(() => githubFake.reset());
-
 function commenter(env: Record<string, string> = {}): PrCommenter {
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-    ...env,
-  });
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
-  return new PrCommenter(github, config, logger);
+  return new PrCommenter(bed.github(), bed.config(env), bed.logger);
 }
 
 /** A stored codegen_trigger task, as the handler and the poller see it. */
@@ -57,13 +27,7 @@ async function triggerTask(input: Record<string, unknown> = {}): Promise<Workflo
       },
     ],
   });
-  const lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    new WebhookEventRepository(),
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const task = await lifecycle.findByTaskId(taskIds[0]);
+  const task = await bed.lifecycle().findByTaskId(taskIds[0]);
   return task as WorkflowTaskEntity;
 }
 
@@ -72,8 +36,8 @@ describe('PrCommenter', () => {
     const pr = commenter();
     const task = await triggerTask();
     const id = await pr.runStarted(task, '77', 'https://codegen.com/agent/trace/77', null);
-    expect(githubFake.comments).toHaveLength(1);
-    const [started] = githubFake.comments;
+    expect(bed.githubFake.comments).toHaveLength(1);
+    const [started] = bed.githubFake.comments;
     expect(started).toMatchObject({ id, repo: REPOSITORY, issue: 7, edits: 0 });
     expect(started.body).toContain(
       `🤖 Codegen [agent run 77](https://codegen.com/agent/trace/77) started for \`${HEAD.slice(0, 12)}\`.`,
@@ -91,14 +55,14 @@ describe('PrCommenter', () => {
       },
       'finished',
     );
-    expect(githubFake.comments).toHaveLength(1);
-    expect(githubFake.comments[0].edits).toBe(1);
-    expect(githubFake.comments[0].body).toContain(
+    expect(bed.githubFake.comments).toHaveLength(1);
+    expect(bed.githubFake.comments[0].edits).toBe(1);
+    expect(bed.githubFake.comments[0].body).toContain(
       'agent run 77](https://codegen.com/agent/trace/77)',
     );
-    expect(githubFake.comments[0].body).toContain('finished.');
-    expect(githubFake.comments[0].body).toContain(`- https://github.com/${REPOSITORY}/pull/8`);
-    expect(githubFake.comments[0].body).toContain('> Fixed the import');
+    expect(bed.githubFake.comments[0].body).toContain('finished.');
+    expect(bed.githubFake.comments[0].body).toContain(`- https://github.com/${REPOSITORY}/pull/8`);
+    expect(bed.githubFake.comments[0].body).toContain('> Fixed the import');
   });
 
   it("edits the first run's comment for a follow-up run instead of posting another", async () => {
@@ -106,15 +70,15 @@ describe('PrCommenter', () => {
     const first = await pr.runStarted(await triggerTask(), '1', null, null);
     const followUp = await triggerTask({ pr_comment_id: first });
     expect(await pr.runStarted(followUp, '2', null, null)).toBe(first);
-    expect(githubFake.comments).toHaveLength(1);
-    expect(githubFake.comments[0].body).toContain('agent run 2 started');
+    expect(bed.githubFake.comments).toHaveLength(1);
+    expect(bed.githubFake.comments[0].body).toContain('agent run 2 started');
   });
 
   it("renders Codegen's summary and unchecked links as plain text: no mention, markup or foreign link", async () => {
     const pr = commenter();
     const task = await triggerTask();
     const id = await pr.runStarted(task, '9', 'javascript:alert(1)', null);
-    expect(githubFake.comments[0].body).not.toContain('javascript:');
+    expect(bed.githubFake.comments[0].body).not.toContain('javascript:');
     task.codegenTaskId = '9';
     await pr.runEnded(
       task,
@@ -126,7 +90,7 @@ describe('PrCommenter', () => {
       },
       'finished',
     );
-    const body = githubFake.comments[0].body;
+    const body = bed.githubFake.comments[0].body;
     expect(body).not.toMatch(/@[A-Za-z]/);
     expect(body).not.toContain('<img');
     expect(body).not.toMatch(/(^|[^\\])\[click\]\(/);
@@ -136,12 +100,12 @@ describe('PrCommenter', () => {
   it('says nothing when PR comments are off, and never fails the run when GitHub refuses the comment', async () => {
     const off = commenter({ PR_COMMENTS_ENABLED: 'false' });
     expect(await off.runStarted(await triggerTask(), '3', null, null)).toBeNull();
-    expect(githubFake.comments).toHaveLength(0);
-    githubFake.failNext(1, {
+    expect(bed.githubFake.comments).toHaveLength(0);
+    bed.githubFake.failNext(1, {
       status: 403,
       route: 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
     });
     expect(await commenter().runStarted(await triggerTask(), '4', null, null)).toBeNull();
-    expect(githubFake.comments).toHaveLength(0);
+    expect(bed.githubFake.comments).toHaveLength(0);
   });
 });

@@ -1,97 +1,47 @@
-import Bull, { Queue } from 'bull';
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import { ExternalServiceError } from '@app/platform';
 import {
   AgentRunRepository,
-  AuditLogRepository,
-  RepositoryRulesFileRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
-  WebhookEventEntity,
   WebhookEventRepository,
 } from '@app/persistence';
-import { QueueName, RunTaskJob, TaskEnqueuer } from '@app/runtime';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { TaskEnqueuer } from '@app/runtime';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
-import { RepositoryRulesService } from '../agents/repository-rules.service';
 import { TrustLabelRelease } from '../agents/trust-label-release';
-import { loadWorkerConfig } from '../config/worker.config';
 import { PullRequestAnalysisHandler } from './pull-request-analysis.handler';
 import { TaskContext } from './task-handler';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `unit_pr_analysis_${Date.now().toString(36)}_${process.pid}`;
-const GITHUB_TOKEN = 'ghp_unit_pulls';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_pulls', queuePrefix: 'unit_pr_analysis' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const HEAD = 'd'.repeat(40);
-
-let githubFake: GithubFake;
-let queues: Record<QueueName.Analysis | QueueName.Codegen, Queue<RunTaskJob>>;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-  // The trust-label release (the labeled action) hands tasks to these; the specs below do not
-  // reach it, but the handler is built whole.
-  queues = {
-    [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
-    [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
-  };
-});
-
-afterAll(async () => {
-  for (const queue of Object.values(queues)) {
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-  await githubFake.stop();
-});
 
 let handler: PullRequestAnalysisHandler;
 let lifecycle: TaskLifecycleRepository;
 
 /** The handler as the worker builds it, with the real GitHub client pointed at the fake. */
 function buildHandler(env: Record<string, string> = {}): PullRequestAnalysisHandler {
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-    ...env,
-  });
+  const config = bed.config(env);
   const events = new WebhookEventRepository();
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    events,
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
+  lifecycle = bed.lifecycle(events);
+  const github = bed.github();
   return new PullRequestAnalysisHandler(
     github,
     lifecycle,
     new TrustLabelRelease(
       new AgentRunRepository(db.dataSource, events),
-      new TaskEnqueuer(queues, new TaskRelayRepository(db.dataSource), logger, 5000),
-      logger,
+      // The trust-label release (the labeled action) hands tasks to these queues; the specs
+      // below do not reach it, but the handler is built whole.
+      new TaskEnqueuer(bed.queues, new TaskRelayRepository(db.dataSource), bed.logger, 5000),
+      bed.logger,
     ),
-    new RepositoryRulesService(
-      github,
-      new RepositoryRulesFileRepository(db.dataSource),
-      new AuditLogRepository(db.dataSource),
-      config,
-      logger,
-    ),
+    bed.repositoryRules(github, config),
   );
 }
 
 beforeEach(() => {
-  githubFake.reset();
   handler = buildHandler();
 });
 
@@ -124,18 +74,7 @@ async function analysis(
   });
   const claim = await lifecycle.claimForRun(taskIds[0], 'unit-worker', 'analysis', 60_000);
   if (!claim) throw new Error('could not claim');
-  const event = await db.dataSource
-    .getRepository(WebhookEventEntity)
-    .findOneBy({ id: claim.task.webhookEventId as number });
-  return {
-    task: claim.task,
-    event,
-    signal: new AbortController().signal,
-    attempt: claim.attempt,
-    sendBy: Date.now() + 60_000,
-    checkpoint: () => Promise.resolve(true),
-    markAgentRunRequested: () => Promise.resolve(true),
-  };
+  return bed.context(claim);
 }
 
 const codeFiles = (n: number): Array<{ filename: string }> =>
@@ -143,7 +82,7 @@ const codeFiles = (n: number): Array<{ filename: string }> =>
 
 describe('PullRequestAnalysisHandler', () => {
   it('asks for one agent run for a new pull request that changes code, prompting with its title', async () => {
-    githubFake.setPullRequestFiles(REPOSITORY, 7, [...codeFiles(2), { filename: 'README.md' }]);
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, [...codeFiles(2), { filename: 'README.md' }]);
     const result = await handler.handle(await analysis());
     expect(result.outputData).toMatchObject({
       action: 'opened',
@@ -162,14 +101,14 @@ describe('PullRequestAnalysisHandler', () => {
   });
 
   it('asks for no run for a pull request that changes no code', async () => {
-    githubFake.setPullRequestFiles(REPOSITORY, 7, [{ filename: 'docs/guide.md' }]);
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, [{ filename: 'docs/guide.md' }]);
     const result = await handler.handle(await analysis());
     expect(result.outputData).toMatchObject({ shouldTriggerAgent: false });
     expect(result.children).toEqual([]);
   });
 
   it('lets a fork pull request run only as a new pull request, never a push to its branch', async () => {
-    githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(1));
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(1));
     const result = await handler.handle(await analysis({ is_fork: true }));
     expect(result.children![0].inputData).toMatchObject({ push_target: 'new_pull_request' });
   });
@@ -178,8 +117,8 @@ describe('PullRequestAnalysisHandler', () => {
     const draft = await handler.handle(await analysis({ draft: true }));
     expect(draft.outputData).toMatchObject({ skipped: true, reason: 'draft pull request' });
     expect(draft.children).toBeUndefined();
-    expect(githubFake.requests).toHaveLength(0);
-    githubFake.setPullRequestFiles(REPOSITORY, 7, [{ filename: 'docs/guide.md' }]);
+    expect(bed.githubFake.requests).toHaveLength(0);
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, [{ filename: 'docs/guide.md' }]);
     const ready = await handler.handle(
       await analysis({ draft: true, action: 'ready_for_review' }, 'e'.repeat(40)),
     );
@@ -189,13 +128,13 @@ describe('PullRequestAnalysisHandler', () => {
 
   it('asks for a run on an update only above the code file threshold (SYNCHRONIZE_CODE_FILE_THRESHOLD)', async () => {
     handler = buildHandler({ SYNCHRONIZE_CODE_FILE_THRESHOLD: '2' });
-    githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(2));
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(2));
     const small = await handler.handle(await analysis({ action: 'synchronize' }));
     expect(small.children).toEqual([]);
     expect(small.outputData.reasons).toEqual([
       'pull request update touches 2 code files, not more than the threshold of 2',
     ]);
-    githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(3));
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(3));
     const large = await handler.handle(await analysis({ action: 'synchronize' }, 'f'.repeat(40)));
     expect(large.children).toHaveLength(1);
   });
@@ -218,7 +157,7 @@ describe('PullRequestAnalysisHandler', () => {
         },
       ],
     });
-    githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(1));
+    bed.githubFake.setPullRequestFiles(REPOSITORY, 7, codeFiles(1));
     const result = await handler.handle(await analysis({ action: 'synchronize' }));
     expect((result.outputData.superseded_task_ids as string[]).sort()).toEqual(
       [...older.taskIds].sort(),
@@ -232,7 +171,7 @@ describe('PullRequestAnalysisHandler', () => {
   });
 
   it('leaves a GitHub failure to the retries (5xx is transient)', async () => {
-    githubFake.failNext(3, {
+    bed.githubFake.failNext(3, {
       status: 503,
       route: 'GET /repos/{owner}/{repo}/pulls/{pull_number}/files',
     });
@@ -243,7 +182,7 @@ describe('PullRequestAnalysisHandler', () => {
 
   it("cancels when the repository's own rules file turns pull_request events off", async () => {
     const ctx = await analysis();
-    githubFake.setRepositoryFile(
+    bed.githubFake.setRepositoryFile(
       REPOSITORY,
       '.github/webhook-orchestrator.yml',
       'events: [push]\n',

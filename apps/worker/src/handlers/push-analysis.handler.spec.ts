@@ -1,66 +1,23 @@
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
-import {
-  AuditLogRepository,
-  RepositoryRulesFileRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
-  TaskLifecycleRepository,
-  WebhookEventEntity,
-  WebhookEventRepository,
-} from '@app/persistence';
-import { GithubClient } from '@app/github';
-import { GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { TaskLifecycleRepository, WebhookEventEntity } from '@app/persistence';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
-import { RepositoryRulesService } from '../agents/repository-rules.service';
-import { loadWorkerConfig } from '../config/worker.config';
 import { PushAnalysisHandler } from './push-analysis.handler';
 import { TaskContext } from './task-handler';
 
-const db = useUnitDatabase();
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_push';
+const bed = useWorkerTestBed({ githubToken: 'ghp_unit_push' });
+const { db } = bed;
 const REPOSITORY = 'octo-org/app';
 const HEAD = '9'.repeat(40);
 const RULES_FILE = '.github/webhook-orchestrator.yml';
-
-let githubFake: GithubFake;
-
-beforeAll(async () => {
-  githubFake = await GithubFake.start({ token: GITHUB_TOKEN });
-});
-
-afterAll(async () => {
-  await githubFake.stop();
-});
 
 let handler: PushAnalysisHandler;
 let lifecycle: TaskLifecycleRepository;
 
 beforeEach(() => {
-  githubFake.reset();
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-  });
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    new WebhookEventRepository(),
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const github = new GithubClient({ apiUrl: githubFake.url, token: GITHUB_TOKEN, timeoutMs: 5000 });
-  handler = new PushAnalysisHandler(
-    new RepositoryRulesService(
-      github,
-      new RepositoryRulesFileRepository(db.dataSource),
-      new AuditLogRepository(db.dataSource),
-      config,
-      logger,
-    ),
-  );
+  lifecycle = bed.lifecycle();
+  const github = bed.github();
+  handler = new PushAnalysisHandler(bed.repositoryRules(github, bed.config()));
 });
 
 /** A push to `main` with the given commits, stored as the intake stores it, claimed. */
@@ -138,14 +95,14 @@ describe('PushAnalysisHandler', () => {
     const before = await handler.handle(await push([commit('3', { modified: ['src/a.ts'] })]));
     expect(before.cancel).toBeUndefined();
     // The file now turns push analyses off; the push that adds it is how the workers learn it.
-    githubFake.setRepositoryFile(REPOSITORY, RULES_FILE, 'push_branches: []\n');
+    bed.githubFake.setRepositoryFile(REPOSITORY, RULES_FILE, 'push_branches: []\n');
     const result = await handler.handle(await push([commit('4', { added: [RULES_FILE] })]));
     expect(result.outputData).toMatchObject({ repository_rules_refresh: true });
     expect(result.cancel).toMatch(/^push_branches: pushes to main are not analysed/);
   });
 
   it("cancels a push the repository's own rules file leaves out", async () => {
-    githubFake.setRepositoryFile(REPOSITORY, RULES_FILE, 'push_branches: []\n');
+    bed.githubFake.setRepositoryFile(REPOSITORY, RULES_FILE, 'push_branches: []\n');
     const result = await handler.handle(await push([commit('5', { modified: ['src/a.ts'] })]));
     expect(result.cancel).toBe(
       'push_branches: pushes to main are not analysed for this repository (none, set by its .github/webhook-orchestrator.yml)',
