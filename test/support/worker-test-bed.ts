@@ -7,10 +7,11 @@ import {
   TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
+  TaskRelayRepository,
   WebhookEventEntity,
   WebhookEventRepository,
 } from '@app/persistence';
-import { QueueName, RunTaskJob } from '@app/runtime';
+import { QueueName, RunTaskJob, TaskEnqueuer } from '@app/runtime';
 import { CodegenClient } from '@app/codegen';
 import { GithubClient } from '@app/github';
 import { RepositoryRulesService } from '../../apps/worker/src/agents/repository-rules.service';
@@ -19,14 +20,17 @@ import { TaskContext } from '../../apps/worker/src/handlers/task-handler';
 import { CodegenFake, GithubFake } from '../fakes';
 import { UnitDatabase, useUnitDatabase } from './unit-database';
 
-export type WorkerQueues = Record<QueueName.Analysis | QueueName.Codegen, Queue<RunTaskJob>>;
+export type WorkerQueues = Record<QueueName, Queue<RunTaskJob>>;
 
 export interface WorkerTestBedOptions {
-  /** The token the GitHub fake accepts and the worker's client sends. */
-  githubToken: string;
+  /** Starts a GitHub fake accepting this token, the one the worker's client sends (none when left out). */
+  githubToken?: string;
   /** Starts a Codegen fake knowing these repositories (none started when left out). */
   codegenRepositories?: string[];
-  /** Opens the analysis and codegen queues under a Bull prefix of the spec's own, starting so. */
+  /**
+   * Opens the worker's queues under a Bull prefix of the spec's own, starting so; they are emptied
+   * before each test and removed after the file.
+   */
   queuePrefix?: string;
 }
 
@@ -35,6 +39,7 @@ export interface WorkerTestBed {
   readonly db: UnitDatabase;
   /** A silent logger. */
   readonly logger: Logger;
+  /** Only with githubToken. */
   readonly githubFake: GithubFake;
   /** Only with codegenRepositories. */
   readonly codegenFake: CodegenFake;
@@ -47,14 +52,16 @@ export interface WorkerTestBed {
   /** The real Codegen client pointed at the fake. */
   codegen(): CodegenClient;
   lifecycle(events?: WebhookEventRepository): TaskLifecycleRepository;
+  /** The enqueuer handing tasks to the analysis and codegen queues. */
+  enqueuer(relay?: TaskRelayRepository): TaskEnqueuer;
   repositoryRules(github: GithubClient, config: WorkerConfig): RepositoryRulesService;
   /** The context the runner gives a claimed task's attempt (its event read back). */
   context(claim: ClaimedTask, overrides?: Partial<TaskContext>): Promise<TaskContext>;
 }
 
 /**
- * The shared setup of the worker's unit specs: a unit database, a GitHub fake (and a Codegen
- * fake, and Bull queues, when asked), started before the file's tests, reset before each and
+ * The shared setup of the worker's unit specs: a unit database, and when asked a GitHub fake, a
+ * Codegen fake and Bull queues, started before the file's tests, reset before each and
  * stopped after the file.
  */
 export function useWorkerTestBed(options: WorkerTestBedOptions): WorkerTestBed {
@@ -70,19 +77,24 @@ export function useWorkerTestBed(options: WorkerTestBedOptions): WorkerTestBed {
 
   beforeAll(async () => {
     [githubFake, codegenFake] = await Promise.all([
-      GithubFake.start({ token: options.githubToken }),
+      options.githubToken ? GithubFake.start({ token: options.githubToken }) : null,
       options.codegenRepositories
         ? CodegenFake.start({ repositories: options.codegenRepositories })
         : null,
     ]);
-    if (prefix)
+    if (prefix) {
+      const open = (name: QueueName) => new Bull<RunTaskJob>(name, redisUrl, { prefix });
       queues = {
-        [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
-        [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
+        [QueueName.Analysis]: open(QueueName.Analysis),
+        [QueueName.Codegen]: open(QueueName.Codegen),
+        [QueueName.AgentRunPoll]: open(QueueName.AgentRunPoll),
       };
+      await Promise.all(Object.values(queues).map((q) => q.isReady()));
+    }
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    for (const queue of Object.values(queues ?? {})) await queue.obliterate({ force: true });
     githubFake?.reset();
     codegenFake?.reset();
   });
@@ -115,8 +127,9 @@ export function useWorkerTestBed(options: WorkerTestBedOptions): WorkerTestBed {
     config(env = {}) {
       return loadWorkerConfig({
         DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-        GITHUB_API_URL: bed.githubFake.url,
-        GITHUB_TOKEN: options.githubToken,
+        ...(githubFake
+          ? { GITHUB_API_URL: githubFake.url, GITHUB_TOKEN: options.githubToken ?? '' }
+          : {}),
         ...(codegenFake
           ? {
               CODEGEN_BASE_URL: codegenFake.url,
@@ -149,6 +162,15 @@ export function useWorkerTestBed(options: WorkerTestBedOptions): WorkerTestBed {
         events,
         new TaskExecutionRepository(db.dataSource),
         new TaskCreationRepository(),
+      );
+    },
+    enqueuer(relay = new TaskRelayRepository(db.dataSource)) {
+      const all = bed.queues;
+      return new TaskEnqueuer(
+        { [QueueName.Analysis]: all[QueueName.Analysis], [QueueName.Codegen]: all[QueueName.Codegen] },
+        relay,
+        logger,
+        5000,
       );
     },
     repositoryRules(github, config) {

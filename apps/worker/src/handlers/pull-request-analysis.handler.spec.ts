@@ -3,10 +3,8 @@ import { ExternalServiceError } from '@app/platform';
 import {
   AgentRunRepository,
   TaskLifecycleRepository,
-  TaskRelayRepository,
   WebhookEventRepository,
 } from '@app/persistence';
-import { TaskEnqueuer } from '@app/runtime';
 import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
 import { TrustLabelRelease } from '../agents/trust-label-release';
@@ -34,7 +32,7 @@ function buildHandler(env: Record<string, string> = {}): PullRequestAnalysisHand
       new AgentRunRepository(db.dataSource, events),
       // The trust-label release (the labeled action) hands tasks to these queues; the specs
       // below do not reach it, but the handler is built whole.
-      new TaskEnqueuer(bed.queues, new TaskRelayRepository(db.dataSource), bed.logger, 5000),
+      bed.enqueuer(),
       bed.logger,
     ),
     bed.repositoryRules(github, config),

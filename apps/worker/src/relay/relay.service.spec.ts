@@ -1,59 +1,28 @@
-import Bull, { Queue } from 'bull';
 import { Registry } from 'prom-client';
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import {
   ExclusiveRunRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
-  TaskLifecycleRepository,
   TaskRelayRepository,
   WebhookEventRepository,
 } from '@app/persistence';
-import { JobName, QueueName, RunTaskJob, TaskEnqueuer } from '@app/runtime';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { JobName, QueueName, RunTaskJob } from '@app/runtime';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
 import type { WorkerConfig } from '../config/worker.config';
 import { RelayTelemetry } from '../listener/relay-telemetry';
 import { RelayService } from './relay.service';
 
-const db = useUnitDatabase();
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `unit_relay_${Date.now().toString(36)}_${process.pid}`;
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
+const bed = useWorkerTestBed({ queuePrefix: 'unit_relay' });
+const { db } = bed;
 
-let queues: Record<QueueName, Queue<RunTaskJob>>;
 let registry: Registry;
 let relay: RelayService;
 
-beforeAll(async () => {
-  queues = {
-    [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
-    [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
-    [QueueName.AgentRunPoll]: new Bull<RunTaskJob>(QueueName.AgentRunPoll, redisUrl, { prefix }),
-  };
-  await Promise.all(Object.values(queues).map((q) => q.isReady()));
-});
-
-beforeEach(async () => {
-  for (const queue of Object.values(queues)) await queue.obliterate({ force: true });
+beforeEach(() => {
   const events = new WebhookEventRepository();
   const tasks = new TaskRelayRepository(db.dataSource);
-  const lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    events,
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
-  const enqueuer = new TaskEnqueuer(
-    {
-      [QueueName.Analysis]: queues[QueueName.Analysis],
-      [QueueName.Codegen]: queues[QueueName.Codegen],
-    },
-    tasks,
-    logger,
-    5000,
-  );
+  const lifecycle = bed.lifecycle(events);
+  const enqueuer = bed.enqueuer(tasks);
   registry = new Registry();
   // Only the relay's settings are read by the service under test.
   const config = {
@@ -65,20 +34,13 @@ beforeEach(async () => {
     lifecycle,
     new ExclusiveRunRepository(db.dataSource),
     enqueuer,
-    queues[QueueName.Analysis],
-    queues[QueueName.Codegen],
-    queues[QueueName.AgentRunPoll],
+    bed.queues[QueueName.Analysis],
+    bed.queues[QueueName.Codegen],
+    bed.queues[QueueName.AgentRunPoll],
     config,
-    logger,
+    bed.logger,
     new RelayTelemetry(registry),
   );
-});
-
-afterAll(async () => {
-  for (const queue of Object.values(queues)) {
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
 });
 
 async function setState(taskId: string, sql: string): Promise<void> {
@@ -137,9 +99,9 @@ describe('RelayService.runOnce', () => {
     // taskIds[2] is fresh: the intake's own enqueue may still be on its way.
     const result = await relay.runOnce();
     expect(result).toEqual({ pendingEnqueued: 2, queuedRestored: 0, expiredRequeued: 0 });
-    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
-    expect(await queues[QueueName.Codegen].getJob(taskIds[1])).not.toBeNull();
-    expect(await queues[QueueName.Analysis].getJob(taskIds[2])).toBeNull();
+    expect(await bed.queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect(await bed.queues[QueueName.Codegen].getJob(taskIds[1])).not.toBeNull();
+    expect(await bed.queues[QueueName.Analysis].getJob(taskIds[2])).toBeNull();
     expect((await statusOf(taskIds[0])).status).toBe('queued');
     expect((await statusOf(taskIds[2])).status).toBe('pending');
     expect(await recovered('pending')).toBe(2);
@@ -147,14 +109,14 @@ describe('RelayService.runOnce', () => {
 
   it('restores a queued task whose job Redis lost, and leaves one whose job is there', async () => {
     const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
-    await queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
+    await bed.queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
       jobId: taskIds[1],
     });
     for (const id of taskIds)
       await setState(id, "status = 'queued', updated_at = now() - interval '1 minute'");
     const result = await relay.runOnce();
     expect(result).toEqual({ pendingEnqueued: 0, queuedRestored: 1, expiredRequeued: 0 });
-    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect(await bed.queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
     expect(await recovered('queued_lost')).toBe(1);
     // Looked at: the next pass does not look again before the age passes.
     expect(await relay.runOnce()).toEqual({
@@ -166,7 +128,7 @@ describe('RelayService.runOnce', () => {
 
   it('re-enqueues a task whose job Bull already finished (it will never run again)', async () => {
     const { taskIds } = await storeEvent(db.dataSource);
-    const job = await queues[QueueName.Analysis].add(
+    const job = await bed.queues[QueueName.Analysis].add(
       JobName.RunTask,
       { taskId: taskIds[0] } as RunTaskJob,
       {
@@ -174,18 +136,18 @@ describe('RelayService.runOnce', () => {
       },
     );
     // Taken by a worker that then failed it for good, as Bull does with a job that stalled twice.
-    await queues[QueueName.Analysis].getNextJob();
+    await bed.queues[QueueName.Analysis].getNextJob();
     await job.moveToFailed({ message: 'job stalled more than allowable limit' }, true);
     await job.releaseLock();
     expect(await job.getState()).toBe('failed');
     await setState(taskIds[0], "status = 'queued', updated_at = now() - interval '1 minute'");
     expect((await relay.runOnce()).queuedRestored).toBe(1);
-    expect(await (await queues[QueueName.Analysis].getJob(taskIds[0]))!.getState()).toBe('waiting');
+    expect(await (await bed.queues[QueueName.Analysis].getJob(taskIds[0]))!.getState()).toBe('waiting');
   });
 
   it('re-enqueues a task whose job is in none of Bull\'s lists (it would never run), unless a worker holds its lock', async () => {
     const { taskIds } = await storeEvent(db.dataSource, { tasks: [{}, {}] });
-    const queue = queues[QueueName.Analysis];
+    const queue = bed.queues[QueueName.Analysis];
     for (const id of taskIds) {
       await queue.add(JobName.RunTask, { taskId: id } as RunTaskJob, { jobId: id });
       // The job's hash stays, but no list holds it: no worker will ever take it.
@@ -206,13 +168,13 @@ describe('RelayService.runOnce', () => {
     for (const id of taskIds)
       await setState(id, "status = 'running', lease_expires_at = now() - interval '1 minute'");
     // This one's job still exists: Bull's stalled-job recovery owns it.
-    await queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
+    await bed.queues[QueueName.Analysis].add(JobName.RunTask, { taskId: taskIds[1] } as RunTaskJob, {
       jobId: taskIds[1],
     });
     const result = await relay.runOnce();
     expect(result).toEqual({ pendingEnqueued: 0, queuedRestored: 0, expiredRequeued: 1 });
     expect(await statusOf(taskIds[0])).toEqual({ status: 'queued', retry_count: 1 });
-    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
+    expect(await bed.queues[QueueName.Analysis].getJob(taskIds[0])).not.toBeNull();
     expect((await statusOf(taskIds[1])).status).toBe('running');
     expect(await recovered('lease_expired')).toBe(1);
   });
@@ -225,7 +187,7 @@ describe('RelayService.runOnce', () => {
     );
     expect((await relay.runOnce()).expiredRequeued).toBe(0);
     expect((await statusOf(taskIds[0])).status).toBe('failed');
-    expect(await queues[QueueName.Analysis].getJob(taskIds[0])).toBeNull();
+    expect(await bed.queues[QueueName.Analysis].getJob(taskIds[0])).toBeNull();
     const [event] = await db.rows<{ processed: boolean }>(
       'SELECT processed FROM webhook_events WHERE id = $1',
       [eventId],

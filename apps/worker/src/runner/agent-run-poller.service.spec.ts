@@ -1,60 +1,29 @@
-import Bull, { Queue } from 'bull';
+import { Job, Queue } from 'bull';
 import { Registry } from 'prom-client';
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import {
   AgentRunOutcomeRepository,
   AgentRunRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
   TaskLifecycleRepository,
-  TaskRelayRepository,
   WebhookEventRepository,
 } from '@app/persistence';
-import { PollAgentRunJob, QueueName, RunTaskJob, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
-import { CodegenClient } from '@app/codegen';
+import { PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
 import { GithubClient } from '@app/github';
-import { CodegenFake, GithubFake } from '../../../../test/fakes';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent } from '../../../../test/support/task-fixtures';
 import { AgentOutcomeTelemetry } from '../agents/agent-outcome-telemetry';
 import { AgentOutcomes } from '../agents/agent-outcomes.service';
-import { loadWorkerConfig } from '../config/worker.config';
 import { PrCommenter } from '../handlers/pr-commenter';
 import { AgentRunPoller } from './agent-run-poller.service';
 
-const db = useUnitDatabase();
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `unit_poller_${Date.now().toString(36)}_${process.pid}`;
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const GITHUB_TOKEN = 'ghp_unit_poller';
 const REPOSITORY = 'octo-org/app';
+const bed = useWorkerTestBed({
+  githubToken: 'ghp_unit_poller',
+  codegenRepositories: [REPOSITORY],
+  queuePrefix: 'unit_poller',
+});
+const { db } = bed;
 const HEAD = 'a'.repeat(40);
-
-let codegenFake: CodegenFake;
-let githubFake: GithubFake;
-let queues: Record<QueueName, Queue<RunTaskJob>>;
-
-beforeAll(async () => {
-  [codegenFake, githubFake] = await Promise.all([
-    CodegenFake.start({ repositories: [REPOSITORY] }),
-    GithubFake.start({ token: GITHUB_TOKEN }),
-  ]);
-  queues = {
-    [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
-    [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
-    [QueueName.AgentRunPoll]: new Bull<RunTaskJob>(QueueName.AgentRunPoll, redisUrl, { prefix }),
-  };
-  await Promise.all(Object.values(queues).map((q) => q.isReady()));
-});
-
-afterAll(async () => {
-  for (const queue of Object.values(queues)) {
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-  await Promise.all([codegenFake.stop(), githubFake.stop()]);
-});
 
 let poller: AgentRunPoller;
 let lifecycle: TaskLifecycleRepository;
@@ -63,42 +32,18 @@ let github: GithubClient;
 
 /** The poller as the worker builds it, with the real clients pointed at the fakes. */
 function buildPoller(env: Record<string, string> = {}): AgentRunPoller {
-  const config = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    WORKER_ID: 'unit-worker',
-    GITHUB_API_URL: githubFake.url,
-    GITHUB_TOKEN,
-    CODEGEN_BASE_URL: codegenFake.url,
-    CODEGEN_TOKEN: codegenFake.token,
-    CODEGEN_ORG_ID: String(codegenFake.orgId),
-    CODEGEN_POLL_INTERVAL_MS: '1000',
-    ...env,
-  });
+  const config = bed.config({ WORKER_ID: 'unit-worker', CODEGEN_POLL_INTERVAL_MS: '1000', ...env });
   const events = new WebhookEventRepository();
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    events,
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
+  lifecycle = bed.lifecycle(events);
   agentRuns = new AgentRunRepository(db.dataSource, events);
   const registry = new Registry();
-  github = new GithubClient({
-    apiUrl: githubFake.url,
-    token: GITHUB_TOKEN,
-    timeoutMs: 5000,
-  });
-  const codegen = new CodegenClient({
-    baseUrl: codegenFake.url,
-    token: codegenFake.token,
-    orgId: codegenFake.orgId,
-    timeoutMs: 5000,
-  });
-  const commenter = new PrCommenter(github, config, logger);
+  github = bed.github();
+  const codegen = bed.codegen();
+  const commenter = new PrCommenter(github, config, bed.logger);
   return new AgentRunPoller(
     lifecycle,
     agentRuns,
-    queues[QueueName.AgentRunPoll] as unknown as Queue<PollAgentRunJob>,
+    bed.queues[QueueName.AgentRunPoll] as unknown as Queue<PollAgentRunJob>,
     codegen,
     commenter,
     new AgentOutcomes(
@@ -108,36 +53,25 @@ function buildPoller(env: Record<string, string> = {}): AgentRunPoller {
       github,
       new AgentOutcomeTelemetry(registry),
       config,
-      logger,
+      bed.logger,
     ),
     github,
     config,
-    logger,
+    bed.logger,
     new TaskTelemetry(registry, Object.values(TaskType)),
-    new TaskEnqueuer(
-      {
-        [QueueName.Analysis]: queues[QueueName.Analysis],
-        [QueueName.Codegen]: queues[QueueName.Codegen],
-      },
-      new TaskRelayRepository(db.dataSource),
-      logger,
-      5000,
-    ),
+    bed.enqueuer(),
   );
 }
 
-beforeEach(async () => {
-  for (const queue of Object.values(queues)) await queue.obliterate({ force: true });
-  codegenFake.reset();
-  githubFake.reset();
+beforeEach(() => {
   poller = buildPoller();
 });
 
 /** Asks the fake to make a run the way Codegen makes one for a create; returns its id. */
 async function createRun(taskId: string): Promise<number> {
-  const answer = await fetch(`${codegenFake.url}/v1/organizations/${codegenFake.orgId}/agent/run`, {
+  const answer = await fetch(`${bed.codegenFake.url}/v1/organizations/${bed.codegenFake.orgId}/agent/run`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${codegenFake.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${bed.codegenFake.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ prompt: 'fix the build', metadata: { task_id: taskId } }),
   });
   expect(answer.status).toBe(200);
@@ -213,19 +147,19 @@ async function processed(eventId: number): Promise<boolean> {
 
 /** The PR comment as GitHub holds it. */
 function comment(id: number): { body: string; edits: number } {
-  const found = githubFake.comments.find((c) => c.id === id);
+  const found = bed.githubFake.comments.find((c) => c.id === id);
   if (!found) throw new Error(`no comment ${id}`);
   return found;
 }
 
-async function nextPoll(taskId: string, poll: number): Promise<Bull.Job | null> {
-  return queues[QueueName.AgentRunPoll].getJob(`${taskId}:poll:${poll}`);
+async function nextPoll(taskId: string, poll: number): Promise<Job | null> {
+  return bed.queues[QueueName.AgentRunPoll].getJob(`${taskId}:poll:${poll}`);
 }
 
 describe('AgentRunPoller.poll', () => {
   it('completes the task when Codegen reports COMPLETE, with the run in its output and the comment edited in place', async () => {
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), {
+    bed.codegenFake.completeRun(Number(w.runId), {
       status: 'COMPLETE',
       summary: 'Fixed the failing import',
       pullRequests: [{ url: `https://github.com/${REPOSITORY}/pull/8`, title: 'Fix import' }],
@@ -243,7 +177,7 @@ describe('AgentRunPoller.poll', () => {
     ]);
     expect(await executionStatuses(w.taskId)).toEqual(['completed']);
     expect(await processed(w.eventId)).toBe(true);
-    expect(githubFake.comments).toHaveLength(1);
+    expect(bed.githubFake.comments).toHaveLength(1);
     expect(comment(w.commentId)).toMatchObject({ edits: 1 });
     expect(comment(w.commentId).body).toContain(`agent run ${w.runId}`);
     expect(comment(w.commentId).body).toContain('finished');
@@ -254,7 +188,7 @@ describe('AgentRunPoller.poll', () => {
     'fails the task when Codegen reports %s, saying so on the PR comment',
     async (status) => {
       const w = await waitingTask();
-      codegenFake.completeRun(Number(w.runId), { status });
+      bed.codegenFake.completeRun(Number(w.runId), { status });
       expect(await poller.poll({ taskId: w.taskId, poll: 1 })).toBe('failed');
       expect(await task(w.taskId)).toMatchObject({
         status: 'failed',
@@ -268,7 +202,7 @@ describe('AgentRunPoller.poll', () => {
 
   it('fails a PAUSED run at once: it waits for input and never ends by itself', async () => {
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), { status: 'PAUSED' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'PAUSED' });
     expect(await poller.poll({ taskId: w.taskId, poll: 1 })).toBe('failed');
     const row = await task(w.taskId);
     expect(row.status).toBe('failed');
@@ -278,7 +212,7 @@ describe('AgentRunPoller.poll', () => {
 
   it('keeps following a running run: the task stays running with a fresh lease and the next poll is scheduled', async () => {
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), { status: 'ACTIVE' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'ACTIVE' });
     const before = (await task(w.taskId)).lease_expires_at!.getTime();
     expect(await poller.poll({ taskId: w.taskId, poll: 1 })).toBe('waiting');
     const row = await task(w.taskId);
@@ -293,7 +227,7 @@ describe('AgentRunPoller.poll', () => {
 
   it('stops a run past its deadline, asking Codegen to leave the pull request, and fails the task', async () => {
     const w = await waitingTask({ startedAt: new Date(Date.now() - 5 * 3_600_000) });
-    codegenFake.completeRun(Number(w.runId), { status: 'RUNNING' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'RUNNING' });
     expect(await poller.poll({ taskId: w.taskId, poll: 9 })).toBe('failed');
     const row = await task(w.taskId);
     expect(row.status).toBe('failed');
@@ -301,7 +235,7 @@ describe('AgentRunPoller.poll', () => {
       new RegExp(`^agent run ${w.runId} did not finish within 240 min`),
     );
     expect(row.output_data.agent_removed_from_pr).toMatchObject({ ok: true, reason: 'deadline' });
-    expect(codegenFake.counters.remove_from_pr).toBe(1);
+    expect(bed.codegenFake.counters.remove_from_pr).toBe(1);
     expect(comment(w.commentId).body).toContain('did not finish within 240 min');
   });
 
@@ -317,14 +251,14 @@ describe('AgentRunPoller.poll', () => {
   it('keeps polling through an unreadable answer, noting it once, and fails once it outlasts the grace', async () => {
     poller = buildPoller({ CODEGEN_UNKNOWN_STATUS_GRACE_MS: '0' });
     const w = await waitingTask();
-    codegenFake.failNext(1, { status: 200, body: { id: 'not a number' }, route: 'get' });
+    bed.codegenFake.failNext(1, { status: 200, body: { id: 'not a number' }, route: 'get' });
     expect(await poller.poll({ taskId: w.taskId, poll: 1 })).toBe('waiting');
     const noted = await task(w.taskId);
     expect(noted.status).toBe('running');
     expect(noted.output_data.agent_run_anomaly).toMatchObject({
       what: expect.stringMatching(/^unreadable answers/),
     });
-    codegenFake.failNext(1, { status: 200, body: { id: 'not a number' }, route: 'get' });
+    bed.codegenFake.failNext(1, { status: 200, body: { id: 'not a number' }, route: 'get' });
     expect(await poller.poll({ taskId: w.taskId, poll: 2 })).toBe('failed');
     expect((await task(w.taskId)).error_message).toMatch(/reported unreadable answers/);
   });
@@ -332,7 +266,7 @@ describe('AgentRunPoller.poll', () => {
   it('keeps polling a status Codegen does not publish, then fails naming it once it outlasts the grace', async () => {
     poller = buildPoller({ CODEGEN_UNKNOWN_STATUS_GRACE_MS: '0' });
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), { status: 'HIBERNATING' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'HIBERNATING' });
     expect(await poller.poll({ taskId: w.taskId, poll: 1 })).toBe('waiting');
     expect((await task(w.taskId)).output_data.agent_run_anomaly).toMatchObject({
       what: 'status "HIBERNATING", which is not one Codegen publishes',
@@ -344,7 +278,7 @@ describe('AgentRunPoller.poll', () => {
   it('does nothing for a task whose run id was never saved, or that is no longer running', async () => {
     const unsaved = await waitingTask({ saveRun: false });
     expect(await poller.poll({ taskId: unsaved.taskId, poll: 1 })).toBe('skipped');
-    expect(codegenFake.counters.get).toBe(0);
+    expect(bed.codegenFake.counters.get).toBe(0);
     expect((await task(unsaved.taskId)).status).toBe('running');
     expect(await poller.poll({ taskId: '00000000-0000-4000-8000-000000000000', poll: 1 })).toBe(
       'skipped',
@@ -353,7 +287,7 @@ describe('AgentRunPoller.poll', () => {
 
   it('finishes a task once when two polls of it race', async () => {
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), { status: 'COMPLETE' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'COMPLETE' });
     const other = buildPoller({ WORKER_ID: 'other-worker' });
     const outcomes = await Promise.all([
       poller.poll({ taskId: w.taskId, poll: 1 }),
@@ -362,12 +296,12 @@ describe('AgentRunPoller.poll', () => {
     expect(outcomes.sort()).toEqual(['completed', 'skipped']);
     expect((await task(w.taskId)).status).toBe('completed');
     expect(await executionStatuses(w.taskId)).toEqual(['completed']);
-    expect(githubFake.comments).toHaveLength(1);
+    expect(bed.githubFake.comments).toHaveLength(1);
   });
 
   it("ends a task another worker took over under that worker's claim, once", async () => {
     const w = await waitingTask();
-    codegenFake.completeRun(Number(w.runId), { status: 'COMPLETE' });
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'COMPLETE' });
     // The relay handed the task back to a handler, which claimed it afresh.
     const taken = await lifecycle.claimForRun(w.taskId, 'other-worker', QueueName.Codegen, 60_000);
     expect(taken).not.toBeNull();

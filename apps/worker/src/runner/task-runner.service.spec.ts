@@ -1,25 +1,22 @@
-import Bull, { Queue } from 'bull';
+import { Queue } from 'bull';
 import { Registry } from 'prom-client';
-import { createLogger, transports } from 'winston';
 import { TaskType } from '@app/domain';
 import { ExternalServiceError } from '@app/platform';
 import {
   AgentRunOutcomeRepository,
   AgentRunRepository,
   CodegenCreateLogRepository,
-  TaskCreationRepository,
-  TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
   WebhookEventRepository,
 } from '@app/persistence';
-import { PollAgentRunJob, QueueName, RunTaskJob, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
+import { PollAgentRunJob, QueueName, TaskTelemetry } from '@app/runtime';
 import { GithubClient } from '@app/github';
-import { useUnitDatabase } from '../../../../test/support/unit-database';
+import { useWorkerTestBed } from '../../../../test/support/worker-test-bed';
 import { storeEvent, TaskSeed } from '../../../../test/support/task-fixtures';
 import { AgentOutcomeTelemetry } from '../agents/agent-outcome-telemetry';
 import { AgentOutcomes } from '../agents/agent-outcomes.service';
-import { loadWorkerConfig, WorkerConfig } from '../config/worker.config';
+import { WorkerConfig } from '../config/worker.config';
 import { HandlerRegistry } from '../handlers/handler-registry';
 import { PrCommenter } from '../handlers/pr-commenter';
 import {
@@ -32,10 +29,8 @@ import { AgentRunPoller } from './agent-run-poller.service';
 import { GithubBudgetGate } from './github-budget-gate';
 import { RetryLaterError, TaskHoldError, TaskRunner } from './task-runner.service';
 
-const db = useUnitDatabase();
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `unit_runner_${Date.now().toString(36)}_${process.pid}`;
-const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
+const bed = useWorkerTestBed({ queuePrefix: 'unit_runner' });
+const { db } = bed;
 
 /** What the test's handler does with the attempt it is given; set per test. */
 type Behaviour = (ctx: TaskContext) => Promise<HandlerResult>;
@@ -51,62 +46,26 @@ class TestHandler implements TaskHandler {
   }
 }
 
-let queues: Record<QueueName, Queue<RunTaskJob>>;
-
-beforeAll(async () => {
-  queues = {
-    [QueueName.Analysis]: new Bull<RunTaskJob>(QueueName.Analysis, redisUrl, { prefix }),
-    [QueueName.Codegen]: new Bull<RunTaskJob>(QueueName.Codegen, redisUrl, { prefix }),
-    [QueueName.AgentRunPoll]: new Bull<RunTaskJob>(QueueName.AgentRunPoll, redisUrl, { prefix }),
-  };
-  await Promise.all(Object.values(queues).map((q) => q.isReady()));
-});
-
-afterAll(async () => {
-  for (const queue of Object.values(queues)) {
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-});
-
 let runner: TaskRunner;
 let lifecycle: TaskLifecycleRepository;
 
-/** The runner as the worker builds it, over the unit database and real Bull queues. */
+/** The runner as the worker builds it, over the unit database and real Bull bed.queues. */
 function buildRunner(env: Record<string, string> = {}): TaskRunner {
-  const config: WorkerConfig = loadWorkerConfig({
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
-    WORKER_ID: 'unit-worker',
-    TASK_MAX_RETRIES: '2',
-    ...env,
-  });
+  const config: WorkerConfig = bed.config({ WORKER_ID: 'unit-worker', TASK_MAX_RETRIES: '2', ...env });
   const events = new WebhookEventRepository();
-  lifecycle = new TaskLifecycleRepository(
-    db.dataSource,
-    events,
-    new TaskExecutionRepository(db.dataSource),
-    new TaskCreationRepository(),
-  );
+  lifecycle = bed.lifecycle(events);
   const agentRuns = new AgentRunRepository(db.dataSource, events);
   const relay = new TaskRelayRepository(db.dataSource);
   const registry = new Registry();
   const telemetry = new TaskTelemetry(registry, Object.values(TaskType));
   // No call reaches GitHub here: the budget gate asks it nothing while no budget is low.
   const github = new GithubClient({ apiUrl: 'http://127.0.0.1:9', timeoutMs: 1000 });
-  const commenter = new PrCommenter(github, config, logger);
-  const enqueuer = new TaskEnqueuer(
-    {
-      [QueueName.Analysis]: queues[QueueName.Analysis],
-      [QueueName.Codegen]: queues[QueueName.Codegen],
-    },
-    relay,
-    logger,
-    5000,
-  );
+  const commenter = new PrCommenter(github, config, bed.logger);
+  const enqueuer = bed.enqueuer(relay);
   const poller = new AgentRunPoller(
     lifecycle,
     agentRuns,
-    queues[QueueName.AgentRunPoll] as unknown as Queue<PollAgentRunJob>,
+    bed.queues[QueueName.AgentRunPoll] as unknown as Queue<PollAgentRunJob>,
     // No Codegen: the runner only schedules polls; what a poll does is the poller's spec.
     null,
     commenter,
@@ -117,11 +76,11 @@ function buildRunner(env: Record<string, string> = {}): TaskRunner {
       github,
       new AgentOutcomeTelemetry(registry),
       config,
-      logger,
+      bed.logger,
     ),
     github,
     config,
-    logger,
+    bed.logger,
     telemetry,
     enqueuer,
   );
@@ -132,7 +91,7 @@ function buildRunner(env: Record<string, string> = {}): TaskRunner {
     new HandlerRegistry(Object.values(TaskType).map((t) => new TestHandler(t))),
     db.dataSource,
     config,
-    logger,
+    bed.logger,
     telemetry,
     poller,
     new GithubBudgetGate(github, relay),
@@ -140,8 +99,7 @@ function buildRunner(env: Record<string, string> = {}): TaskRunner {
   );
 }
 
-beforeEach(async () => {
-  for (const queue of Object.values(queues)) await queue.obliterate({ force: true });
+beforeEach(() => {
   seen.length = 0;
   behaviour = () => Promise.resolve({ outputData: { summary: 'looked fine' } });
   runner = buildRunner();
@@ -276,7 +234,7 @@ describe('TaskRunner: finishing', () => {
     expect(await processed(eventId)).toBe(true);
   });
 
-  it('stores and queues the children a completed task asks for, keeping the event open for them', async () => {
+  it('stores and bed.queues the children a completed task asks for, keeping the event open for them', async () => {
     const { eventId, taskId } = await oneTask({ taskType: TaskType.CheckFailureAnalysis });
     behaviour = () =>
       Promise.resolve({
@@ -289,7 +247,7 @@ describe('TaskRunner: finishing', () => {
     const { output_data } = await task(taskId);
     const [childId] = output_data!.child_task_ids as string[];
     expect((await task(childId)).status).toMatch(/^(pending|queued)$/);
-    const job = await queues[QueueName.Codegen].getJob(childId);
+    const job = await bed.queues[QueueName.Codegen].getJob(childId);
     expect(job?.data.taskId).toBe(childId);
     // A child has its parent's retries: three more than the first attempt.
     expect(job?.opts.attempts).toBe(4);
@@ -321,7 +279,7 @@ describe('TaskRunner: finishing', () => {
     const row = await task(taskId);
     expect(row).toMatchObject({ status: 'running', codegen_task_id: '4242' });
     expect(row.lease_expires_at!.getTime()).toBeGreaterThan(Date.now());
-    expect(await queues[QueueName.AgentRunPoll].getJob(`${taskId}:poll:1`)).not.toBeNull();
+    expect(await bed.queues[QueueName.AgentRunPoll].getJob(`${taskId}:poll:1`)).not.toBeNull();
   });
 });
 
