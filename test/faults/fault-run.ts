@@ -20,7 +20,7 @@ const CODEGEN_TOKEN = 'codegen-test-token';
 export const SIZES = {
   deliveries: Number(process.env.FAULT_DELIVERIES ?? 200),
   rate: Number(process.env.FAULT_RATE ?? 40),
-  drainMs: Number(process.env.FAULT_DRAIN_TIMEOUT_MS ?? 90_000),
+  drainMs: Number(process.env.FAULT_DRAIN_TIMEOUT_MS ?? 150_000),
   freezeMs: Number(process.env.FAULT_REDIS_FREEZE_MS ?? 10_000),
 };
 

@@ -17,7 +17,7 @@ import { PrivatePostgres } from './private-postgres';
  * its faults by process id, then checks I1–I3. Sizes: FAULT_DELIVERIES, FAULT_RATE,
  * FAULT_DRAIN_TIMEOUT_MS, FAULT_REDIS_FREEZE_MS.
  */
-jest.setTimeout(300_000);
+jest.setTimeout(420_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Bound on a restart mid-run: a Nest app can take a while to boot on a loaded 2-core box. */

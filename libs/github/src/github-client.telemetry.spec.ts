@@ -18,7 +18,9 @@ describe('GithubClient request events (metrics and health read these)', () => {
     client = new GithubClient({
       apiUrl: fake.url,
       token: 'ghp_test',
-      timeoutMs: 300,
+      // Far above the fake's injected latency, so a loaded machine cannot turn a slow answer
+      // into a timeout; the timeout case builds its own client.
+      timeoutMs: 5000,
       retryBaseMs: 1,
       retries: 2,
     });
