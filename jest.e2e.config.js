@@ -24,6 +24,10 @@ module.exports = {
   ],
   testTimeout: 60000,
   maxWorkers: 1,
+  // Every suite stops what it starts, and a failure to do so fails nothing here; but a socket or
+  // timer a client library leaves behind must not keep the run (and CI) waiting after the last
+  // result: Jest reports such handles ("did not exit one second after…") and then exits.
+  forceExit: true,
   // Each file's wall time at the end of the run, slowest first.
   reporters: ['default', '<rootDir>/test/support/duration-reporter.js'],
 };
