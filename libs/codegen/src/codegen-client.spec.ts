@@ -1,6 +1,7 @@
-import { ExternalServiceError, CircuitOpenError } from '@app/platform';
+import { CircuitOpenError } from '@app/platform';
 import { Test } from '@nestjs/testing';
 import { CodegenFake } from '../../../test/fakes';
+import { rejection } from '../../../test/support/rejection';
 import {
   AgentRunCreateNotSentError,
   AgentRunCreateUnconfirmedError,
@@ -15,16 +16,6 @@ import { CodegenModule } from './codegen.module';
 import type { CodegenBadAnswer, CodegenClientOptions } from './codegen.types';
 
 const ORG = 42;
-
-async function rejection(promise: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ExternalServiceError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('CodegenClient against the Codegen fake', () => {
   let fake: CodegenFake;

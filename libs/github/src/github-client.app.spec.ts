@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { ExternalServiceError } from '@app/platform';
 import type { ServiceRequestEvent } from '@app/platform';
 import { GithubFake } from '../../../test/fakes';
+import { rejection } from '../../../test/support/rejection';
 import { GithubClient } from './github-client';
 import type { GithubClientOptions } from './github.types';
 import type { DeliveryHook } from './hook-deliveries';
@@ -16,16 +17,6 @@ const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 20
 const PEM = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 const PEM_LINES = PEM.split('\n').filter((line) => line && !line.startsWith('-----'));
 const APP_HOOK: DeliveryHook = { kind: 'app' };
-
-async function rejection(promise: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ExternalServiceError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('GithubClient as a GitHub App', () => {
   let fake: GithubFake;

@@ -1,6 +1,7 @@
-import { ExternalServiceError, CircuitOpenError } from '@app/platform';
+import { CircuitOpenError } from '@app/platform';
 import { Test } from '@nestjs/testing';
 import { GithubFake } from '../../../test/fakes';
+import { rejection } from '../../../test/support/rejection';
 import { GithubClient } from './github-client';
 import { GithubModule } from './github.module';
 import { GithubRateLimitError } from './rate-limit-holds';
@@ -8,16 +9,6 @@ import type { GithubClientOptions } from './github.types';
 
 const REPO = 'octo-org/hello.world';
 const TOKEN = 'ghp_test_token';
-
-async function rejection(promise: Promise<unknown>): Promise<ExternalServiceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ExternalServiceError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('GithubClient against the GitHub fake', () => {
   let fake: GithubFake;
