@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { transports } from 'winston';
 import { createJsonLogger, registerLogSecrets, runWithLogContext } from '@app/platform';
-import { accessLog } from './access-log';
+import { accessLog, infoLineWriter } from './access-log';
 
 /** A server whose access lines are captured, answering 200 (or what the handler writes). */
 async function serve(
@@ -102,5 +103,68 @@ describe('accessLog', () => {
       server.close();
       off.server.close();
     }
+  });
+});
+
+describe('infoLineWriter', () => {
+  /** A logger whose stdout transport is swapped for one that keeps each write whole. */
+  function capturing(writes: string[]): ReturnType<typeof createJsonLogger> {
+    const logger = createJsonLogger('orchestrator', 'info');
+    logger.clear();
+    logger.add(
+      new transports.Stream({
+        stream: new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            writes.push(chunk.toString());
+            done();
+          },
+        }),
+      }),
+    );
+    return logger;
+  }
+
+  it("writes one turn's lines at the end of the turn, in one write, each on its own line", async () => {
+    const writes: string[] = [];
+    const out = infoLineWriter(capturing(writes));
+    out('{"n":1}');
+    out('{"n":2}');
+    out('{"n":3}');
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(['{"n":1}\n{"n":2}\n{"n":3}\n']);
+    out('{"n":4}');
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(['{"n":1}\n{"n":2}\n{"n":3}\n', '{"n":4}\n']);
+  });
+
+  it('writes a long burst in parts of 256 lines without waiting for the turn to end', () => {
+    const writes: string[] = [];
+    const out = infoLineWriter(capturing(writes));
+    for (let i = 0; i < 600; i++) out(`{"n":${i}}`);
+    expect(writes.map((w) => w.split('\n').filter(Boolean).length)).toEqual([256, 256]);
+    expect(writes[1].split('\n')[255]).toBe('{"n":511}');
+  });
+
+  it('writes the lines still pending when the process exits', () => {
+    // A process of its own: its stdout is what an operator's log collector would read.
+    const script = [
+      "const { createJsonLogger } = require('@app/platform');",
+      "const { infoLineWriter } = require('./apps/orchestrator/src/common/access-log');",
+      "const out = infoLineWriter(createJsonLogger('orchestrator', 'info'));",
+      "out('{\"last\":1}'); out('{\"last\":2}'); process.exit(0);",
+    ].join('\n');
+    const stdout = execFileSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', '-e', script],
+      {
+        cwd: `${__dirname}/../../../..`,
+        // ts-node's compile cache would be a temporary folder the run must not leave behind.
+        env: { ...process.env, DISABLE_V8_COMPILE_CACHE: '1' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(stdout).toBe('{"last":1}\n{"last":2}\n');
   });
 });

@@ -21,9 +21,10 @@ export type RouteOf = (req: IncomingMessage) => string | null;
  *
  * The line is the one the process logger would write for `logger.info('http request', fields)`
  * (same fields, the log context's ids and the active trace's, the timestamp, the service, and
- * registered secret values cut out), serialised here in one step and handed to the logger's transports (stdout): the
- * logger's generic pipeline (copies for key redaction, format chain, streams) cost about twice
- * the line itself per request (docs/performance.md). None of its fields is a redacted key.
+ * registered secret values cut out), serialised here in one step and handed to the logger's
+ * transports (stdout), a turn's lines in one write (`infoLineWriter`): the logger's generic
+ * pipeline (copies for key redaction, format chain, streams) cost about twice the line itself per
+ * request (docs/performance.md). None of its fields is a redacted key.
  */
 export function accessLog(
   logger: Logger,
@@ -88,22 +89,64 @@ function addContext(line: Record<string, unknown>): void {
 const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
 
+/** A turn's lines are written at once; a turn that finishes more requests writes in parts. */
+const MAX_BATCH = 256;
+
 /**
- * Hands a serialized `info` line to the logger's transports (stdout in production), as the
+ * Hands serialized `info` lines to the logger's transports (stdout in production), as the
  * logger's own stream would after its formats: each transport's level and silence are honoured,
- * and a transport with a format of its own gets the line through its usual path.
+ * and a transport with a format of its own gets each line through its usual path.
+ *
+ * The lines of the requests that finish in one event-loop turn go out as one write, at the end of
+ * that turn (`setImmediate`), not one write each: stdout to a file or a pipe is a synchronous
+ * write on Linux, one system call per line while other requests wait (docs/performance.md). Lines
+ * still pending when the process exits are written by its `exit` listener, so none is lost to an
+ * orderly stop or `process.exit`.
  */
-function infoLineWriter(logger: Logger): (line: string) => void {
-  return (line) => {
-    const info = { level: 'info', message: 'http request', [LEVEL]: 'info', [MESSAGE]: line };
-    for (const transport of logger.transports) {
-      if (transport.silent) continue;
-      const level = transport.level ?? logger.level;
-      if ((logger.levels[level] ?? -1) < logger.levels.info) continue;
-      if (transport.format) transport.write(info);
-      else transport.log?.(info, noop);
-    }
+export function infoLineWriter(logger: Logger): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled: NodeJS.Immediate | null = null;
+  const flush = (): void => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = null;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    writeToTransports(logger, lines);
   };
+  flushAtExit(flush);
+  return (line) => {
+    pending.push(line);
+    if (pending.length >= MAX_BATCH) flush();
+    else scheduled ??= setImmediate(flush);
+  };
+}
+
+/** Each transport appends its own end of line, so the lines are joined by newlines only. */
+function writeToTransports(logger: Logger, lines: string[]): void {
+  for (const transport of logger.transports) {
+    if (transport.silent) continue;
+    const level = transport.level ?? logger.level;
+    if ((logger.levels[level] ?? -1) < logger.levels.info) continue;
+    // A transport that formats a line itself gets each one on its own.
+    if (transport.format) for (const line of lines) transport.write(info(line));
+    else transport.log?.(info(lines.join('\n')), noop);
+  }
+}
+
+/** One `exit` listener for every writer (tests make many), each writer's flush kept in a set. */
+const exitFlushes = new Set<() => void>();
+function flushAtExit(flush: () => void): void {
+  if (exitFlushes.size === 0) {
+    process.on('exit', () => {
+      for (const f of exitFlushes) f();
+    });
+  }
+  exitFlushes.add(flush);
+}
+
+function info(text: string): Record<string | symbol, string> {
+  return { level: 'info', message: 'http request', [LEVEL]: 'info', [MESSAGE]: text };
 }
 
 function noop(): void {
