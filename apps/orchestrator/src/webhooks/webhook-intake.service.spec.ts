@@ -735,6 +735,25 @@ describe('WebhookIntakeService: storing', () => {
     expect(await count('workflow_tasks')).toBe(1);
   });
 
+  it('stores a completed check whose conclusion is NUL (quoted in the outcome facts) with U+FFFD', async () => {
+    // Found by the hostile intake suite: the retry cleaned the payload but not the facts and task
+    // inputs that quote it, so the second write failed too and a verified delivery got a 400.
+    const payload = failedCheckRun();
+    payload.check_run.conclusion = '\u0000';
+    payload.check_run.name = 'lint \u0000';
+    const answer = await accepted({ event: 'check_run', body: JSON.stringify(payload) });
+    expect(answer.status).toBe('accepted');
+    const [event] = await eventRows();
+    expect(event.payload.check_run.conclusion).toBe('\ufffd');
+    // A failed check with a NUL in its name still gets its analysis, its input cleaned alike.
+    payload.check_run.conclusion = 'failure';
+    payload.check_run.id += 1;
+    const failing = await accepted({ event: 'check_run', body: JSON.stringify(payload) });
+    expect(failing.result).toMatchObject({ tasks_created: 1 });
+    const [task] = await taskRows();
+    expect(JSON.stringify(task.input_data)).not.toContain('\\u0000');
+  });
+
   it('refuses a number PostgreSQL cannot store with 400, leaving no partial write', async () => {
     const body = JSON.stringify(pullRequestOpened()).replace(
       '"number":2',

@@ -279,16 +279,15 @@ export class WebhookIntakeService {
     judging: PendingOutcomeTask | null,
     outcome: RouteOutcome,
   ): Promise<InsertResult> {
-    const writeOnce = (e: NewEvent): Promise<InsertResult> =>
-      this.intakeStore.store(
-        e,
-        tasks,
-        outcome.kind === 'installation' ? outcome.change : null,
-        judging,
-      );
+    const writeOnce = (
+      e: NewEvent,
+      t: NewTask[],
+      j: PendingOutcomeTask | null,
+    ): Promise<InsertResult> =>
+      this.intakeStore.store(e, t, outcome.kind === 'installation' ? outcome.change : null, j);
     const write = async (): Promise<InsertResult> => {
       try {
-        return await writeOnce(event);
+        return await writeOnce(event, tasks, judging);
       } catch (error) {
         if (!(error instanceof InvalidStoredJsonError)) throw error;
         // jsonb refuses \u0000; a verified delivery is stored with it replaced rather than lost.
@@ -298,10 +297,13 @@ export class WebhookIntakeService {
             delivery_id: event.deliveryId,
           },
         );
-        return writeOnce({
-          ...event,
-          payloadJson: JSON.stringify(JSON.parse(event.payloadJson), replaceNul),
-        });
+        // The tasks' inputs and the outcome facts quote payload fields (a check's conclusion, a
+        // title) and go to jsonb too: cleaned the same way, or the retry fails as the first did.
+        return writeOnce(
+          { ...event, payloadJson: JSON.stringify(JSON.parse(event.payloadJson), replaceNul) },
+          withoutUnstorableText(tasks),
+          withoutUnstorableText(judging),
+        );
       }
     };
     let timer: NodeJS.Timeout | undefined;
@@ -397,6 +399,11 @@ export class WebhookIntakeService {
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Replaces NUL and unpaired surrogates, which jsonb refuses, with U+FFFD. */
+/** A copy of plain JSON-shaped data with every string cleaned by `replaceNul`. */
+function withoutUnstorableText<T>(value: T): T {
+  return value === null ? value : (JSON.parse(JSON.stringify(value, replaceNul)) as T);
+}
+
 function replaceNul(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? value.replace(UNSTORABLE, '\ufffd') : value;
 }
