@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DatabaseError } from 'pg';
 import type { Pool } from 'pg';
 import { Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
@@ -33,9 +34,39 @@ export class PreparedStatements implements Queryable {
       name = `stmt_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
       this.names.set(sql, name);
     }
-    const result = await this.pool().query({ name, text: sql, values: parameters });
-    return result.rows as T;
+    // Not pool.query: that drops the connection on any error, and an error PostgreSQL answered
+    // (a statement_timeout's cancellation, a refused value) leaves it usable, its prepared
+    // statements included; reconnecting then would cost most when storage is already slow.
+    const client = await this.pool().connect();
+    // A broken connection also emits 'error', and its query rejects with that error: the
+    // listener only keeps the event from going unhandled while the connection is checked out.
+    client.on('error', ignore);
+    let broken: Error | undefined;
+    try {
+      const result = await client.query({ name, text: sql, values: parameters });
+      return result.rows as T;
+    } catch (error) {
+      if (!answeredByServer(error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.removeListener('error', ignore);
+      // With an error, pg-pool closes the connection instead of keeping it (as it does anyway
+      // for one that is no longer usable).
+      client.release(broken);
+    }
   }
+}
+
+function ignore(): void {}
+
+/**
+ * An error PostgreSQL sent for the statement: the session goes on (after a FATAL one the server
+ * closes it, and pg-pool drops the idle connection when it sees the close, as for any other).
+ * Anything else, such as pg's own read timeout with the statement still running, leaves the
+ * connection in an unknown state.
+ */
+function answeredByServer(error: unknown): boolean {
+  return error instanceof DatabaseError;
 }
 
 export interface NewEvent {
