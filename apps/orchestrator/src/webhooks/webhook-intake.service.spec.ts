@@ -13,6 +13,7 @@ import {
   AuditLogRepository,
   InstallationRepository,
   IntakeStore,
+  IntakeStoreOptions,
   TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
@@ -73,11 +74,22 @@ interface Intake {
 }
 
 let intake: Intake;
+/** Stores built by the tests, whose own pools are closed after each test. */
+const stores: IntakeStore[] = [];
 
-/** The service as the orchestrator builds it, over the unit database and real Bull queues. */
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.onApplicationShutdown()));
+});
+
+/**
+ * The service as the orchestrator builds it, over the unit database and real Bull queues: its
+ * store statement limited to INTAKE_STORE_TIMEOUT_MS by PostgreSQL, unless `storeOptions` says
+ * otherwise.
+ */
 function buildIntake(
   env: Record<string, string> = {},
   adjust: (c: OrchestratorConfig) => OrchestratorConfig = (c) => c,
+  storeOptions?: IntakeStoreOptions,
 ): Intake {
   const config = adjust(
     loadOrchestratorConfig({
@@ -94,7 +106,14 @@ function buildIntake(
     new TaskExecutionRepository(db.dataSource),
     new TaskCreationRepository(),
   );
-  const store = new IntakeStore(db.dataSource, events, new InstallationRepository(), lifecycle);
+  const store = new IntakeStore(
+    db.dataSource,
+    events,
+    new InstallationRepository(),
+    lifecycle,
+    storeOptions ?? { statementTimeoutMs: config.intakeStoreTimeoutMs },
+  );
+  stores.push(store);
   const enqueuer = new TaskEnqueuer(queues, new TaskRelayRepository(db.dataSource), logger, 5000);
   const registry = new Registry();
   // Flushed by the tests themselves (no timer), into the real audit_log table.
@@ -768,29 +787,130 @@ describe('WebhookIntakeService: storing', () => {
     await expectNothingStored();
   });
 
-  it('answers 503 with a retry hint when storing misses its deadline, never a false acknowledgement', async () => {
-    const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '200' });
+  /** Runs `during` while a second session holds webhook_deliveries locked, so storing waits. */
+  async function whileLocked<T>(during: () => Promise<T>): Promise<T> {
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE');
+      return await during();
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+  }
+
+  /** statement_timeout of each of the shared pool's 4 connections (4 statements at once). */
+  async function sharedPoolTimeouts(): Promise<string[]> {
+    const rows = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        db.rows<{ timeout: string }>(
+          `SELECT current_setting('statement_timeout') AS timeout FROM pg_sleep(0.05)`,
+        ),
+      ),
+    );
+    return rows.map(([row]) => row.timeout);
+  }
+
+  it('answers 503 "not stored" when PostgreSQL cancels the store at INTAKE_STORE_TIMEOUT_MS; nothing is stored and the redelivery is accepted on the same connection', async () => {
+    const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '300' });
+    /** The sessions that ran the intake statement last (its pool's connections). */
+    const intakeSessions = async (): Promise<number[]> =>
+      (
+        await db.rows<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE 'WITH digest AS%' ORDER BY pid`,
+        )
+      ).map((r) => r.pid);
+    // Twice: first on a fresh connection (cancelled while preparing the statement), then on one
+    // where the statement is prepared (cancelled while executing it).
+    for (const round of [1, 2]) {
+      const delivery = {
+        event: 'pull_request',
+        body: JSON.stringify({ ...pullRequestOpened(), round }),
+        deliveryId: randomUUID(),
+      };
+      const { error, ms } = await whileLocked(async () => {
+        const started = Date.now();
+        return { error: await refused(delivery, service), ms: Date.now() - started };
+      });
+      expect(error).toMatchObject({
+        code: ErrorCode.Unavailable,
+        message: 'storage did not answer in time; the delivery was not stored',
+        retryAfterSeconds: 5,
+      });
+      // PostgreSQL's cancellation, not the backstop (300 + 1000 ms) nor the lock's release.
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(1200);
+      // The lock is gone: a statement still waiting would now commit. None does.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expectNothingStored();
+      const cancelled = await intakeSessions();
+      expect(cancelled).toHaveLength(1);
+      // The redelivery GitHub is asked for is a new delivery, not a duplicate, stored by the
+      // connection whose statement was cancelled: the pool kept it, usable.
+      const again = await accepted(delivery, service);
+      expect(again).toMatchObject({
+        status: 'accepted',
+        delivery_id: delivery.deliveryId,
+        result: { status: 'queued', task_type: 'pull_request_analysis' },
+      });
+      expect(await count('webhook_events')).toBe(1);
+      expect(await count('workflow_tasks')).toBe(1);
+      expect(await intakeSessions()).toEqual(cancelled);
+      await db.dataSource.query('DELETE FROM workflow_tasks; DELETE FROM webhook_events;');
+      await db.dataSource.query(
+        'DELETE FROM webhook_deliveries; DELETE FROM webhook_payload_digests;',
+      );
+    }
+    // The limit is the intake's alone: the shared pool's sessions (operator API, relay) have none.
+    expect(await sharedPoolTimeouts()).toEqual(['0', '0', '0', '0']);
+  });
+
+  it('answers 503 "not stored" when PostgreSQL cancels an installation event\'s transaction, leaving the shared pool without the limit', async () => {
+    const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '300' });
+    const payload = exampleOf('installation', (p) => p.action === 'created');
+    const delivery = {
+      event: 'installation',
+      body: JSON.stringify(payload),
+      deliveryId: randomUUID(),
+    };
+    const error = await whileLocked(() => refused(delivery, service));
+    expect(error).toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: 'storage did not answer in time; the delivery was not stored',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expectNothingStored();
+    expect(await count('github_installations')).toBe(0);
+    // The redelivery is stored; the limit ended with each transaction, cancelled or committed:
+    // no connection of the shared pool keeps it.
+    await accepted(delivery, service);
+    expect(await count('github_installations')).toBe(1);
+    expect(await sharedPoolTimeouts()).toEqual(['0', '0', '0', '0']);
+  });
+
+  it('answers 503 "may not be stored" when storage does not answer by the backstop, never a false acknowledgement', async () => {
+    // No limit on the PostgreSQL side here, standing for a statement that never answers (a lost
+    // connection): the service's own timer answers, 1 s after INTAKE_STORE_TIMEOUT_MS.
+    const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '200' }, undefined, {});
     const delivery = {
       event: 'pull_request',
       body: JSON.stringify(pullRequestOpened()),
       deliveryId: randomUUID(),
     };
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE');
-      const error = await refused(delivery, service);
-      // It does not claim the delivery was not stored: the statement is still waiting.
-      expect(error).toMatchObject({
-        code: ErrorCode.Unavailable,
-        message: 'storage did not answer in time; the delivery may not be stored, redeliver it',
-        retryAfterSeconds: 5,
-      });
-    } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-    }
+    const { error, ms } = await whileLocked(async () => {
+      const started = Date.now();
+      return { error: await refused(delivery, service), ms: Date.now() - started };
+    });
+    // It does not claim the delivery was not stored: the statement is still waiting.
+    expect(error).toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: 'storage did not answer in time; the delivery may not be stored, redeliver it',
+      retryAfterSeconds: 5,
+    });
+    expect(ms).toBeGreaterThanOrEqual(1150);
     // Once PostgreSQL gets to it the waiting statement commits, which is why the answer says
     // "may"; the redelivery it asks for is then refused as already received, not stored twice.
     for (let i = 0; i < 100 && (await count('webhook_events')) === 0; i++) {

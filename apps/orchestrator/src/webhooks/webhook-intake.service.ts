@@ -12,6 +12,7 @@ import {
 } from '@app/domain';
 import { AuditTrail, AuditType, DomainError, ErrorCode, LOGGER } from '@app/platform';
 import {
+  IntakeStatementTimeoutError,
   IntakeStore,
   InvalidStoredJsonError,
   NewEvent,
@@ -59,8 +60,13 @@ const CHECK_TASK_TYPES = new Set<TaskType>([
  * The hot path: verify, store event and tasks in one statement, answer, then enqueue. Nothing is
  * acknowledged that is not committed; nothing unverified is stored.
  */
-/** The storing missed INTAKE_STORE_TIMEOUT_MS (the statement itself may still be running). */
+/**
+ * No answer from storage by INTAKE_STORE_TIMEOUT_MS + STORE_DEADLINE_GRACE_MS: PostgreSQL itself
+ * cancels the statement at INTAKE_STORE_TIMEOUT_MS (a definite "not stored"), so this backstop
+ * covers a lost connection or a wait for a pooled one, and the statement may still commit.
+ */
 const STORE_DEADLINE = new Error('storage deadline passed');
+const STORE_DEADLINE_GRACE_MS = 1000;
 
 @Injectable()
 export class WebhookIntakeService {
@@ -309,7 +315,10 @@ export class WebhookIntakeService {
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(STORE_DEADLINE), this.config.intakeStoreTimeoutMs);
+        timer = setTimeout(
+          () => reject(STORE_DEADLINE),
+          this.config.intakeStoreTimeoutMs + STORE_DEADLINE_GRACE_MS,
+        );
       });
       return await Promise.race([write(), deadline]);
     } catch (error) {
@@ -332,6 +341,15 @@ export class WebhookIntakeService {
         event_type: event.eventType,
         error: error instanceof Error ? error.message : String(error),
       });
+      if (error instanceof IntakeStatementTimeoutError) {
+        // PostgreSQL cancelled the statement before its commit: nothing of it is stored.
+        throw new DomainError(
+          ErrorCode.Unavailable,
+          'storage did not answer in time; the delivery was not stored',
+          [],
+          5,
+        );
+      }
       if (error === STORE_DEADLINE) {
         // The statement may still commit once PostgreSQL gets to it: say so rather than claim it
         // was not stored. Redelivering is safe either way (a stored one is answered 409).

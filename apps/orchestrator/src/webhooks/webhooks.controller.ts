@@ -77,7 +77,7 @@ export class WebhooksController {
       status: 503,
       error: 'storage unavailable; the delivery was not stored',
       description:
-        'PostgreSQL unavailable (the delivery was not stored), PostgreSQL too slow to answer within INTAKE_STORE_TIMEOUT_MS (it may still be stored: redelivering is safe), or too many unverified bytes in flight from all clients; see Retry-After',
+        'PostgreSQL unavailable (the delivery was not stored), storing cancelled by PostgreSQL at INTAKE_STORE_TIMEOUT_MS ("storage did not answer in time; the delivery was not stored"), no answer from PostgreSQL 1 s after that (the delivery may still be stored: redelivering is safe), or too many unverified bytes in flight from all clients; see Retry-After',
     },
   )
   async receive(@Req() req: Request, @Res() res: Response): Promise<void> {

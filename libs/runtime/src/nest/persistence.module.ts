@@ -27,7 +27,8 @@ import { bullPrefix, QueueName, RunTaskJob } from '../queues/queue-names';
 import { TaskEnqueuer } from '../queues/task-enqueuer';
 
 export interface PersistenceModuleOptions {
-  config: CommonConfig & { enqueueTimeoutMs?: number };
+  /** `intakeStoreTimeoutMs`: PostgreSQL's limit on the intake's store statement (orchestrator). */
+  config: CommonConfig & { enqueueTimeoutMs?: number; intakeStoreTimeoutMs?: number };
   applicationName: string;
   logger: Logger;
   /** Bull settings of the queues in this process (the worker adds its backoff strategy). */
@@ -49,7 +50,6 @@ const TASK_REPOSITORIES = [
   TaskRelayRepository,
   AgentRunRepository,
   AgentRunOutcomeRepository,
-  IntakeStore,
   OperatorCommands,
   DeliveryRecoveryRepository,
   ExclusiveRunRepository,
@@ -105,6 +105,25 @@ export class PersistenceModule {
         },
         ...TASK_REPOSITORIES,
         {
+          // Its statement gets PostgreSQL's time limit in the orchestrator; none in the worker.
+          provide: IntakeStore,
+          useFactory: (
+            ds: DataSource,
+            events: WebhookEventRepository,
+            installations: InstallationRepository,
+            lifecycle: TaskLifecycleRepository,
+          ) =>
+            new IntakeStore(ds, events, installations, lifecycle, {
+              statementTimeoutMs: config.intakeStoreTimeoutMs,
+            }),
+          inject: [
+            getDataSourceToken(),
+            WebhookEventRepository,
+            InstallationRepository,
+            TaskLifecycleRepository,
+          ],
+        },
+        {
           provide: TaskEnqueuer,
           useFactory: (
             relay: TaskRelayRepository,
@@ -127,6 +146,7 @@ export class PersistenceModule {
       exports: [
         LOGGER,
         ...TASK_REPOSITORIES,
+        IntakeStore,
         TaskEnqueuer,
         OperatorQueries,
         TypeOrmModule,
