@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { signGithubPayload } from '@app/github';
 import {
   closeDb,
@@ -276,6 +276,55 @@ describe('POST /api/v1/webhooks/github (intake contract)', () => {
       );
       expect(rows).toHaveLength(1);
       expect(rows[0].payload.zen).toBe('first');
+    });
+
+    it('refuses a body replayed under a new delivery id for the 72 h window, and accepts it once the window has passed', async () => {
+      const payload = example('pull_request', (p) => p.action === 'opened');
+      const digest = createHash('sha256').update(JSON.stringify(payload)).digest();
+      const first = await deliver(orch.url, 'pull_request', payload);
+      expect(first.status).toBe(200);
+      const replay = await deliver(orch.url, 'pull_request', payload);
+      expect(replay.status).toBe(409);
+      expect(replay.body).toMatchObject({ error: 'duplicate payload', status_code: 409 });
+      /** Moves the body's guard row back by `age`, as if it had been stored that long ago. */
+      const storedAgo = async (age: string): Promise<void> => {
+        const { rows } = await db().query<{ delivery_id: string }>(
+          `UPDATE webhook_payload_digests SET stored_at = now() - $2::interval
+            WHERE digest = $1 RETURNING delivery_id`,
+          [digest, age],
+        );
+        expect(rows).toEqual([{ delivery_id: first.deliveryId }]);
+      };
+      // Inside the window (WEBHOOK_PAYLOAD_REPLAY_WINDOW_HOURS, 72 by default): still refused.
+      await storedAgo('71 hours 59 minutes');
+      const late = await deliver(orch.url, 'pull_request', payload);
+      expect(late.status).toBe(409);
+      expect(late.body).toMatchObject({ error: 'duplicate payload' });
+      // Past it: a new delivery, stored with its task, and the guard row is now its own.
+      await storedAgo('72 hours 1 minute');
+      const third = await deliver(orch.url, 'pull_request', payload);
+      expect(third.status).toBe(200);
+      expect(third.body).toMatchObject({
+        status: 'accepted',
+        delivery_id: third.deliveryId,
+        result: { status: 'queued', task_type: 'pull_request_analysis' },
+      });
+      const { rows: events } = await db().query<{ delivery_id: string }>(
+        'SELECT delivery_id FROM webhook_events ORDER BY id',
+      );
+      expect(events.map((e) => e.delivery_id)).toEqual([first.deliveryId, third.deliveryId]);
+      expect(await taskRows()).toHaveLength(2);
+      const { rows: guard } = await db().query<{ delivery_id: string; fresh: boolean }>(
+        `SELECT delivery_id, stored_at > now() - interval '1 minute' AS fresh
+           FROM webhook_payload_digests WHERE digest = $1`,
+        [digest],
+      );
+      expect(guard).toEqual([{ delivery_id: third.deliveryId, fresh: true }]);
+      // The window starts again from that delivery.
+      const fourth = await deliver(orch.url, 'pull_request', payload);
+      expect(fourth.status).toBe(409);
+      expect(fourth.body).toMatchObject({ error: 'duplicate payload' });
+      expect(await eventCount()).toBe(2);
     });
 
     it('stores exactly one row when the same delivery arrives 20 times at once', async () => {
