@@ -7,20 +7,27 @@ import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import { createLogger, transports } from 'winston';
 import { TaskType, WorkflowRules } from '@app/domain';
-import { AuditTrail, DomainError, ErrorCode } from '@app/platform';
+import { AuditTrail, DomainError, ErrorCode, WorkerHeartbeats } from '@app/platform';
 import {
   AgentRunOutcomeRepository,
   AuditLogRepository,
   InstallationRepository,
   IntakeStore,
   IntakeStoreOptions,
+  pgPoolOf,
   TaskCreationRepository,
   TaskExecutionRepository,
   TaskLifecycleRepository,
   TaskRelayRepository,
   WebhookEventRepository,
 } from '@app/persistence';
-import { QueueName, RunTaskJob, TaskEnqueuer, TaskTelemetry } from '@app/runtime';
+import {
+  QueueName,
+  RunTaskJob,
+  SystemStateCollector,
+  TaskEnqueuer,
+  TaskTelemetry,
+} from '@app/runtime';
 import { signGithubPayload } from '@app/github';
 import { useUnitDatabase } from '../../../../test/support/unit-database';
 import { storeEvent } from '../../../../test/support/task-fixtures';
@@ -889,6 +896,24 @@ describe('WebhookIntakeService: storing', () => {
     await accepted(delivery, service);
     expect(await count('github_installations')).toBe(1);
     expect(await sharedPoolTimeouts()).toEqual(['0', '0', '0', '0']);
+  });
+
+  it("counts the intake's own connections in the process's pool gauges", async () => {
+    const { service } = buildIntake();
+    const store = stores[stores.length - 1];
+    expect(store.poolCounts()).toBeNull(); // opened with the first delivery
+    await accepted({ event: 'pull_request', body: JSON.stringify(pullRequestOpened()) }, service);
+    expect(store.poolCounts()).toEqual({ totalCount: 1, idleCount: 1, waitingCount: 0 });
+    const registry = new Registry();
+    // Only the pool gauges are read: no queue or heartbeat is consulted for them.
+    new SystemStateCollector(registry, db.dataSource, new Map(), {} as WorkerHeartbeats, {
+      morePools: () => [store.poolCounts()],
+    });
+    const gauge = async (name: string): Promise<number> =>
+      (await registry.getSingleMetric(name)!.get()).values[0].value;
+    const shared = pgPoolOf(db.dataSource);
+    expect(await gauge('database_connections_idle')).toBe(shared.idleCount + 1);
+    expect(await gauge('database_connections_active')).toBe(shared.totalCount - shared.idleCount);
   });
 
   it('answers 503 "may not be stored" when storage does not answer by the backstop, never a false acknowledgement', async () => {

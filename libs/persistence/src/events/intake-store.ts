@@ -110,6 +110,17 @@ export class IntakeStore implements OnApplicationShutdown {
     }
   }
 
+  /** The connections of its own pool (for the process's pool gauges); null without one. */
+  poolCounts(): { totalCount: number; idleCount: number; waitingCount: number } | null {
+    const pool = this.ownPool;
+    if (!pool) return null;
+    return {
+      totalCount: pool.totalCount,
+      idleCount: pool.idleCount,
+      waitingCount: pool.waitingCount,
+    };
+  }
+
   async onApplicationShutdown(): Promise<void> {
     const pool = this.ownPool;
     if (pool && !pool.ended && !pool.ending) await pool.end();

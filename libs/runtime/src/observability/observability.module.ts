@@ -20,6 +20,7 @@ import {
   tracingStatus,
   WorkerHeartbeats,
 } from '@app/platform';
+import { IntakeStore } from '@app/persistence';
 import { QueueName } from '../queues/queue-names';
 import { HealthReporter, HealthReporterOptions } from './health-report';
 import { Probes } from './probes';
@@ -98,8 +99,18 @@ export class ObservabilityModule implements OnApplicationBootstrap {
             dataSource: DataSource,
             queues: Map<QueueName, Queue>,
             heartbeats: WorkerHeartbeats,
-          ) => new SystemStateCollector(registry, dataSource, queues, heartbeats),
-          inject: [METRICS_REGISTRY, getDataSourceToken(), OBSERVED_QUEUES, WorkerHeartbeats],
+            intake: IntakeStore,
+          ) =>
+            new SystemStateCollector(registry, dataSource, queues, heartbeats, {
+              morePools: () => [intake.poolCounts()],
+            }),
+          inject: [
+            METRICS_REGISTRY,
+            getDataSourceToken(),
+            OBSERVED_QUEUES,
+            WorkerHeartbeats,
+            IntakeStore,
+          ],
         },
         {
           provide: HealthReporter,

@@ -7,7 +7,7 @@ import type { WorkerHeartbeats } from '@app/platform';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
 
-interface PoolCounts {
+export interface PoolCounts {
   totalCount: number;
   idleCount: number;
   waitingCount: number;
@@ -41,7 +41,12 @@ export class SystemStateCollector {
     private readonly dataSource: DataSource,
     private readonly queues: ReadonlyMap<QueueName, Queue>,
     private readonly heartbeats: WorkerHeartbeats,
-    private readonly options: { cacheMs?: number; timeoutMs?: number } = {},
+    private readonly options: {
+      cacheMs?: number;
+      timeoutMs?: number;
+      /** Pools of this process besides TypeORM's (the intake's own), counted with it. */
+      morePools?: () => Array<PoolCounts | null>;
+    } = {},
   ) {
     const registers = [registry];
     const pool = (): PoolCounts | null => this.pool();
@@ -214,10 +219,17 @@ export class SystemStateCollector {
     // TypeORM keeps the pg Pool as `driver.master`; it has no typed accessor.
     const master = (this.dataSource.driver as unknown as { master?: Partial<PoolCounts> }).master;
     if (typeof master?.totalCount !== 'number') return null;
-    return {
+    const counts = {
       totalCount: master.totalCount,
       idleCount: master.idleCount ?? 0,
       waitingCount: master.waitingCount ?? 0,
     };
+    for (const more of this.options.morePools?.() ?? []) {
+      if (!more) continue;
+      counts.totalCount += more.totalCount;
+      counts.idleCount += more.idleCount;
+      counts.waitingCount += more.waitingCount;
+    }
+    return counts;
   }
 }
