@@ -898,6 +898,44 @@ describe('WebhookIntakeService: storing', () => {
     expect(await sharedPoolTimeouts()).toEqual(['0', '0', '0', '0']);
   });
 
+  it('drops a connection whose backend was terminated mid-statement, and stores the next delivery on a new one', async () => {
+    const { service } = buildIntake({ INTAKE_STORE_TIMEOUT_MS: '5000' });
+    const store = stores[stores.length - 1];
+    const delivery = {
+      event: 'pull_request',
+      body: JSON.stringify(pullRequestOpened()),
+      deliveryId: randomUUID(),
+    };
+    const waiting = (): Promise<Array<{ pid: number }>> =>
+      db.rows<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'WITH digest AS%'`,
+      );
+    const error = await whileLocked(async () => {
+      const answer = refused(delivery, service);
+      let pids: Array<{ pid: number }> = [];
+      for (let i = 0; i < 100 && pids.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        pids = await waiting();
+      }
+      expect(pids).toHaveLength(1);
+      await db.rows('SELECT pg_terminate_backend($1)', [pids[0].pid]);
+      const refusal = await answer;
+      // Dropped with the answer, not kept for the next delivery until the close is seen.
+      expect(store.poolCounts()).toMatchObject({ totalCount: 0 });
+      return { answer: refusal, pid: pids[0].pid };
+    });
+    expect(error.answer).toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: 'storage unavailable; the delivery was not stored',
+    });
+    await expectNothingStored();
+    await accepted(delivery, service);
+    const after = await waiting();
+    expect(after).toHaveLength(1);
+    expect(after[0].pid).not.toBe(error.pid);
+  });
+
   it("counts the intake's own connections in the process's pool gauges", async () => {
     const { service } = buildIntake();
     const store = stores[stores.length - 1];

@@ -60,13 +60,16 @@ export class PreparedStatements implements Queryable {
 function ignore(): void {}
 
 /**
- * An error PostgreSQL sent for the statement: the session goes on (after a FATAL one the server
- * closes it, and pg-pool drops the idle connection when it sees the close, as for any other).
- * Anything else, such as pg's own read timeout with the statement still running, leaves the
- * connection in an unknown state.
+ * An error PostgreSQL sent for the statement, after which the session goes on. Not the ones it
+ * ends the session with (operator intervention 57P*, as when it is shutting down or the backend
+ * was terminated; connection exceptions 08*): dropped at once, so no next delivery races the
+ * close. Anything else, such as pg's own read timeout with the statement still running, leaves
+ * the connection in an unknown state.
  */
 function answeredByServer(error: unknown): boolean {
-  return error instanceof DatabaseError;
+  if (!(error instanceof DatabaseError)) return false;
+  const code = error.code ?? '';
+  return !code.startsWith('57P') && !code.startsWith('08');
 }
 
 export interface NewEvent {
