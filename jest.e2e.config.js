@@ -18,12 +18,18 @@ module.exports = {
   moduleNameMapper,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  // Each worker's own database copy and Bull prefix (made by the global setup).
+  setupFiles: ['<rootDir>/test/support/worker-scope.ts'],
   setupFilesAfterEnv: [
     '<rootDir>/test/support/clean-database.ts',
     '<rootDir>/test/support/github-contract.ts',
   ],
   testTimeout: 60000,
-  maxWorkers: 1,
+  // Two files at a time (E2E_WORKERS): most of an e2e file's time is spent waiting (on a fault's
+  // freeze, a drain, a rate window, an app's boot), so a second file fills that time; each worker
+  // has its own database and Bull prefix (test/support/worker-scope.ts). E2E_WORKERS=1 runs the
+  // files one by one, as a file run alone always is.
+  maxWorkers: Number(process.env.E2E_WORKERS ?? 2),
   // Every suite stops what it starts, and a failure to do so fails nothing here; but a socket or
   // timer a client library leaves behind must not keep the run (and CI) waiting after the last
   // result: Jest reports such handles ("did not exit one second after…") and then exits.

@@ -1,15 +1,18 @@
 import { sweepRun } from './run-scope';
+import { workerDatabaseName } from './worker-scope';
 
 /**
- * Drops this run's database and its Bull keys, removes its temporary folder, and fails the run
- * when a suite left something behind (a database, a temporary file or folder, or a process still
- * writing Redis keys under the run's prefixes); whatever it finds is removed all the same.
+ * Drops this run's database, the workers' copies and its Bull keys, removes its temporary folder,
+ * and fails the run when a suite left something behind (a database, a temporary file or folder,
+ * or a process still writing Redis keys under the run's prefixes); whatever it finds is removed
+ * all the same.
  */
 export default async function globalTeardown(): Promise<void> {
-  const databaseName = process.env.TEST_DATABASE_NAME;
-  const queuePrefix = process.env.TEST_QUEUE_PREFIX;
+  const databaseName = process.env.TEST_RUN_DATABASE_NAME;
+  const queuePrefix = process.env.TEST_RUN_QUEUE_PREFIX;
   const tmpRoot = process.env.TEST_TMP_ROOT;
   if (!databaseName || !queuePrefix || !tmpRoot) return;
+  const workers = Number(process.env.TEST_RUN_WORKERS ?? '1');
   const leftovers = await sweepRun(
     {
       adminUrl:
@@ -18,6 +21,9 @@ export default async function globalTeardown(): Promise<void> {
       databaseName,
       queuePrefix,
       tmpRoot,
+      ownDatabases: Array.from({ length: workers }, (_, i) =>
+        workerDatabaseName(databaseName, String(i + 1)),
+      ),
     },
     { dropDatabase: process.env.KEEP_TEST_DATABASE !== '1' },
   );

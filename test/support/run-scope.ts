@@ -16,6 +16,8 @@ export interface RunScope {
   databaseName: string;
   queuePrefix: string;
   tmpRoot: string;
+  /** Further databases the run made on purpose (the Jest workers' copies): expected, dropped. */
+  ownDatabases?: string[];
 }
 
 /** A fresh temporary root for a run; readable by other users (a test may run initdb as postgres). */
@@ -51,11 +53,16 @@ async function sweepDatabases(scope: RunScope, dropOwn: boolean): Promise<string
   await admin.connect();
   try {
     const own = scope.databaseName;
-    if (dropOwn) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(own)} WITH (FORCE)`);
+    const expected = [own, ...(scope.ownDatabases ?? [])];
+    if (dropOwn) {
+      for (const name of expected) {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      }
+    }
     // Databases a suite made for itself are named after the run's; `_` is a LIKE wildcard.
     const { rows } = await admin.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\' AND datname <> $2",
-      [`${escapeLike(own)}\\_%`, own],
+      "SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\' AND datname <> ALL($2)",
+      [`${escapeLike(own)}\\_%`, expected],
     );
     for (const { datname } of rows) {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
