@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { pgConnectionOptions } from '@app/platform';
 import { ENTITIES } from './entities';
+import { SessionGuardedClient } from './session-guarded-client';
 import { MIGRATIONS } from './migrations';
 
 export interface DatabaseSettings {
@@ -38,6 +39,8 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
       keepAlive: true,
       // Straight to pg (TypeORM's own `ssl` is typed for servers, not clients).
       ssl: connection.ssl,
+      // A session PostgreSQL ends while its connection is checked out must not crash the app.
+      Client: SessionGuardedClient,
     },
   };
 }
