@@ -51,7 +51,11 @@ let lifecycle: TaskLifecycleRepository;
 
 /** The runner as the worker builds it, over the unit database and real Bull bed.queues. */
 function buildRunner(env: Record<string, string> = {}): TaskRunner {
-  const config: WorkerConfig = bed.config({ WORKER_ID: 'unit-worker', TASK_MAX_RETRIES: '2', ...env });
+  const config: WorkerConfig = bed.config({
+    WORKER_ID: 'unit-worker',
+    TASK_MAX_RETRIES: '2',
+    ...env,
+  });
   const events = new WebhookEventRepository();
   lifecycle = bed.lifecycle(events);
   const agentRuns = new AgentRunRepository(db.dataSource, events);
@@ -356,6 +360,54 @@ describe('TaskRunner: retries and holds', () => {
       [3, 'failed'],
     ]);
     expect(await processed(eventId)).toBe(true);
+  });
+
+  it('retries a statement PostgreSQL cut off (a terminated backend, a restart), but not one it refused', async () => {
+    // Real errors from the server: a session ended under a running statement, and a statement
+    // that breaks a constraint. The first is a moment's outage, the second would fail again.
+    const cutOff = await db.dataSource
+      .transaction(async (manager) => {
+        const [{ pid }] = await manager.query<Array<{ pid: number }>>(
+          'SELECT pg_backend_pid() AS pid',
+        );
+        await Promise.all([
+          manager.query('SELECT pg_sleep(5)'),
+          db.rows('SELECT pg_terminate_backend($1)', [pid]),
+        ]);
+      })
+      .then(
+        () => new Error('the statement was not cut off'),
+        (error: Error) => error,
+      );
+    expect(cutOff).toMatchObject({ code: '57P01' });
+    const refusedByServer = await db
+      .rows(
+        "INSERT INTO workflow_tasks (task_id, task_type, status) VALUES ('not-a-uuid', 'x', 'y')",
+      )
+      .then(
+        () => new Error('the statement was not refused'),
+        (error: Error) => error,
+      );
+    expect(refusedByServer).toMatchObject({ code: '22P02' });
+
+    const cut = await oneTask({ maxRetries: 2 });
+    behaviour = () => Promise.reject(cutOff);
+    expect(await outcomeOf(runner.run(cut.taskId, QueueName.Analysis))).toBeInstanceOf(
+      RetryLaterError,
+    );
+    expect(await task(cut.taskId)).toMatchObject({
+      status: 'queued',
+      retry_count: 1,
+      error_message: expect.stringContaining('terminating connection'),
+    });
+
+    const refused = await oneTask({ maxRetries: 2 });
+    behaviour = () => Promise.reject(refusedByServer);
+    expect(await runner.run(refused.taskId, QueueName.Analysis)).toBe('failed');
+    expect(await task(refused.taskId)).toMatchObject({
+      status: 'failed',
+      output_data: { error_kind: 'permanent', attempts: 1 },
+    });
   });
 
   it('passes the wait the service asked for (Retry-After) on to the backoff', async () => {

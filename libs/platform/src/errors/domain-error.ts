@@ -49,8 +49,48 @@ export class ExternalServiceError extends Error {
   }
 }
 
-/** True when an error should be retried later rather than fail the task now. */
+/**
+ * True when an error should be retried later rather than fail the task now: a transient failure
+ * of an outside service, or our own PostgreSQL out of reach for a moment (see
+ * {@link isTransientDatabaseError}).
+ */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof ExternalServiceError) return error.transient;
-  return false;
+  return isTransientDatabaseError(error);
+}
+
+/**
+ * SQLSTATE classes and codes that say the statement never got a fair chance, not that it was
+ * wrong: connection exceptions (08), the server shutting down, restarting or not yet accepting
+ * connections, or a backend terminated by an administrator (57P01–57P05), too many connections
+ * (53300), out of memory or disk for the moment (53100, 53200), and the serialisation failures
+ * and deadlocks a retry resolves (40001, 40P01).
+ */
+const TRANSIENT_SQLSTATE = /^(08...|57P0[1-5]|53[123]00|40001|40P01)$/;
+
+/**
+ * What node-postgres says when the connection itself failed, with no SQLSTATE: the socket closed
+ * (server restart, failover, a terminated backend), a connection that could not be made or
+ * timed out, or a client already marked broken by an earlier connection error.
+ */
+const TRANSIENT_CONNECTION_MESSAGE =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+/**
+ * True for a PostgreSQL failure that a later attempt can get past (connection lost, server
+ * restarting, deadlock), as node-postgres reports it or TypeORM wraps it (QueryFailedError keeps
+ * the driver's `code` and message). A constraint violation, a syntax error or a bad value stays
+ * permanent: repeating the statement would fail the same way.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  // Read by shape, not `instanceof Error`: socket errors come from Node's own realm.
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, driverError, message } = error as {
+    code?: unknown;
+    driverError?: unknown;
+    message?: unknown;
+  };
+  if (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) return true;
+  if (driverError !== error && isTransientDatabaseError(driverError)) return true;
+  return typeof message === 'string' && TRANSIENT_CONNECTION_MESSAGE.test(message);
 }
