@@ -224,6 +224,13 @@ describe('fault injection: nothing lost, every task ends', () => {
       const report = await checkInvariants(r, load, Date.now());
       expect(load.unacknowledged).toBe(0);
       expect(report.failed).toEqual([]);
+      // The outage is retried through, never a task's end: no task failed on a lost connection.
+      const { rows: failedOnOutage } = await r.db.query<{ task_type: string; error: string }>(
+        `SELECT task_type, error_message AS error FROM workflow_tasks
+          WHERE status = 'failed'
+            AND error_message ~* '(terminating connection|connection terminated|not queryable|ECONNREFUSED|shutting down|starting up)'`,
+      );
+      expect(failedOnOutage).toEqual([]);
     } finally {
       await run?.close();
       run = null;

@@ -1,4 +1,5 @@
 import { Job, Queue } from 'bull';
+import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import { TaskType } from '@app/domain';
 import {
@@ -223,6 +224,41 @@ describe('AgentRunPoller.poll', () => {
     // Backing off: 1.5 times the first interval.
     expect(job?.opts.delay).toBe(1500);
     expect(comment(w.commentId).edits).toBe(0);
+  });
+
+  it('polls again at once when PostgreSQL cuts the poll off, instead of leaving the task to its lease', async () => {
+    const w = await waitingTask();
+    bed.codegenFake.completeRun(Number(w.runId), { status: 'ACTIVE' });
+    // The poll's first statement waits behind a lock, and its session is then ended, as a
+    // PostgreSQL restart ends every session: a real 57P01 in the middle of the poll.
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE workflow_tasks IN ACCESS EXCLUSIVE MODE');
+      const polled = poller.poll({ taskId: w.taskId, poll: 3 });
+      let blocked: number | undefined;
+      for (let i = 0; i < 200 && blocked === undefined; i++) {
+        const { rows } = await locker.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+        blocked = rows[0]?.pid;
+        if (blocked === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(blocked).toBeDefined();
+      await locker.query('SELECT pg_terminate_backend($1)', [blocked]);
+      expect(await polled).toBe('retrying');
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    const next = await nextPoll(w.taskId, 4);
+    expect(next?.data).toMatchObject({ taskId: w.taskId, poll: 4 });
+    // The run is still followed: the task is untouched, still running.
+    expect((await task(w.taskId)).status).toBe('running');
+    // A failure that is not a moment's outage still fails the poll job.
+    await expect(poller.poll({ taskId: 'not-a-uuid', poll: 1 })).rejects.toThrow();
   });
 
   it('stops a run past its deadline, asking Codegen to leave the pull request, and fails the task', async () => {

@@ -72,7 +72,30 @@ export class AgentRunPoller {
     );
   }
 
-  async poll(job: PollAgentRunJob): Promise<PollOutcome> {
+  /**
+   * One poll of the run. A poll that fails on our side for a moment (PostgreSQL restarting, a
+   * connection cut) schedules the next one, so the run is followed on within a poll interval of
+   * the outage's end; before, the poll job was dropped and the task waited out its lease (the
+   * gap to the next poll plus a minute) for the relay to bring it back.
+   */
+  async poll(job: PollAgentRunJob): Promise<PollOutcome | 'retrying'> {
+    try {
+      return await this.pollOnce(job);
+    } catch (error) {
+      if (!isTransientError(error)) throw error;
+      this.logger.warn('agent run poll failed; polling again', {
+        task_id: job.taskId,
+        poll: job.poll,
+        error: String(error),
+      });
+      // A new job id: this poll's job is still the one running. If the failed poll had already
+      // scheduled this next one, the add is a no-op.
+      await this.schedule(job.taskId, job.poll + 1);
+      return 'retrying';
+    }
+  }
+
+  private async pollOnce(job: PollAgentRunJob): Promise<PollOutcome> {
     const claim = await this.tasks.currentClaim(job.taskId);
     if (!claim || !claim.task.codegenTaskId || !this.codegen) return 'skipped';
     const runId = claim.task.codegenTaskId;
