@@ -2,13 +2,15 @@
 # npm test: every check of the default run, and how long each took.
 #
 #   prerequisites (the tools, PostgreSQL and Redis answer: seconds, before anything else)
-#   lint                         ┐ at the same time: each is one single-threaded process, and a
-#   typecheck, build,            │ 2-core machine runs both lanes side by side; lint needs nothing
-#   openapi:lint, test:unit      ┘ built, the unit tests only the sources
-#   test:e2e (the built apps), check:deploy, check:observability
+#   lint, then (once the build    ┐ at the same time: a 2-core machine runs both lanes side by
+#   is there) check:deploy and    │ side; lint needs nothing built, the two checks need dist/ and
+#   check:observability           │ wait for the other lane's build
+#   typecheck, build,             │
+#   openapi:lint, test:unit       ┘ the unit tests need only the sources
+#   test:e2e (the built apps; two files at a time, see jest.e2e.config.js)
 #
 # Each lane stops at its first failure (the unit tests still run after a failed build: they need
-# none), the rest only after both lanes passed. The run ends with each phase's wall time, also
+# none), test:e2e only after both lanes passed. The run ends with each phase's wall time, also
 # written as JSON to TEST_PHASES_FILE when set.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -67,24 +69,43 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# The lint lane writes its output to a file, shown when it ends, so the two never interleave.
-(phase "$work/lint.times" lint >"$work/lint.log" 2>&1) &
+# The build lane writes "ok" or "failed" here once the build ended; the checks lane waits for it.
+built="$work/built"
+# Waits for the build lane's build; true if it succeeded.
+build_succeeded() {
+  while [ ! -s "$built" ]; do sleep 1; done
+  [ "$(cat "$built")" = ok ]
+}
+
+# The checks lane writes its output to a file, shown when it ends, so the two never interleave.
+(
+  phase "$work/lint.times" lint &&
+    build_succeeded &&
+    phase "$work/lint.times" check:deploy &&
+    phase "$work/lint.times" check:observability
+) >"$work/lint.log" 2>&1 &
 lint_pid=$!
 (
-  phase "$work/build.times" typecheck &&
-    phase "$work/build.times" build &&
+  if phase "$work/build.times" typecheck && phase "$work/build.times" build; then
+    echo ok >"$built"
     phase "$work/build.times" openapi:lint
+  else
+    echo failed >"$built"
+  fi
   phase "$work/build.times" test:unit
 )
 wait "$lint_pid"
 echo
-echo "── lint (ran beside the build lane) ──"
+echo "── lint, check:deploy, check:observability (ran beside the build lane) ──"
 cat "$work/lint.log"
 while read -r name secs code; do record "$name" "$secs" "$code"; done \
   < <(cat "$work/lint.times" "$work/build.times" 2>/dev/null)
+for phase_name in check:deploy check:observability; do
+  grep -q "^$phase_name " "$work/lint.times" 2>/dev/null || record "$phase_name" 0 skipped
+done
 
-# The rest runs after both lanes passed, one phase at a time, and stops at its first failure.
-for phase_name in test:e2e check:deploy check:observability; do
+# The end-to-end suites run after both lanes passed.
+for phase_name in test:e2e; do
   if printf '%s\n' "${codes[@]}" | grep -qvx 0; then
     record "$phase_name" 0 skipped
   else
