@@ -277,6 +277,11 @@ export async function checkInvariants(
   const { rows: events } = await run.db.query<{ n: string }>(
     `SELECT count(*) AS n FROM webhook_events`,
   );
+  // Why tasks failed, so a run's report says whether a failure was the fault's doing.
+  const { rows: failures } = await run.db.query<{ task_type: string; error: string; n: string }>(
+    `SELECT task_type, left(coalesce(error_message, ''), 200) AS error, count(*) AS n
+       FROM workflow_tasks WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`,
+  );
   const lines = [
     `── fault scenario: ${run.name} ──`,
     `deliveries sent ${load.sent}, attempts ${load.attempts}, acknowledged ${acked.length}, never acknowledged ${load.unacknowledged}, stored ${events[0].n}`,
@@ -286,6 +291,7 @@ export async function checkInvariants(
         ' ',
       )}; latency p50 ${percentile(load.latencies, 50).toFixed(0)} ms, p99 ${percentile(load.latencies, 99).toFixed(0)} ms, max ${percentile(load.latencies, 100).toFixed(0)} ms`,
     `tasks: ${byStatus.map((r) => `${r.status} ${r.n}`).join(', ')}; agent runs created ${run.codegen.createdRuns.length}`,
+    ...failures.map((f) => `failed: ${f.n}× ${f.task_type}: ${f.error}`),
     `faults: ${run.faults.join('; ') || 'none'}`,
     `drained ${live === 0 ? 'in' : 'NOT within'} ${drainSeconds.toFixed(1)} s after the load stopped`,
     `I1 every acknowledged GUID stored exactly once: ${i1 ? 'PASS' : `FAIL (${acked.length - storedOnce} missing)`}`,

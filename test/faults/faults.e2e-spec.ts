@@ -224,11 +224,10 @@ describe('fault injection: nothing lost, every task ends', () => {
       const report = await checkInvariants(r, load, Date.now());
       expect(load.unacknowledged).toBe(0);
       expect(report.failed).toEqual([]);
-      // The outage is retried through, never a task's end: no task failed on a lost connection.
+      // The outage is retried through, never a task's end: nothing else in this scenario fails
+      // (the same load without the restart ends with every task completed).
       const { rows: failedOnOutage } = await r.db.query<{ task_type: string; error: string }>(
-        `SELECT task_type, error_message AS error FROM workflow_tasks
-          WHERE status = 'failed'
-            AND error_message ~* '(terminating connection|connection terminated|not queryable|ECONNREFUSED|shutting down|starting up)'`,
+        `SELECT task_type, error_message AS error FROM workflow_tasks WHERE status = 'failed'`,
       );
       expect(failedOnOutage).toEqual([]);
     } finally {

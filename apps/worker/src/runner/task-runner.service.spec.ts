@@ -390,16 +390,38 @@ describe('TaskRunner: retries and holds', () => {
       );
     expect(refusedByServer).toMatchObject({ code: '22P02' });
 
-    const cut = await oneTask({ maxRetries: 2 });
-    behaviour = () => Promise.reject(cutOff);
-    expect(await outcomeOf(runner.run(cut.taskId, QueueName.Analysis))).toBeInstanceOf(
-      RetryLaterError,
-    );
-    expect(await task(cut.taskId)).toMatchObject({
-      status: 'queued',
-      retry_count: 1,
-      error_message: expect.stringContaining('terminating connection'),
-    });
+    // A transaction whose session ended between two statements: TypeORM has already given the
+    // connection back, so the second statement throws its own error, not PostgreSQL's.
+    const endedBetween = await db.dataSource
+      .transaction(async (manager) => {
+        const [{ pid }] = await manager.query<Array<{ pid: number }>>(
+          'SELECT pg_backend_pid() AS pid',
+        );
+        await db.rows('SELECT pg_terminate_backend($1)', [pid]);
+        await new Promise((r) => setTimeout(r, 200));
+        await manager.query('SELECT 1');
+      })
+      .then(
+        () => new Error('the transaction was not cut off'),
+        (error: Error) => error,
+      );
+    expect(endedBetween.name).toBe('QueryRunnerProviderAlreadyReleasedError');
+
+    for (const [error, message] of [
+      [cutOff, 'terminating connection'],
+      [endedBetween, 'already released'],
+    ] as const) {
+      const cut = await oneTask({ maxRetries: 2 });
+      behaviour = () => Promise.reject(error);
+      expect(await outcomeOf(runner.run(cut.taskId, QueueName.Analysis))).toBeInstanceOf(
+        RetryLaterError,
+      );
+      expect(await task(cut.taskId)).toMatchObject({
+        status: 'queued',
+        retry_count: 1,
+        error_message: expect.stringContaining(message),
+      });
+    }
 
     const refused = await oneTask({ maxRetries: 2 });
     behaviour = () => Promise.reject(refusedByServer);

@@ -74,7 +74,17 @@ const TRANSIENT_SQLSTATE = /^(08...|57P0[1-5]|53[123]00|40001|40P01)$/;
  * timed out, or a client already marked broken by an earlier connection error.
  */
 const TRANSIENT_CONNECTION_MESSAGE =
-  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/;
+  /Connection terminated|is not queryable|timeout exceeded when trying to connect|Query read timeout|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+/**
+ * TypeORM gives a query runner's connection back to the pool the moment the connection fails, so
+ * the next statement of that transaction or runner throws one of these instead of the
+ * connection's own error (what a transaction cut off by a restart ends with).
+ */
+const RELEASED_AFTER_CONNECTION_LOSS = new Set([
+  'QueryRunnerAlreadyReleasedError',
+  'QueryRunnerProviderAlreadyReleasedError',
+]);
 
 /**
  * True for a PostgreSQL failure that a later attempt can get past (connection lost, server
@@ -85,12 +95,14 @@ const TRANSIENT_CONNECTION_MESSAGE =
 export function isTransientDatabaseError(error: unknown): boolean {
   // Read by shape, not `instanceof Error`: socket errors come from Node's own realm.
   if (typeof error !== 'object' || error === null) return false;
-  const { code, driverError, message } = error as {
+  const { code, driverError, message, name } = error as {
     code?: unknown;
     driverError?: unknown;
     message?: unknown;
+    name?: unknown;
   };
   if (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) return true;
+  if (typeof name === 'string' && RELEASED_AFTER_CONNECTION_LOSS.has(name)) return true;
   if (driverError !== error && isTransientDatabaseError(driverError)) return true;
   return typeof message === 'string' && TRANSIENT_CONNECTION_MESSAGE.test(message);
 }
