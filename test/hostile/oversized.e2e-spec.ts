@@ -13,8 +13,12 @@ const MB = 1024 * 1024;
  * before a collection, and then settled 18 MB lower than it started.)
  */
 const PEAK_BUDGET_KB = 15 * 1024;
-/** "A few MB": what the process may keep after the round; a leak per upload would show here. */
-const SETTLED_BUDGET_KB = 8 * 1024;
+/**
+ * "A few MB": what the process may keep after the round; a leak of 2 MB per upload (7 in the
+ * round) or one kept body would show here. (8 MB was too tight once end-to-end files ran two at a
+ * time: one run in four settled +11 MB, the young generation still growing on a busier machine.)
+ */
+const SETTLED_BUDGET_KB = 12 * 1024;
 
 function headers(): Array<[string, string]> {
   return [
@@ -120,10 +124,15 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
   it('refuses 30 MB uploads with 413 without buffering them or keeping more than a few MB', async () => {
     // A cold process settles about 30 MB higher after its first dozen large uploads: V8 grows its
     // young generation to the allocation rate (with --max-semi-space-size=1 it is ~10 MB), then
-    // stays there. Two rounds reach that plateau; the third is measured: a server that buffered
-    // an upload would peak 30 MB higher, and one that leaked would settle higher.
+    // stays there. Three rounds reach that plateau (two did on a quiet machine, not always on a
+    // busy one); the fourth is measured: a server that buffered an upload would peak 30 MB
+    // higher, and one that leaked would settle higher.
     const cold = orch.memory();
-    const warmUp = [...(await oversizedRound()), ...(await oversizedRound())];
+    const warmUp = [
+      ...(await oversizedRound()),
+      ...(await oversizedRound()),
+      ...(await oversizedRound()),
+    ];
     await new Promise((r) => setTimeout(r, 500));
 
     const before = orch.memory();
@@ -156,7 +165,7 @@ describe('hostile input: oversized bodies against the built orchestrator', () =>
     const peakGrowthKb = Math.max(after.peakKb, peakSampled) - before.rssKb;
     const settledGrowthKb = after.rssKb - before.rssKb;
     process.stdout.write(
-      `\n[hostile] oversized: RSS cold ${cold.rssKb} KiB, after 2 warm-up rounds ${before.rssKb} KiB; ` +
+      `\n[hostile] oversized: RSS cold ${cold.rssKb} KiB, after 3 warm-up rounds ${before.rssKb} KiB; ` +
         `measured round (2 x limit+1, 5 x 30 MB): peak +${peakGrowthKb} KiB, settled +${settledGrowthKb} KiB ` +
         `(budgets ${PEAK_BUDGET_KB} / ${SETTLED_BUDGET_KB} KiB)\n`,
     );
