@@ -2,27 +2,34 @@ import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { transports } from 'winston';
+import { Logger, transports } from 'winston';
 import { createJsonLogger, registerLogSecrets, runWithLogContext } from '@app/platform';
 import { accessLog, infoLineWriter } from './access-log';
+
+/** The process logger with its stdout transport swapped for one that hands each write over. */
+function capturingLogger(level: 'info' | 'warn', onWrite: (chunk: string) => void): Logger {
+  const logger = createJsonLogger('orchestrator', level);
+  logger.clear();
+  logger.add(
+    new transports.Stream({
+      stream: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          onWrite(chunk.toString());
+          done();
+        },
+      }),
+    }),
+  );
+  return logger;
+}
 
 /** A server whose access lines are captured, answering 200 (or what the handler writes). */
 async function serve(
   level: 'info' | 'warn',
   lines: string[],
 ): Promise<{ server: Server; url: string }> {
-  const logger = createJsonLogger('orchestrator', level);
-  // The process logger's stdout transport swapped for one that keeps the lines.
-  logger.clear();
-  logger.add(
-    new transports.Stream({
-      stream: new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(...chunk.toString().split('\n').filter(Boolean));
-          done();
-        },
-      }),
-    }),
+  const logger = capturingLogger(level, (chunk) =>
+    lines.push(...chunk.split('\n').filter(Boolean)),
   );
   const server = createServer((req, res) =>
     runWithLogContext({ correlation_id: 'ctx-id', task_id: 'from-context' }, () => {
@@ -107,22 +114,9 @@ describe('accessLog', () => {
 });
 
 describe('infoLineWriter', () => {
-  /** A logger whose stdout transport is swapped for one that keeps each write whole. */
-  function capturing(writes: string[]): ReturnType<typeof createJsonLogger> {
-    const logger = createJsonLogger('orchestrator', 'info');
-    logger.clear();
-    logger.add(
-      new transports.Stream({
-        stream: new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            writes.push(chunk.toString());
-            done();
-          },
-        }),
-      }),
-    );
-    return logger;
-  }
+  /** A logger that keeps each write whole. */
+  const capturing = (writes: string[]): Logger =>
+    capturingLogger('info', (chunk) => writes.push(chunk));
 
   it("writes one turn's lines at the end of the turn, in one write, each on its own line", async () => {
     const writes: string[] = [];
@@ -152,7 +146,7 @@ describe('infoLineWriter', () => {
       "const { createJsonLogger } = require('@app/platform');",
       "const { infoLineWriter } = require('./apps/orchestrator/src/common/access-log');",
       "const out = infoLineWriter(createJsonLogger('orchestrator', 'info'));",
-      "out('{\"last\":1}'); out('{\"last\":2}'); process.exit(0);",
+      'out(\'{"last":1}\'); out(\'{"last":2}\'); process.exit(0);',
     ].join('\n');
     const stdout = execFileSync(
       process.execPath,

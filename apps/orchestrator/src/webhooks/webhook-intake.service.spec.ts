@@ -808,6 +808,17 @@ describe('WebhookIntakeService: storing', () => {
     }
   }
 
+  /** The refusal of a delivery sent while the lock is held, and how long it took to come. */
+  async function refusedWhileLocked(
+    delivery: Delivery,
+    service: WebhookIntakeService,
+  ): Promise<{ error: DomainError; ms: number }> {
+    return whileLocked(async () => {
+      const started = Date.now();
+      return { error: await refused(delivery, service), ms: Date.now() - started };
+    });
+  }
+
   /** statement_timeout of each of the shared pool's 4 connections (4 statements at once). */
   async function sharedPoolTimeouts(): Promise<string[]> {
     const rows = await Promise.all(
@@ -838,10 +849,7 @@ describe('WebhookIntakeService: storing', () => {
         body: JSON.stringify({ ...pullRequestOpened(), round }),
         deliveryId: randomUUID(),
       };
-      const { error, ms } = await whileLocked(async () => {
-        const started = Date.now();
-        return { error: await refused(delivery, service), ms: Date.now() - started };
-      });
+      const { error, ms } = await refusedWhileLocked(delivery, service);
       expect(error).toMatchObject({
         code: ErrorCode.Unavailable,
         message: 'storage did not answer in time; the delivery was not stored',
@@ -963,10 +971,7 @@ describe('WebhookIntakeService: storing', () => {
       body: JSON.stringify(pullRequestOpened()),
       deliveryId: randomUUID(),
     };
-    const { error, ms } = await whileLocked(async () => {
-      const started = Date.now();
-      return { error: await refused(delivery, service), ms: Date.now() - started };
-    });
+    const { error, ms } = await refusedWhileLocked(delivery, service);
     // It does not claim the delivery was not stored: the statement is still waiting.
     expect(error).toMatchObject({
       code: ErrorCode.Unavailable,

@@ -416,12 +416,12 @@ export class WebhookIntakeService {
 // eslint-disable-next-line no-control-regex -- NUL is exactly what jsonb refuses
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Replaces NUL and unpaired surrogates, which jsonb refuses, with U+FFFD. */
 /** A copy of plain JSON-shaped data with every string cleaned by `replaceNul`. */
 function withoutUnstorableText<T>(value: T): T {
   return value === null ? value : (JSON.parse(JSON.stringify(value, replaceNul)) as T);
 }
 
+/** Replaces NUL and unpaired surrogates, which jsonb refuses, with U+FFFD. */
 function replaceNul(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? value.replace(UNSTORABLE, '\ufffd') : value;
 }

@@ -37,10 +37,9 @@ export class PreparedStatements implements Queryable {
     // Not pool.query: that drops the connection on any error, and an error PostgreSQL answered
     // (a statement_timeout's cancellation, a refused value) leaves it usable, its prepared
     // statements included; reconnecting then would cost most when storage is already slow.
+    // A broken connection also emits 'error' while checked out; every pooled client listens for
+    // its own (SessionGuardedClient), and the query rejects with the same error.
     const client = await this.pool().connect();
-    // A broken connection also emits 'error', and its query rejects with that error: the
-    // listener only keeps the event from going unhandled while the connection is checked out.
-    client.on('error', ignore);
     let broken: Error | undefined;
     try {
       const result = await client.query({ name, text: sql, values: parameters });
@@ -49,15 +48,12 @@ export class PreparedStatements implements Queryable {
       if (!answeredByServer(error)) broken = error as Error;
       throw error;
     } finally {
-      client.removeListener('error', ignore);
       // With an error, pg-pool closes the connection instead of keeping it (as it does anyway
       // for one that is no longer usable).
       client.release(broken);
     }
   }
 }
-
-function ignore(): void {}
 
 /**
  * An error PostgreSQL sent for the statement, after which the session goes on. Not the ones it

@@ -7,7 +7,7 @@ import type { WorkerHeartbeats } from '@app/platform';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
 
-export interface PoolCounts {
+interface PoolCounts {
   totalCount: number;
   idleCount: number;
   waitingCount: number;
