@@ -761,6 +761,29 @@ describe('WebhookIntakeService: storing', () => {
     expect(await count('workflow_tasks')).toBe(1);
   });
 
+  it('stores the verified body as sent, multi-byte text and escapes included', async () => {
+    // The body goes to PostgreSQL as its own bytes (no JS string held while the statement runs).
+    const payload = pullRequestOpened();
+    payload.pull_request.title = 'naïve 修正 🚀 "quoted" \\ \t tab';
+    await accepted({ event: 'pull_request', body: JSON.stringify(payload) });
+    const [event] = await eventRows();
+    expect(event.payload).toEqual(payload);
+  });
+
+  it('stores a body with bytes that are not UTF-8 as decoding reads them (U+FFFD), not refused', async () => {
+    // Valid JSON once decoded; PostgreSQL would refuse the raw bytes, so the decoded text is sent.
+    const payload = pullRequestOpened();
+    payload.pull_request.title = 'bad X byte';
+    const text = Buffer.from(JSON.stringify(payload));
+    const at = text.indexOf('bad X byte') + 'bad '.length;
+    const body = Buffer.concat([text.subarray(0, at), Buffer.from([0xff]), text.subarray(at + 1)]);
+    const answer = await accepted({ event: 'pull_request', body });
+    expect(answer.result).toMatchObject({ status: 'queued' });
+    const [event] = await eventRows();
+    expect(event.payload.pull_request.title).toBe('bad \ufffd byte');
+    expect(await count('workflow_tasks')).toBe(1);
+  });
+
   it('stores a completed check whose conclusion is NUL (quoted in the outcome facts) with U+FFFD', async () => {
     // Found by the hostile intake suite: the retry cleaned the payload but not the facts and task
     // inputs that quote it, so the second write failed too and a verified delivery got a 400.

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
@@ -50,6 +51,12 @@ const STORED_HEADERS = [
 ];
 
 type BodyFormat = 'json' | 'form';
+
+interface CheckedHeaders {
+  deliveryId: string;
+  eventType: string;
+  format: BodyFormat;
+}
 
 const CHECK_TASK_TYPES = new Set<TaskType>([
   TaskType.CheckFailureAnalysis,
@@ -118,78 +125,18 @@ export class WebhookIntakeService {
         `payload exceeds the limit of ${this.config.webhookMaxPayloadBytes} bytes`,
       );
     }
-    const { deliveryId, eventType, format } = this.checkHeaders(req);
-    // Held until the signature is checked: after that the bytes are a verified delivery's.
-    const hold = this.inflight.open(clientKey(clientAddress()));
-    let raw: Buffer;
-    let verdict: ReturnType<typeof verifyGithubSignature>;
-    try {
-      raw = await readRawBody(req, this.config.webhookMaxPayloadBytes, hold);
-      verdict = verifyGithubSignature(
-        raw,
-        req.headers['x-hub-signature-256'],
-        this.config.webhookSecrets,
-      );
-    } finally {
-      hold.release();
-    }
-    if (!verdict.ok) {
-      // Failure path only: an in-memory aggregate, no I/O (see AuditTrail).
-      this.audit.record({
-        type: AuditType.WebhookSignatureFailure,
-        outcome: 'denied',
-        reason: verdict.reason,
-        clientAddress: clientAddress(),
-        correlationId: req.correlationId ?? null,
-        details: { delivery_id: deliveryId, event: eventType },
-      });
-      throw new DomainError(
-        ErrorCode.InvalidSignature,
-        verdict.reason === 'missing' ? 'missing X-Hub-Signature-256 header' : 'invalid signature',
-      );
-    }
-    const { payload, json } = parseBody(raw, format);
-    const { outcome } = routeWithRules(eventType, payload, this.config.rules);
-    const facts = extractEventFacts(payload);
-    const routed: NewTask[] =
-      outcome.kind === 'tasks'
-        ? outcome.tasks.map((draft) => ({
-            ...draft,
-            taskId: randomUUID(),
-            maxRetries: this.config.task.maxRetries,
-          }))
-        : [];
-    // Stored only if a pending agent-run outcome waits on this delivery: looked up in the store
-    // statement itself, so a delivery no run touched costs no extra query.
-    const judging = this.outcomeTask(eventType, payload);
-
-    const stored = await this.store(
-      {
-        deliveryId,
-        eventType,
-        action: facts.action?.slice(0, 64) ?? null,
-        repository: facts.repository,
-        installationId: facts.installationId,
-        senderLogin: facts.senderLogin,
-        payloadJson: json,
-        headers: pickHeaders(req),
-        // A judging task, if stored, makes it unprocessed (decided in the statement).
-        processedAtIntake: routed.length === 0,
-        receivedVia: 'webhook',
-        // GitHub's pings for one hook can be byte-identical; one that creates no task is exempt.
-        // (A ping never has a judging task.)
-        payloadGuard:
-          eventType === 'ping' && routed.length === 0
-            ? null
-            : {
-                sha256: createHash('sha256').update(raw).digest(),
-                windowHours: this.config.webhookPayloadReplayWindowHours,
-              },
-      },
-      routed,
-      judging,
-      outcome,
+    const headers = this.checkHeaders(req);
+    const { deliveryId, eventType } = headers;
+    // Only the records to store are held while the statement runs, never the body or its parsed
+    // form (`prepare` is synchronous): a suspended async frame keeps every local it has, and the
+    // parsed payloads of the deliveries in flight were most of what each young-generation
+    // collection had to copy, a pause every in-flight delivery waited through (docs/performance.md).
+    const { event, routed, judging, outcome } = this.prepare(
+      req,
+      headers,
+      await this.readVerified(req, clientAddress, headers),
     );
+    const stored = await this.store(event, routed, judging, outcome);
     if (stored.kind === 'duplicate_delivery') {
       throw new DomainError(ErrorCode.Duplicate, `delivery ${deliveryId} was already received`);
     }
@@ -225,6 +172,97 @@ export class WebhookIntakeService {
     };
   }
 
+  /** The body, read within the in-flight caps and verified against the webhook secrets. */
+  private async readVerified(
+    req: IncomingMessage,
+    clientAddress: () => string,
+    { deliveryId, eventType }: CheckedHeaders,
+  ): Promise<Buffer> {
+    // Held until the signature is checked: after that the bytes are a verified delivery's.
+    const hold = this.inflight.open(clientKey(clientAddress()));
+    let raw: Buffer;
+    let verdict: ReturnType<typeof verifyGithubSignature>;
+    try {
+      raw = await readRawBody(req, this.config.webhookMaxPayloadBytes, hold);
+      verdict = verifyGithubSignature(
+        raw,
+        req.headers['x-hub-signature-256'],
+        this.config.webhookSecrets,
+      );
+    } finally {
+      hold.release();
+    }
+    if (!verdict.ok) {
+      // Failure path only: an in-memory aggregate, no I/O (see AuditTrail).
+      this.audit.record({
+        type: AuditType.WebhookSignatureFailure,
+        outcome: 'denied',
+        reason: verdict.reason,
+        clientAddress: clientAddress(),
+        correlationId: req.correlationId ?? null,
+        details: { delivery_id: deliveryId, event: eventType },
+      });
+      throw new DomainError(
+        ErrorCode.InvalidSignature,
+        verdict.reason === 'missing' ? 'missing X-Hub-Signature-256 header' : 'invalid signature',
+      );
+    }
+    return raw;
+  }
+
+  /** What a verified body becomes: the event, the tasks routing made of it, a judging task. */
+  private prepare(
+    req: IncomingMessage,
+    { deliveryId, eventType, format }: CheckedHeaders,
+    raw: Buffer,
+  ): {
+    event: NewEvent;
+    routed: NewTask[];
+    judging: PendingOutcomeTask | null;
+    outcome: RouteOutcome;
+  } {
+    const { payload, json } = parseBody(raw, format);
+    const { outcome } = routeWithRules(eventType, payload, this.config.rules);
+    const facts = extractEventFacts(payload);
+    const routed: NewTask[] =
+      outcome.kind === 'tasks'
+        ? outcome.tasks.map((draft) => ({
+            ...draft,
+            taskId: randomUUID(),
+            maxRetries: this.config.task.maxRetries,
+          }))
+        : [];
+    // Stored only if a pending agent-run outcome waits on this delivery: looked up in the store
+    // statement itself, so a delivery no run touched costs no extra query.
+    const judging = this.outcomeTask(eventType, payload);
+    const event: NewEvent = {
+      deliveryId,
+      eventType,
+      action: facts.action?.slice(0, 64) ?? null,
+      repository: facts.repository,
+      installationId: facts.installationId,
+      senderLogin: facts.senderLogin,
+      // The verified bytes themselves when they are the JSON text (valid UTF-8; decoding replaced
+      // any invalid sequence, so then the decoded text): the decoded string is garbage as soon
+      // as it is parsed, instead of being held by the statement's parameters while it runs.
+      payloadJson: format === 'json' && isUtf8(raw) ? raw : json,
+      headers: pickHeaders(req),
+      // A judging task, if stored, makes it unprocessed (decided in the statement).
+      processedAtIntake: routed.length === 0,
+      receivedVia: 'webhook',
+      // GitHub's pings for one hook can be byte-identical; one that creates no task is exempt.
+      // (A ping never has a judging task.)
+      payloadGuard:
+        eventType === 'ping' && routed.length === 0
+          ? null
+          : {
+              sha256: createHash('sha256').update(raw).digest(),
+              windowHours: this.config.webhookPayloadReplayWindowHours,
+            },
+    };
+    return { event, routed, judging, outcome };
+  }
+
   /**
    * A task judging agent-run outcomes, for a completed check or a synchronize: stored only when
    * a pending outcome of the repository is about its pull requests or commit, which the store
@@ -256,11 +294,7 @@ export class WebhookIntakeService {
     };
   }
 
-  private checkHeaders(req: IncomingMessage): {
-    deliveryId: string;
-    eventType: string;
-    format: BodyFormat;
-  } {
+  private checkHeaders(req: IncomingMessage): CheckedHeaders {
     const problems: string[] = [];
     const deliveryId = single(req.headers['x-github-delivery']);
     const eventType = single(req.headers['x-github-event']);
@@ -306,7 +340,10 @@ export class WebhookIntakeService {
         // The tasks' inputs and the outcome facts quote payload fields (a check's conclusion, a
         // title) and go to jsonb too: cleaned the same way, or the retry fails as the first did.
         return writeOnce(
-          { ...event, payloadJson: JSON.stringify(JSON.parse(event.payloadJson), replaceNul) },
+          {
+            ...event,
+            payloadJson: JSON.stringify(JSON.parse(event.payloadJson.toString()), replaceNul),
+          },
           withoutUnstorableText(tasks),
           withoutUnstorableText(judging),
         );

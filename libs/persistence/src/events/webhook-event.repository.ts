@@ -75,8 +75,13 @@ export interface NewEvent {
   repository: string | null;
   installationId: number | null;
   senderLogin: string | null;
-  /** The payload as JSON text: stored as received, without a second serialisation. */
-  payloadJson: string;
+  /**
+   * The payload as JSON text: stored as received, without a second serialisation. Either a
+   * string or its bytes (valid UTF-8), which go to PostgreSQL as they are, a binary `text`
+   * parameter: the intake passes the body it verified, so no copy of it as a JS string is held
+   * while the statement runs (docs/performance.md).
+   */
+  payloadJson: string | Buffer;
   headers: Record<string, string>;
   /** True when the event implies no task, so there is nothing left to process. */
   processedAtIntake: boolean;
@@ -171,7 +176,7 @@ const INTAKE_STATEMENT = `WITH digest AS (
        installation_id, sender_login, payload, headers, processed, processing_started_at,
        processing_completed_at, received_via, created_at, updated_at)
      SELECT guard.event_id, $1, $2::text, $3::text, $4::text, $5::bigint, $6::text,
-       $7::jsonb, $8::jsonb, done.processed, now(), CASE WHEN done.processed THEN now() END,
+       $7::text::jsonb, $8::jsonb, done.processed, now(), CASE WHEN done.processed THEN now() END,
        $10::text, guard.received_at, guard.received_at
      FROM guard,
        (SELECT $9::boolean AND NOT EXISTS (SELECT 1 FROM judging) AS processed) AS done

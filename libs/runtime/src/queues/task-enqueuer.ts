@@ -18,7 +18,8 @@ export interface EnqueueRequest {
  * and the worker's relay enqueues it. `jobId` = task id, so a second add is a no-op.
  * Adds wait for the end of the current event-loop turn, so answers already computed are written
  * first, and all adds of one turn go to Redis together (one MULTI per queue, not one round trip
- * each). Successful adds are marked `queued` in batches, one UPDATE for many deliveries.
+ * each; a turn's lone add is sent as it is). Successful adds are marked `queued` in batches, one
+ * UPDATE for many deliveries.
  */
 export class TaskEnqueuer {
   private readonly queuedBuffer: string[] = [];
@@ -102,19 +103,23 @@ export class TaskEnqueuer {
     const taskIds = adds.map((a) => a.request.taskId);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const added = queue.addBulk(
-        adds.map(({ request, telemetry }) => ({
-          name: JobName.RunTask,
-          data: { ...telemetry, taskId: request.taskId },
-          opts: {
-            jobId: request.taskId,
-            attempts: Math.max(1, request.attemptsLeft),
-            backoff: { type: 'task' },
-            removeOnComplete: true,
-            removeOnFail: true,
-          },
-        })),
-      );
+      const jobs = adds.map(({ request, telemetry }) => ({
+        name: JobName.RunTask,
+        data: { ...telemetry, taskId: request.taskId },
+        opts: {
+          jobId: request.taskId,
+          attempts: Math.max(1, request.attemptsLeft),
+          backoff: { type: 'task' },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      }));
+      // A lone add goes out as the one script call it is; a MULTI around it would add two
+      // commands and a transaction object for nothing (the common case at low traffic).
+      const added =
+        jobs.length === 1
+          ? queue.add(jobs[0].name, jobs[0].data, jobs[0].opts).then((job) => [job])
+          : queue.addBulk(jobs);
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
       });
