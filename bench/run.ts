@@ -144,11 +144,18 @@ async function main(): Promise<void> {
     dir: string,
     db: BenchDatabase,
     env: Record<string, string> = {},
+    nodeArgs: string[] = [],
   ): Promise<Target> => {
     const port = await freePort();
     const app = startChild(
       name,
-      [...SHIPPED_NODE_FLAGS, ...settings.nodeArgs, ...profile(name), join(dir, ORCHESTRATOR_MAIN)],
+      [
+        ...SHIPPED_NODE_FLAGS,
+        ...settings.nodeArgs,
+        ...nodeArgs,
+        ...profile(name),
+        join(dir, ORCHESTRATOR_MAIN),
+      ],
       { ...orchestratorEnv(db, queuePrefix(name)), ...env, PORT: String(port) },
       logDir,
     );
@@ -204,7 +211,7 @@ async function main(): Promise<void> {
   for (const variant of settings.variants) {
     const dir = builtApp(variant.appDir);
     const db = await newDatabase(`_${variant.name}`, dir);
-    targets.push(await startOrchestrator(variant.name, dir, db, variant.env));
+    targets.push(await startOrchestrator(variant.name, dir, db, variant.env, variant.nodeArgs));
   }
 
   if (settings.initialWarmupS > 0) {

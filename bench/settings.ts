@@ -28,7 +28,13 @@ export interface BenchSettings {
    * Other builds of the orchestrator measured in the same rounds (ablations), from
    * `BENCH_VARIANTS=name=dir,name=dir`; each gets a database migrated by its own build.
    */
-  variants: Array<{ name: string; appDir: string; env: Record<string, string> }>;
+  /** Other builds or settings in the same rounds; `nodeArgs` from the spec's NODE_FLAGS. */
+  variants: Array<{
+    name: string;
+    appDir: string;
+    env: Record<string, string>;
+    nodeArgs: string[];
+  }>;
   /**
    * Also measure the same build with ACCESS_LOG=false (server `no_access_log`) in the same rounds,
    * so the access log's cost is visible (BENCH_ACCESS_LOG_OFF, default on).
@@ -124,8 +130,17 @@ export function readSettings(
         throw new Error(`BENCH_VARIANTS: bad variant name ${name} (lower case, digits, _)`);
       }
       // `dir` or `dir?NAME=value&NAME=value` for settings of that variant only.
+      // NODE_FLAGS (space- or +-separated) are node flags for that variant, after the shipped ones.
       const [appDir, query = ''] = spec.split('?');
-      return { name, appDir, env: Object.fromEntries(new URLSearchParams(query)) };
+      const { NODE_FLAGS: flags = '', ...variantEnv } = Object.fromEntries(
+        new URLSearchParams(query),
+      );
+      return {
+        name,
+        appDir,
+        env: variantEnv,
+        nodeArgs: flags.split(' ').filter((a) => a !== ''),
+      };
     }),
     accessLogOff: flag(env, 'BENCH_ACCESS_LOG_OFF', targets.includes('orchestrator')),
     orchestratorEnv: pairs(env.BENCH_ORCHESTRATOR_ENV, 'BENCH_ORCHESTRATOR_ENV'),
