@@ -57,9 +57,9 @@ same_node_flags() {
   # wherever it is started: npm run start:orchestrator, the image's entry point, npm run up.
   local from_npm from_image from_up
   from_npm="$(node -p "require('./package.json').scripts['start:orchestrator']" |
-    grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
-  from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
-  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up/up.ts | grep -o -- '--max-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+    grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up/up.ts | grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
   echo "npm: [$from_npm] image: [$from_image] up: [$from_up]"
   [ -n "$from_npm" ] && [ "$from_npm" = "$from_image" ] && [ "$from_npm" = "$from_up" ]
 }

@@ -18,7 +18,7 @@ const ROOT = resolve(__dirname, '../..');
 const ORCHESTRATOR_MAIN = 'dist/apps/orchestrator/src/main.js';
 // The young-generation size is a measured intake setting (docs/performance.md); check-deploy
 // holds it equal to npm run start:orchestrator and the image's.
-const ORCHESTRATOR_ARGS = ['--max-semi-space-size=64', 'dist/apps/orchestrator/src/main.js'];
+const ORCHESTRATOR_ARGS = ['--max-semi-space-size=32', 'dist/apps/orchestrator/src/main.js'];
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 const READY_TIMEOUT_MS = 180_000;
 
