@@ -27,8 +27,8 @@ export interface BenchSettings {
   /**
    * Other builds of the orchestrator measured in the same rounds (ablations), from
    * `BENCH_VARIANTS=name=dir,name=dir`; each gets a database migrated by its own build.
+   * `env` and `nodeArgs` (NODE_FLAGS) come from the spec's `?NAME=value&…`.
    */
-  /** Other builds or settings in the same rounds; `nodeArgs` from the spec's NODE_FLAGS. */
   variants: Array<{
     name: string;
     appDir: string;

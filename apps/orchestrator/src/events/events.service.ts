@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { routeWithRules } from '@app/domain';
 import { DomainError, ErrorCode } from '@app/platform';
 import { NewTask, OperatorCommands, OperatorQueries } from '@app/persistence';
-import { TaskEnqueuer } from '@app/runtime';
+import { newTaskJobs, TaskEnqueuer } from '@app/runtime';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
 import {
   EventDetailDto,
@@ -74,13 +74,7 @@ export class EventsService {
           }))
         : [];
     await this.commands.addTasksToEvent(id, tasks);
-    await this.enqueuer.enqueue(
-      tasks.map((t) => ({
-        taskId: t.taskId,
-        taskType: t.taskType,
-        attemptsLeft: t.maxRetries + 1,
-      })),
-    );
+    await this.enqueuer.enqueue(newTaskJobs(tasks));
     return {
       status: tasks.length > 0 ? 'reprocessing' : 'nothing_to_do',
       task_id: tasks[0]?.taskId ?? null,

@@ -22,7 +22,7 @@ import {
   UnstorableJsonError,
 } from '@app/persistence';
 import type { InsertResult } from '@app/persistence';
-import { TaskEnqueuer } from '@app/runtime';
+import { newTaskJobs, TaskEnqueuer } from '@app/runtime';
 import { verifyGithubSignature } from '@app/github';
 import { MAX_JSON_DEPTH, nestsTooDeep } from '../common/json-depth';
 import { ORCHESTRATOR_CONFIG, OrchestratorConfig } from '../config/orchestrator.config';
@@ -155,13 +155,7 @@ export class WebhookIntakeService {
     const tasks = stored.judged && judging ? [...routed, judging.task] : routed;
     if (tasks.length > 0) {
       this.telemetry.tasksCreated(tasks);
-      void this.enqueuer.enqueue(
-        tasks.map((t) => ({
-          taskId: t.taskId,
-          taskType: t.taskType,
-          attemptsLeft: t.maxRetries + 1,
-        })),
-      );
+      void this.enqueuer.enqueue(newTaskJobs(tasks));
     }
     return {
       status: 'accepted',

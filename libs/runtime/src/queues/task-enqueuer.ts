@@ -12,6 +12,17 @@ export interface EnqueueRequest {
   attemptsLeft: number;
 }
 
+/** The adds for tasks just created: every attempt (the first and each retry) is still ahead. */
+export function newTaskJobs(
+  tasks: ReadonlyArray<{ taskId: string; taskType: TaskType; maxRetries: number }>,
+): EnqueueRequest[] {
+  return tasks.map((t) => ({
+    taskId: t.taskId,
+    taskType: t.taskType,
+    attemptsLeft: t.maxRetries + 1,
+  }));
+}
+
 /**
  * Hands committed tasks to Bull after the transaction, never inside it. Each add is bounded by a
  * timeout and skipped while Redis is not connected: a task that misses its add stays `pending`
