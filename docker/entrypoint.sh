@@ -10,8 +10,8 @@ cd /app
 command="${1:-orchestrator}"
 [ "$#" -gt 0 ] && shift
 case "$command" in
-  # Young generation up to 32 MiB: measured for the intake (docs/performance.md), same as start:orchestrator.
-  orchestrator) exec node --enable-source-maps --max-semi-space-size=32 dist/apps/orchestrator/src/main.js "$@" ;;
+  # Young generation up to 32 MiB, no memory reducer, no allocation-site pretenuring: measured for the intake (docs/performance.md), same as start:orchestrator.
+  orchestrator) exec node --enable-source-maps --max-semi-space-size=32 --no-memory-reducer --no-allocation-site-pretenuring dist/apps/orchestrator/src/main.js "$@" ;;
   worker) exec node --enable-source-maps dist/apps/worker/src/main.js "$@" ;;
   migrate) exec node --enable-source-maps dist/libs/persistence/src/database/migrate.js "$@" ;;
   wait-for-schema) exec node --enable-source-maps dist/libs/persistence/src/database/wait-for-schema.js "$@" ;;

@@ -53,13 +53,14 @@ check "Dockerfile lint" dockerfile_lint
 check "docker/entrypoint.sh syntax" sh -n docker/entrypoint.sh
 
 same_node_flags() {
-  # The orchestrator's node flags (e.g. the measured young-generation size) are the same
-  # wherever it is started: npm run start:orchestrator, the image's entry point, npm run up.
+  # The orchestrator's node flags (the measured young-generation size and GC settings,
+  # docs/performance.md) are the same wherever it is started: npm run start:orchestrator, the
+  # image's entry point, npm run up. Every --flag counts except the image's source maps.
   local from_npm from_image from_up
-  from_npm="$(node -p "require('./package.json').scripts['start:orchestrator']" |
-    grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
-  from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
-  from_up="$(grep 'apps/orchestrator/src/main.js' scripts/up/up.ts | grep -oE -- '--m(ax|in)-[a-z-]*=[0-9]*' | sort | paste -sd' ')"
+  flags() { grep -oE -- '--[a-z][a-z0-9-]*(=[0-9]+)?' | grep -vx -- '--enable-source-maps' | sort | paste -sd' '; }
+  from_npm="$(node -p "require('./package.json').scripts['start:orchestrator']" | flags)"
+  from_image="$(grep '^ *orchestrator)' docker/entrypoint.sh | flags)"
+  from_up="$(sed -n '/^const ORCHESTRATOR_ARGS/,/];/p' scripts/up/up.ts | flags)"
   echo "npm: [$from_npm] image: [$from_image] up: [$from_up]"
   [ -n "$from_npm" ] && [ "$from_npm" = "$from_image" ] && [ "$from_npm" = "$from_up" ]
 }

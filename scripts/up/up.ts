@@ -16,9 +16,15 @@ import { Supervisor } from './supervisor';
 
 const ROOT = resolve(__dirname, '../..');
 const ORCHESTRATOR_MAIN = 'dist/apps/orchestrator/src/main.js';
-// The young-generation size is a measured intake setting (docs/performance.md); check-deploy
-// holds it equal to npm run start:orchestrator and the image's.
-const ORCHESTRATOR_ARGS = ['--max-semi-space-size=32', 'dist/apps/orchestrator/src/main.js'];
+// The node flags (young-generation size, GC settings) are measured intake settings
+// (docs/performance.md); check-deploy holds them equal to npm run start:orchestrator and the
+// image's.
+const ORCHESTRATOR_ARGS = [
+  '--max-semi-space-size=32',
+  '--no-memory-reducer',
+  '--no-allocation-site-pretenuring',
+  'dist/apps/orchestrator/src/main.js',
+];
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 const READY_TIMEOUT_MS = 180_000;
 
