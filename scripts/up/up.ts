@@ -23,7 +23,7 @@ const ORCHESTRATOR_ARGS = [
   '--max-semi-space-size=32',
   '--no-memory-reducer',
   '--no-allocation-site-pretenuring',
-  'dist/apps/orchestrator/src/main.js',
+  ORCHESTRATOR_MAIN,
 ];
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 const READY_TIMEOUT_MS = 180_000;
